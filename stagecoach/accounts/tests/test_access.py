@@ -1,0 +1,222 @@
+"""Who sees what: the scope rules, and every page that shows person data.
+
+Charlie (a rep of another team) and the stranger (a login linked to nobody) must get
+a 404 for every page about Alice, and must not see her name anywhere they can go.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from stagecoach.accounts.selectors import (
+    get_person_for_user,
+    scope_for,
+    visible_people,
+    visible_teams,
+)
+from stagecoach.testing.factories import make_opportunity
+
+pytestmark = pytest.mark.django_db
+
+
+def names(queryset) -> set[str]:  # type: ignore[no-untyped-def]
+    return {p.name for p in queryset}
+
+
+def test_a_rep_sees_only_themselves(cast) -> None:  # type: ignore[no-untyped-def]
+    assert names(visible_people(cast.alice.user)) == {"Alice Rep"}
+    assert list(visible_teams(cast.alice.user)) == []
+
+
+def test_a_manager_sees_their_team_and_themselves(cast) -> None:  # type: ignore[no-untyped-def]
+    assert names(visible_people(cast.mona.user)) == {"Mona Manager", "Alice Rep", "Bob Rep"}
+    assert {t.name for t in visible_teams(cast.mona.user)} == {"Alpha"}
+
+
+def test_a_manager_sees_sub_teams_and_reports_of_reports(cast) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.accounts.models import Team
+    from stagecoach.testing.factories import make_person
+
+    pod = Team.objects.create(name="Alpha pod", parent=cast.alpha)
+    dana = make_person("Dana Rep", team=pod)
+    # Eve is in no team but reports to Alice's manager through Finn.
+    finn = make_person("Finn Lead", role="manager", manager=cast.mona)
+    eve = make_person("Eve Rep", manager=finn)
+    visible = names(visible_people(cast.mona.user))
+    assert {dana.name, finn.name, eve.name} <= visible
+    assert "Charlie Rep" not in visible
+
+
+def test_leaders_and_ops_see_everyone(cast) -> None:  # type: ignore[no-untyped-def]
+    everyone = {
+        "Alice Rep",
+        "Bob Rep",
+        "Charlie Rep",
+        "Mona Manager",
+        "Nate Manager",
+        "Lena Leader",
+        "Otto Ops",
+    }
+    assert names(visible_people(cast.lena.user)) == everyone
+    assert names(visible_people(cast.otto.user)) == everyone
+
+
+def test_a_login_without_a_person_sees_nobody(cast) -> None:  # type: ignore[no-untyped-def]
+    assert list(visible_people(cast.stranger)) == []
+    assert list(visible_teams(cast.stranger)) == []
+
+
+def test_an_inactive_login_sees_nobody(cast) -> None:  # type: ignore[no-untyped-def]
+    cast.lena.user.is_active = False
+    cast.lena.user.save()
+    cast.lena.user.refresh_from_db()
+    assert not scope_for(cast.lena.user).everyone
+
+
+def test_access_helper_hides_existence(cast) -> None:  # type: ignore[no-untyped-def]
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        get_person_for_user(cast.charlie.user, cast.alice.pk)
+    with pytest.raises(Http404):
+        get_person_for_user(cast.charlie.user, 999_999)
+
+
+# -- pages ------------------------------------------------------------------------------
+
+# Every page of the app that takes an object id, with how to build it for Alice's data.
+# test_every_page_is_in_the_access_matrix fails when a page is added without a row here.
+PAGES = {
+    "team": lambda c: reverse("team", args=[c.alpha.pk]),
+    "person": lambda c: reverse("person", args=[c.alice.pk]),
+    "imports": lambda c: reverse("imports"),
+    "import_detail": lambda c: reverse("import_detail", args=[c.run.pk]),
+    "import_file": lambda c: reverse("import_file", args=[c.run.pk, "stage_mapping.csv"]),
+}
+# Pages without an object id: they must render for anyone logged in, showing only
+# what the login may see.
+LISTS = {
+    "home": lambda c: reverse("home"),
+    "teams": lambda c: reverse("teams"),
+}
+PUBLIC = {"login", "logout"}
+# State-changing endpoints, checked by their own tests below.
+ACTIONS = {"refresh_analytics"}
+
+IMPORTS = {"imports", "import_detail", "import_file"}
+ALLOWED = {
+    "alice": {"person"},
+    "bob": set(),
+    "mona": {"team", "person"},
+    "nate": set(),
+    "charlie": set(),
+    "lena": {"team", "person"},
+    "otto": {"team", "person", *IMPORTS},
+    "stranger": set(),
+}
+
+
+@pytest.fixture
+def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
+    """The shared cast, plus an import run with a file to download."""
+    from stagecoach.pipeline.models import ImportRun
+
+    mapping = tmp_path / "stage_mapping.csv"
+    mapping.write_text("crm_pipeline,crm_stage,pipeline,stage,kind,how\n")
+    cast.run = ImportRun.objects.create(
+        format="canonical",
+        file_name="export.zip",
+        status="succeeded",
+        mapping_path=str(mapping),
+    )
+    return cast
+
+
+def _all_url_names() -> set[str]:
+    found: set[str] = set()
+
+    def walk(patterns, namespace: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                # The admin has Django's own checks; the API has its own matrix (test_api.py).
+                if pattern.namespace in ("admin", "api"):
+                    continue
+                walk(pattern.url_patterns, pattern.namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                found.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
+def test_every_page_is_in_the_access_matrix() -> None:
+    assert _all_url_names() - set(PAGES) - set(LISTS) - PUBLIC - ACTIONS == set()
+
+
+@pytest.mark.parametrize("who", sorted(ALLOWED))
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_object_pages_allow_or_deny(cast, login, who: str, page: str) -> None:  # type: ignore[no-untyped-def]
+    make_opportunity(cast.alice, name="Alice's secret deal")
+    client = login(getattr(cast, who))
+    response = client.get(PAGES[page](cast))
+    if page in ALLOWED[who]:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 404
+
+
+@pytest.mark.parametrize("page", sorted(PAGES) + sorted(LISTS))
+def test_anonymous_is_sent_to_login(cast, client, page: str) -> None:  # type: ignore[no-untyped-def]
+    url = {**PAGES, **LISTS}[page](cast)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("who", ["charlie", "nate", "stranger", "bob"])
+@pytest.mark.parametrize("page", sorted(LISTS))
+def test_lists_never_show_alices_data_to_outsiders(cast, login, who: str, page: str) -> None:  # type: ignore[no-untyped-def]
+    make_opportunity(cast.alice, name="Alice's secret deal")
+    client = login(getattr(cast, who))
+    response = client.get(LISTS[page](cast), follow=True)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Alice" not in body
+    assert "secret deal" not in body
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("alice", False),
+        ("charlie", False),
+        ("stranger", False),
+        ("mona", True),
+        ("nate", True),
+        ("lena", True),
+        ("otto", True),
+    ],
+)
+def test_only_managers_leaders_and_ops_can_refresh_the_analytics(cast, login, who, allowed) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.analytics.models import Refresh
+
+    client = login(getattr(cast, who))
+    url = reverse("refresh_analytics")
+    assert client.get(url).status_code == 405
+    response = client.post(url, {"next": "https://evil.example/"})
+    if allowed:
+        assert response.status_code == 302
+        assert response["Location"] == "/"  # never off-site
+        assert Refresh.objects.filter(trigger="page").count() == 1
+    else:
+        assert response.status_code == 404
+        assert not Refresh.objects.exists()
+
+
+def test_refresh_needs_a_csrf_token(cast) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.mona.user)
+    assert client.post(reverse("refresh_analytics")).status_code == 403

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from stagecoach.testing.factories import PASSWORD, make_activity, make_opportunity
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_with_email_and_password(cast, client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(
+        reverse("login"), {"username": cast.mona.email, "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("team", args=[cast.alpha.pk])
+    assert b"Alpha" in response.content
+
+
+def test_wrong_password_is_refused(cast, client) -> None:  # type: ignore[no-untyped-def]
+    response = client.post(reverse("login"), {"username": cast.mona.email, "password": "nope"})
+    assert response.status_code == 200
+    assert b"enter a correct email" in response.content.lower()
+
+
+def test_logout_needs_a_post(cast, login) -> None:  # type: ignore[no-untyped-def]
+    client = login(cast.alice)
+    assert client.get(reverse("logout")).status_code == 405
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("who", "lands_on"),
+    [("alice", "person"), ("mona", "team"), ("lena", "teams"), ("otto", "teams")],
+)
+def test_home_sends_each_role_to_its_page(cast, login, who: str, lands_on: str) -> None:  # type: ignore[no-untyped-def]
+    response = login(getattr(cast, who)).get(reverse("home"))
+    assert response.status_code == 302
+    args = {"person": [cast.alice.pk], "team": [cast.alpha.pk], "teams": []}[lands_on]
+    assert response["Location"] == reverse(lands_on, args=args)
+
+
+def test_an_unlinked_login_is_told_why_it_sees_nothing(cast, login) -> None:  # type: ignore[no-untyped-def]
+    response = login(cast.stranger).get(reverse("home"))
+    assert response.status_code == 200
+    assert b"not linked to anyone" in response.content
+
+
+def test_team_page_lists_reps_with_open_pipeline(cast, login) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    make_opportunity(cast.alice, stage_name="Discovery", amount=12_000)
+    make_opportunity(
+        cast.alice, stage_name="Proposal", amount=8_000, close_date=(now - timedelta(days=3)).date()
+    )
+    make_opportunity(
+        cast.alice,
+        history=[("Discovery", now - timedelta(days=20)), ("Closed Won", now - timedelta(days=2))],
+        amount=99_000,
+    )
+    make_opportunity(cast.bob, stage_name="Qualification", amount=None)
+    make_opportunity(cast.charlie, stage_name="Discovery", amount=77_000)
+    make_activity(cast.bob, occurred_at=now - timedelta(days=30))
+
+    response = login(cast.mona).get(reverse("team", args=[cast.alpha.pk]))
+    assert response.status_code == 200
+    rows = {row["rep"].name: row["pipeline"] for row in response.context["rows"]}
+    assert set(rows) == {"Alice Rep", "Bob Rep"}
+    assert rows["Alice Rep"].count == 2
+    assert rows["Alice Rep"].amount == Decimal(20_000)
+    assert rows["Alice Rep"].past_close_date == 1
+    assert rows["Bob Rep"].without_amount == 1
+    assert response.context["totals"]["count"] == 3
+    body = response.content.decode()
+    assert "$20,000" in body
+    assert "1 without amount" in body
+    assert "over 2 weeks ago" in body
+    assert "Charlie" not in body
+
+
+def test_team_page_shows_an_empty_state(cast, login) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.accounts.models import Team
+
+    empty = Team.objects.create(name="Gamma", parent=cast.sales)
+    response = login(cast.lena).get(reverse("team", args=[empty.pk]))
+    assert b"has no reps yet" in response.content
+
+
+def test_person_page_lists_open_and_recently_closed_deals(cast, login) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    make_opportunity(cast.alice, name="Open one", stage_name="Proposal", amount=5_000)
+    make_opportunity(
+        cast.alice,
+        name="Won one",
+        amount=7_000,
+        history=[("Proposal", now - timedelta(days=40)), ("Closed Won", now - timedelta(days=5))],
+    )
+    make_opportunity(
+        cast.alice,
+        name="Old win",
+        amount=7_000,
+        history=[
+            ("Proposal", now - timedelta(days=400)),
+            ("Closed Won", now - timedelta(days=300)),
+        ],
+    )
+    response = login(cast.alice).get(reverse("person", args=[cast.alice.pk]))
+    body = response.content.decode()
+    assert "Open one" in body and "Won one" in body
+    assert "Old win" not in body
+    assert response.context["won_count"] == 1
+    assert "you" in body
+
+
+def test_organisation_page_shows_the_tree(cast, login) -> None:  # type: ignore[no-untyped-def]
+    response = login(cast.lena).get(reverse("teams"))
+    rows = [(row["depth"], row["team"].name) for row in response.context["rows"]]
+    assert rows == [(0, "Sales"), (1, "Alpha"), (1, "Beta")]
+
+
+def test_admin_is_for_ops_only(cast, login) -> None:  # type: ignore[no-untyped-def]
+    assert login(cast.otto).get("/admin/process/stage/").status_code == 200
+    assert login(cast.mona).get("/admin/process/stage/").status_code == 302

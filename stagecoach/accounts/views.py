@@ -1,0 +1,263 @@
+"""The team, person and organisation pages. They read materialised analytics; access is
+decided by the access helpers before anything is read."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from stagecoach.accounts.models import Person, Role, Team
+from stagecoach.accounts.selectors import (
+    can_administer,
+    get_person_for_user,
+    get_team_for_user,
+    scope_for,
+    team_members,
+    visible_teams,
+)
+from stagecoach.analytics import presenters, selectors
+from stagecoach.analytics.models import Flag
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS, ensure_metrics
+from stagecoach.lib.money import format_money
+from stagecoach.pipeline import selectors as pipeline_selectors
+from stagecoach.pipeline.models import Opportunity
+from stagecoach.process.models import Stage
+from stagecoach.process.selectors import default_pipeline, open_stages
+
+
+def _period(request: HttpRequest) -> presenters.Period:
+    window = request.GET.get("window", "")
+    days = int(window) if window.isdigit() else DEFAULT_WINDOW_DAYS
+    period = presenters.period_from(request, selectors.latest_as_of(days), timezone.localdate())
+    scope = scope_for(request.user)
+    # Only someone who can see people's data may make the server compute for them.
+    if scope.everyone or scope.person is not None:
+        ensure_metrics(as_of=period.as_of, window_days=period.window_days)
+    return period
+
+
+def _money(value: Any) -> str:
+    return format_money(value, settings.STAGECOACH_CURRENCY)
+
+
+def _flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
+    stage_names = dict(Stage.objects.values_list("id", "name"))
+    deal_ids = {deal for flag in flags for deal in flag.deals}
+    deal_names = dict(Opportunity.objects.filter(id__in=deal_ids).values_list("id", "name"))
+    return [
+        {
+            "flag": flag,
+            "lines": presenters.evidence_lines(
+                flag.code,
+                flag.evidence,
+                money=_money,
+                stage_names=stage_names,
+                deal_names=deal_names,
+            ),
+        }
+        for flag in flags
+    ]
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A filter change (htmx) gets the analytics part of the page only."""
+    if getattr(request, "htmx", False):
+        template += "#analytics"
+    return render(request, template, context)
+
+
+@login_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    """The organisation: every team the login may see, with how each is doing."""
+    teams = list(
+        visible_teams(request.user).annotate(member_count=Count("members")).order_by("name")
+    )
+    period = _period(request)
+    everyone = scope_for(request.user).everyone
+    subjects = [f"team:{t.pk}" for t in teams] + (["org", "benchmark"] if everyone else [])
+    metrics = selectors.metrics_for_subjects(
+        subjects, as_of=period.as_of, window_days=period.window_days
+    )
+    severity: dict[int, Counter[str]] = defaultdict(Counter)
+    people_team = dict(Person.objects.values_list("id", "team_id"))
+    flags = (
+        selectors.flags_for(
+            [p for p, t in people_team.items() if t is not None],
+            as_of=period.as_of,
+            window_days=period.window_days,
+        )
+        if everyone
+        else Flag.objects.none()
+    )
+    codes: Counter[str] = Counter()
+    for person_id, level, code in flags.values_list("person_id", "severity", "code"):
+        severity[people_team[person_id]][level] += 1
+        codes[code] += 1
+    by_parent: dict[int | None, list[Team]] = {}
+    ids = {t.pk for t in teams}
+    for team in teams:
+        parent = team.parent_id if team.parent_id in ids else None
+        by_parent.setdefault(parent, []).append(team)
+
+    def tree(parent: int | None, depth: int) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for team in by_parent.get(parent, []):
+            rows.append(
+                {
+                    "depth": depth,
+                    "team": team,
+                    "m": metrics.get(f"team:{team.pk}", {}),
+                    "flags": severity.get(team.pk, Counter()),
+                }
+            )
+            rows.extend(tree(team.pk, depth + 1))
+        return rows
+
+    org = metrics.get("org")
+    return _render(
+        request,
+        "accounts/team_list.html",
+        {
+            "rows": tree(None, 0),
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "org": org,
+            "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
+            "org_forecast": presenters.forecast_view(org) if org else None,
+            "codes": codes.most_common(),
+            "everyone": everyone,
+            "can_refresh": can_administer(request.user) or everyone,
+            "last_refresh": selectors.last_refresh(),
+        },
+    )
+
+
+@login_required
+def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id)
+    period = _period(request)
+    today = timezone.localdate()
+    reps = list(team_members(team).filter(role=Role.REP).order_by("team__name", "name"))
+    metrics = selectors.metrics_for_subjects(
+        [f"rep:{r.pk}" for r in reps] + [f"team:{team.pk}", "benchmark"],
+        as_of=period.as_of,
+        window_days=period.window_days,
+    )
+    flags = list(
+        selectors.flags_for(
+            [r.pk for r in reps], as_of=period.as_of, window_days=period.window_days
+        )
+    )
+    pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
+    pipeline = default_pipeline()
+    stages = open_stages(pipeline) if pipeline else []
+    flag_counts: dict[int, Counter[str]] = defaultdict(Counter)
+    for flag in flags:
+        flag_counts[flag.person_id][flag.severity] += 1
+    rows: list[dict[str, Any]] = []
+    for rep in reps:
+        data = metrics.get(f"rep:{rep.pk}", {})
+
+        rows.append(
+            {
+                "rep": rep,
+                "m": data,
+                "pipeline": pipelines[rep.pk],
+                "by_stage": [pipelines[rep.pk].by_stage.get(s.pk, 0) for s in stages],
+                "flags": flag_counts.get(rep.pk, Counter()),
+                "funnel": presenters.funnel_steps(data, rep=True) if data else [],
+                "calls": (data.get("activities") or {}).get("call"),
+            }
+        )
+    team_data = metrics.get(f"team:{team.pk}")
+    return _render(
+        request,
+        "accounts/team.html",
+        {
+            "team": team,
+            "sub_teams": team.children.select_related("manager").order_by("name"),
+            "rows": rows,
+            "stages": stages,
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "team_metrics": team_data,
+            "team_funnel": presenters.funnel_steps(team_data, rep=False) if team_data else [],
+            "team_forecast": presenters.forecast_view(team_data) if team_data else None,
+            "flags": _flag_views(flags),
+            "totals": {
+                "count": sum(r["pipeline"].count for r in rows),
+                "amount": sum((r["pipeline"].amount for r in rows), start=0),
+                "past_close_date": sum(r["pipeline"].past_close_date for r in rows),
+                "by_stage": [sum(r["by_stage"][i] for r in rows) for i in range(len(stages))],
+            },
+            "stale_after": today - timedelta(days=14),
+            "can_refresh": True,
+            "last_refresh": selectors.last_refresh(),
+        },
+    )
+
+
+@login_required
+def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request.user, person_id)
+    period = _period(request)
+    now = timezone.now()
+    opportunities = list(pipeline_selectors.open_opportunities(person))
+    summary = pipeline_selectors.open_pipeline_by_owner([person.pk], today=now.date())[person.pk]
+    closed = list(pipeline_selectors.recently_closed(person, since=now - timedelta(days=90)))
+    for opportunity in opportunities:
+        entered = opportunity.stage_entered_at or opportunity.created_at
+        opportunity.days_in_stage = (now - entered).days if entered else None  # type: ignore[attr-defined]
+    data = (
+        selectors.metrics(f"rep:{person.pk}", as_of=period.as_of, window_days=period.window_days)
+        or {}
+    )
+    flags = list(
+        selectors.flags_for([person.pk], as_of=period.as_of, window_days=period.window_days)
+    )
+    won = [o for o in closed if o.stage.kind == "won"]
+    return _render(
+        request,
+        "accounts/person.html",
+        {
+            "person": person,
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "m": data,
+            "funnel": presenters.funnel_steps(data, rep=True) if data else [],
+            "durations": presenters.duration_rows(data) if data else [],
+            "activities": presenters.activity_charts(data) if data else [],
+            "week_labels": presenters.week_labels(data) if data else [],
+            "forecast": presenters.forecast_view(data) if data else None,
+            "pipeline_bars": presenters.pipeline_bars(
+                summary.amount_by_stage, summary.by_stage, data, settings.STAGECOACH_CURRENCY
+            )
+            if data
+            else [],
+            "plan": data.get("plan"),
+            "quality": data.get("quality"),
+            "coverage": data.get("coverage"),
+            "flags": _flag_views(flags),
+            "stages": presenters.stage_rows(data) if data else [],
+            "opportunities": opportunities,
+            "summary": summary,
+            "closed": closed,
+            "won_count": len(won),
+            "won_amount": sum((o.amount_org or 0 for o in won), start=0),
+            "today": now.date(),
+            "is_self": scope_for(request.user).person == person,
+            "can_refresh": scope_for(request.user).person != person or person.role != Role.REP,
+            "last_refresh": selectors.last_refresh(),
+        },
+    )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ProcessConfig(AppConfig):
+    name = "stagecoach.process"
+    label = "process"
+    verbose_name = "Sales process"

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from stagecoach.api import api
+from stagecoach.web import views as web_views
+
+admin.site.site_header = "stagecoach administration"
+admin.site.site_title = "stagecoach admin"
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("stagecoach.accounts.urls")),
+    path("", include("stagecoach.pipeline.urls")),
+    path("", include("stagecoach.analytics.urls")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from stagecoach.accounts.models import Role
+from stagecoach.accounts.selectors import can_administer, scope_for
+from stagecoach.lib.money import SYMBOLS
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """The menu a login gets: what it may open, nothing more."""
+    user = request.user
+    items: list[tuple[str, str]] = []
+    if user.is_authenticated:
+        scope = scope_for(user)
+        person = scope.person
+        if person is not None and person.role == Role.REP:
+            items.append(("My pipeline", reverse("person", args=[person.pk])))
+        if scope.is_manager and person is not None:
+            for team in person.managed_teams.order_by("name")[:3]:
+                items.append((team.name, reverse("team", args=[team.pk])))
+        if scope.everyone:
+            items.append(("Organisation", reverse("teams")))
+        if can_administer(user):
+            items.append(("Imports", reverse("imports")))
+
+        if user.is_staff:
+            items.append(("Admin", reverse("admin:index")))
+    return {
+        "nav_items": items,
+        "org_currency": settings.STAGECOACH_CURRENCY,
+        "currency_symbol": SYMBOLS.get(settings.STAGECOACH_CURRENCY, settings.STAGECOACH_CURRENCY),
+    }

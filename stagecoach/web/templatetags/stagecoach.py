@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.conf import settings
+
+from stagecoach.lib.money import format_money
+
+register = template.Library()
+
+
+def _number(value: Any) -> Decimal | None:
+    """A missing value reaches a template as None or '' (a missing key): both show as '—'."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+@register.filter
+def money(amount: Any, currency: str | None = None) -> str:
+    return format_money(_number(amount), currency or settings.STAGECOACH_CURRENCY)
+
+
+@register.filter
+def money_compact(amount: Any, currency: str | None = None) -> str:
+    return format_money(_number(amount), currency or settings.STAGECOACH_CURRENCY, compact=True)
+
+
+@register.filter
+def percent(value: Any, digits: int = 0) -> str:
+    number = _number(value)
+    if number is None:
+        return "—"
+    return f"{float(number) * 100:.{digits}f}%"
