@@ -1,0 +1,318 @@
+"""Reading real CRM exports: encodings, line endings, padded headers, money and dates.
+
+Every parser raises :class:`ValueError` with a message fit to show a user ("not a
+date: '31/02/2017'"); readers turn that into a rejected row naming file, line and
+column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO
+
+from stagecoach.pipeline.importers.base import ImportFileError
+
+# Salesforce writes an empty lookup as fifteen zeros and AAA.
+SALESFORCE_NULL_ID = "000000000000000AAA"
+_NULL_IDS = {"", SALESFORCE_NULL_ID, "000000000000000"}
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def detect_encoding(path: Path, chunk_size: int = 1 << 20) -> str:
+    """``utf-8-sig``, ``utf-8``, ``cp1252`` or ``latin-1``: the first that decodes the whole file.
+
+    A whole-file check, not a sniff of the first kilobytes: an export can be plain
+    ASCII for a million rows and carry one accented name at the end.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        handle.seek(0)
+        decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := handle.read(chunk_size):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("cp1252")()
+        try:
+            while chunk := handle.read(chunk_size):
+                decoder.decode(chunk)
+            return "cp1252"
+        except UnicodeDecodeError:
+            return "latin-1"
+
+
+def normalise_header(name: str) -> str:
+    """``' Amount '`` → ``'amount'``: trimmed, lower case, inner spaces collapsed."""
+    return " ".join(name.replace("\ufeff", "").strip().split()).lower()
+
+
+@dataclass(slots=True)
+class CsvRow:
+    """One data row: its values by normalised header, its line and the raw cells."""
+
+    line: int
+    cells: list[str]
+    index: dict[str, int]
+
+    def get(self, column: str, default: str = "") -> str:
+        position = self.index.get(column)
+        if position is None or position >= len(self.cells):
+            return default
+        return self.cells[position].strip()
+
+    def has(self, column: str) -> bool:
+        return column in self.index
+
+
+class CsvFile:
+    """A CSV export opened the forgiving way.
+
+    - the encoding is detected (UTF-8 with or without BOM, Windows-1252, Latin-1);
+    - CR, LF and CRLF line endings all work, quoted fields may span lines;
+    - headers are matched trimmed and case-insensitively;
+    - blank lines are skipped; each row knows its physical line number.
+    """
+
+    def __init__(self, path: Path, *, delimiter: str | None = None) -> None:
+        self.path = path
+        self.name = path.name
+        self.encoding = detect_encoding(path)
+        self._delimiter = delimiter
+        with self._open() as handle:
+            reader = csv.reader(handle, dialect=self._dialect(handle))
+            try:
+                self.header = next(reader)
+            except StopIteration:
+                raise ImportFileError(self.name, "the file is empty") from None
+            except csv.Error as exc:
+                raise ImportFileError(self.name, f"line 1: not readable as CSV: {exc}") from None
+        self.columns = [normalise_header(h) for h in self.header]
+        self.index: dict[str, int] = {}
+        for position, column in enumerate(self.columns):
+            self.index.setdefault(column, position)
+
+    def _open(self) -> IO[str]:
+        return self.path.open(encoding=self.encoding, newline="")
+
+    def _dialect(self, handle: IO[str]) -> type[csv.Dialect] | csv.Dialect:
+        if self._delimiter:
+
+            class Chosen(csv.excel):
+                delimiter = self._delimiter or ","
+
+            return Chosen
+        sample = handle.read(64 * 1024)
+        handle.seek(0)
+        first = sample.splitlines()[0] if sample else ""
+        # Semicolons come from spreadsheets in locales with a decimal comma.
+        if first.count(";") > first.count(",") and first.count(";") > first.count("\t"):
+            self._delimiter = ";"
+        elif first.count("\t") > first.count(","):
+            self._delimiter = "\t"
+        else:
+            self._delimiter = ","
+        return self._dialect(handle)
+
+    def require(self, columns: Sequence[str]) -> list[str]:
+        """The required columns that are missing (normalised names)."""
+        return [c for c in columns if c not in self.index]
+
+    def extra(self, known: Sequence[str]) -> list[str]:
+        """Header names not in ``known``, as written in the file."""
+        known_set = set(known)
+        return [
+            h.strip()
+            for h, c in zip(self.header, self.columns, strict=True)
+            if c not in known_set and c
+        ]
+
+    def rows(self) -> Iterator[CsvRow]:
+        for line, cells in self.raw_rows():
+            yield CsvRow(line=line, cells=cells, index=self.index)
+
+    def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line, cells) for each data row: the lean form for the biggest files."""
+
+        with self._open() as handle:
+            reader = csv.reader(handle, dialect=self._dialect(handle))
+            next(reader, None)
+            line = reader.line_num + 1
+            try:
+                for cells in reader:
+                    if not cells or (len(cells) == 1 and not cells[0].strip()):
+                        line = reader.line_num + 1
+                        continue
+                    yield line, cells
+                    line = reader.line_num + 1
+            except csv.Error as exc:
+                # A broken quote swallows the rest of the file: stop, say where.
+                raise ImportFileError(
+                    self.name, f"line {line}: not readable as CSV: {exc}"
+                ) from None
+
+
+def count_data_lines(path: Path) -> int:
+    """A fast upper bound on rows, for progress bars (counts line breaks)."""
+    total = 0
+    last = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            newlines = chunk.count(b"\n")
+            total += newlines or chunk.count(b"\r")
+            last = chunk[-1:]
+    if last not in (b"\n", b"\r", b""):
+        total += 1
+    return max(0, total - 1)
+
+
+# -- values ------------------------------------------------------------------------------
+
+_MONEY_JUNK = re.compile(r"[\s$€£¥\u00a0]|[A-Z]{3}")
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """Money as exports write it. Empty → None.
+
+    Handles ``" $431,370 "``, ``" $-   "`` (Excel's zero), ``"(1,200.50)"`` (negative),
+    ``"USD 1,234"``, ``"1234.5"``.
+    """
+    value = text.strip()
+    if not value:
+        return None
+    negative = value.startswith("(") and value.endswith(")")
+    if negative:
+        value = value[1:-1]
+    value = _MONEY_JUNK.sub("", value)
+    if value in ("-", ""):
+        return Decimal(0)
+    if value.startswith("-"):
+        negative = not negative
+        value = value[1:]
+    value = value.replace(",", "")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text.strip()!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {text.strip()!r}")
+    return -amount if negative else amount
+
+
+def parse_date(text: str) -> date | None:
+    """A date: ISO (``2017-03-01``, with or without a time), or US ``5/26/17``, ``5/26/2017``."""
+    value = text.strip()
+    if not value:
+        return None
+    if "/" in value:
+        parts = value.split(" ")[0].split("/")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            month, day, year = (int(p) for p in parts)
+            if year < 100:
+                year += 2000 if year < 70 else 1900
+            try:
+                return date(year, month, day)
+            except ValueError:
+                pass
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or M/D/YYYY)")
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or M/D/YYYY)") from None
+
+
+_US_DATETIME = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{2,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$"
+)
+
+
+def parse_datetime(text: str, *, assume: tzinfo = UTC) -> datetime | None:
+    """A moment in time. Without an offset in the text, ``assume`` gives the zone.
+
+    Accepts ISO 8601 (``2018-10-13 17:16:45``, ``2018-10-13T17:16:45.000Z``,
+    ``…+0000``), a bare date (midnight), and US ``5/26/2017 3:04 PM``.
+    """
+    value = text.strip()
+    if not value:
+        return None
+    if value[:4].isdigit() and value[4:5] == "-":
+        # The common case (ISO 8601, what stagecoach and most APIs write) first.
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=assume)
+    match = _US_DATETIME.match(value)
+
+    if match:
+        month, day, year = int(match[1]), int(match[2]), int(match[3])
+        if year < 100:
+            year += 2000 if year < 70 else 1900
+        hour, minute, second = int(match[4] or 0), int(match[5] or 0), int(match[6] or 0)
+        if match[7]:
+            hour = hour % 12 + (12 if match[7].lower() == "pm" else 0)
+        try:
+            return datetime(year, month, day, hour, minute, second, tzinfo=assume)
+        except ValueError:
+            raise ValueError(f"not a date and time: {value!r}") from None
+    candidate = value.replace("Z", "+00:00") if value.endswith("Z") else value
+    # Salesforce writes offsets without a colon: +0000.
+    if re.search(r"[+-]\d{4}$", candidate):
+        candidate = candidate[:-2] + ":" + candidate[-2:]
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise ValueError(f"not a date and time: {value!r} (use ISO 8601)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=assume)
+    return moment
+
+
+def date_to_datetime(day: date, *, assume: tzinfo = UTC) -> datetime:
+    """The start of a day, for exports that only give dates."""
+    return datetime.combine(day, time.min, tzinfo=assume)
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"not true or false: {text.strip()!r}")
+
+
+def clean_id(text: str) -> str | None:
+    """A CRM id, or None for the ways exports write "no id"."""
+    value = text.strip()
+    return None if value in _NULL_IDS else value
+
+
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def parse_currency(text: str) -> str | None:
+    value = text.strip().upper()
+    if not value:
+        return None
+    if not _CURRENCY.fullmatch(value):
+        raise ValueError(f"not a currency code: {text.strip()!r} (use ISO 4217, e.g. EUR)")
+    return value

@@ -1,0 +1,346 @@
+"""HubSpot: a deals export (CSV or XLSX) with display labels as headers.
+
+HubSpot keeps each stage's entry time in a column of its own,
+``Date entered "Appointment Scheduled (Sales Pipeline)"``, so the stage history
+comes out of the same file as the deals.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from stagecoach.lib.sources import Source
+from stagecoach.pipeline.importers.csvutil import (
+    CsvRow,
+    parse_amount,
+    parse_currency,
+    parse_datetime,
+)
+from stagecoach.pipeline.importers.labels import (
+    BadCell,
+    DealPass,
+    DealRowsReader,
+    Sheet,
+    StageBook,
+    estimate_rows,
+    find_export,
+    label,
+    open_sheet,
+    parse_cell,
+    pick,
+    require,
+    split_owner,
+    text,
+    warn_extra,
+)
+from stagecoach.pipeline.importers.records import (
+    OpportunityRecord,
+    PersonRecord,
+    StageChangeRecord,
+    StageRecord,
+)
+
+_HISTORY = re.compile(r'^date (entered|exited) ["“”](.+)["“”]$', re.IGNORECASE)
+_STAGE_IN_PIPELINE = re.compile(r"^(.*\S)\s*\(([^()]+)\)$")
+_CLOSED = ("won", "lost")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryColumn:
+    """One ``Date entered``/``Date exited`` column. ``pipeline`` None: not named."""
+
+    position: int
+    entered: bool
+    stage: str
+    pipeline: str | None
+
+
+def history_columns(header: list[str]) -> list[HistoryColumn]:
+    found: list[HistoryColumn] = []
+    for position, heading in enumerate(header):
+        match = _HISTORY.match(" ".join(heading.split()))
+        if not match:
+            continue
+        inner = match[2].strip()
+        in_pipeline = _STAGE_IN_PIPELINE.match(inner)
+        stage, pipeline = (in_pipeline[1], in_pipeline[2].strip()) if in_pipeline else (inner, None)
+        found.append(HistoryColumn(position, match[1].lower() == "entered", stage, pipeline))
+    return found
+
+
+def deal_type(value: str) -> str:
+    """HubSpot's internal values and their labels: newbusiness, "Existing Business"…"""
+    compact = "".join(value.split()).lower()
+    if not compact or compact == "newbusiness":
+        return "new"
+    if compact == "existingbusiness":
+        return "expansion"
+    if "renew" in compact:
+        return "renewal"
+    return "other"
+
+
+@dataclass(slots=True)
+class HubSpotDeal:
+    opportunity: OpportunityRecord
+    pipeline: str
+
+
+class HubSpotReader(DealRowsReader[HubSpotDeal]):
+    source = Source.HUBSPOT
+
+    def open(self) -> None:
+        self.sheet: Sheet = open_sheet(find_export(self.path, hint="deal"))
+        sheet = self.sheet
+        self.report.header(sheet.name, sheet.header)
+        self.col_id = pick(sheet, "record id", "deal id")
+        self.col_stage = pick(sheet, "deal stage")
+        require(sheet, **{"Record ID": self.col_id, "Deal Stage": self.col_stage})
+        self.col_name = pick(sheet, "deal name")
+        self.col_close = pick(sheet, "close date")
+        self.col_owner = pick(sheet, "deal owner")
+        self.col_amount = pick(sheet, "amount")
+        self.col_created = pick(sheet, "create date")
+        self.col_pipeline = pick(sheet, "pipeline")
+        self.col_type = pick(sheet, "deal type")
+        self.col_currency = pick(sheet, "currency", "deal currency code")
+        self.col_account = pick(
+            sheet, "associated company", "associated company (primary)", "company name"
+        )
+        self.history = history_columns(sheet.header)
+        named = {c.pipeline.casefold(): c.pipeline for c in self.history if c.pipeline}
+        # An export without a Pipeline column still names the pipeline in its
+        # stage-history columns; with only one named, every deal is in it.
+        self.default_pipeline = ""
+        if self.col_pipeline is None and len(named) == 1:
+            self.default_pipeline = next(iter(named.values()))
+        known = [
+            self.col_id,
+            self.col_stage,
+            self.col_name,
+            self.col_close,
+            self.col_owner,
+            self.col_amount,
+            self.col_created,
+            self.col_pipeline,
+            self.col_type,
+            self.col_currency,
+            self.col_account,
+            "closed won reason",
+            "closed lost reason",
+            *(sheet.columns[h.position] for h in self.history),
+        ]
+        warn_extra(self.report, sheet, known)
+        self._scanned = False
+        self._owners: dict[str, PersonRecord] = {}
+        self.book = StageBook()
+
+    def total_rows(self) -> int:
+        return estimate_rows(self.sheet)
+
+    def _deals_sheet(self) -> Sheet:
+        return self.sheet
+
+    def _deals_id_label(self) -> str:
+        return label(self.sheet, self.col_id or "")
+
+    # -- people and stages: a first look at the whole file ---------------------------
+
+    def _scan(self) -> None:
+        if self._scanned:
+            return
+        self._scanned = True
+        seen_stages: dict[tuple[str, str], tuple[str, str, CsvRow]] = {}
+        pipelines: dict[str, str] = {}
+        for row in self.sheet.rows():
+            owner = self._owner(row)
+            if owner and owner.source_id not in self._owners:
+                owner.file, owner.line, owner.raw = self.sheet.name, row.line, row.cells
+                self._owners[owner.source_id] = owner
+            pipeline = self._pipeline(row)
+            pipelines.setdefault(pipeline.casefold(), pipeline)
+            stage = text(row, self.col_stage)
+            if stage:
+                seen_stages.setdefault(
+                    (pipeline.casefold(), stage.casefold()), (pipeline, stage, row)
+                )
+        self._build_stages(list(pipelines.values()) or [""], list(seen_stages.values()))
+
+    def _build_stages(self, pipelines: list[str], seen: list[tuple[str, str, CsvRow]]) -> None:
+        # HubSpot writes the stage-history columns in pipeline order; without them,
+        # stages come in order of first appearance, closed ones last.
+        orders: dict[str, int] = {}
+
+        def add(pipeline: str, stage: str, line: int = 0, raw: list[str] | None = None) -> None:
+            if (pipeline, stage) in self.book:
+                return
+            order = orders[pipeline.casefold()] = orders.get(pipeline.casefold(), 0) + 1
+            self.book.add(pipeline, stage, order=order, file=self.sheet.name, line=line, raw=raw)
+
+        for column in self.history:
+            for pipeline in [column.pipeline] if column.pipeline is not None else pipelines:
+                add(pipeline, column.stage)
+        for kind in ("open", "won", "lost"):
+            for pipeline, stage, row in seen:
+                if self.book.kind(pipeline, stage) == kind:
+                    add(pipeline, stage, row.line, row.cells)
+
+    def _pipeline(self, row: CsvRow) -> str:
+        return text(row, self.col_pipeline) or self.default_pipeline
+
+    def _owner(self, row: CsvRow) -> PersonRecord | None:
+        value = text(row, self.col_owner)
+        if not value:
+            return None
+        name, email = split_owner(value)
+        return PersonRecord(source_id=email.lower() or name, name=name, email=email)
+
+    def people(self) -> Iterator[PersonRecord]:
+        self._scan()
+        for person in self._owners.values():
+            self.report.table("people").read += 1
+            yield person
+
+    def stages(self) -> Iterator[StageRecord]:
+        self._scan()
+        for stage in self.book.records():
+            self.report.table("stages").read += 1
+            yield stage
+
+    # -- deals -------------------------------------------------------------------------
+
+    def _moment(self, row: CsvRow, column: str | None) -> datetime | None:
+        return parse_cell(
+            self.sheet, row, column, lambda t: parse_datetime(t, assume=self.time_zone)
+        )
+
+    def _parse_deal(self, row: CsvRow, deal_pass: DealPass) -> HubSpotDeal | None:
+        self._scan()
+        sheet = self.sheet
+        source_id = text(row, self.col_id)
+        if not source_id:
+            raise BadCell(label(sheet, self.col_id or ""), "the deal has no Record ID")
+        deal_pass.seen.check(source_id, row.line)
+        pipeline = self.book.pipeline(self._pipeline(row))
+        written_stage = text(row, self.col_stage)
+        if not written_stage:
+            raise BadCell(label(sheet, self.col_stage or ""), "the deal has no stage")
+        stage = self.book.name(pipeline, written_stage)
+        amount = parse_cell(sheet, row, self.col_amount, parse_amount)
+        currency = parse_cell(sheet, row, self.col_currency, parse_currency)
+        created_at = self._moment(row, self.col_created)
+        close = self._moment(row, self.col_close)
+        owner = self._owner(row)
+        if owner is None:
+            deal_pass.warn("the deal has no owner", line=row.line)
+        closed_at = None
+        if self.book.kind(pipeline, stage) in _CLOSED:
+            closed_at = self._entered(row, pipeline, stage) or close
+        opportunity = OpportunityRecord(
+            source_id=source_id,
+            owner_source_id=owner.source_id if owner else "",
+            name=text(row, self.col_name) or f"Deal {source_id}",
+            stage=stage,
+            pipeline=pipeline,
+            account=text(row, self.col_account),
+            amount=amount,
+            currency=currency,
+            created_at=created_at,
+            # The date as HubSpot shows it, whatever offset the cell carries.
+            close_date=close.date() if close else None,
+            closed_at=closed_at,
+            type=deal_type(text(row, self.col_type)),
+            file=sheet.name,
+            line=row.line,
+            raw=row.cells,
+        )
+        return HubSpotDeal(opportunity, pipeline)
+
+    def _entered(self, row: CsvRow, pipeline: str, stage: str) -> datetime | None:
+        """When the deal entered ``stage``, if its column is there and readable."""
+        for column in self.history:
+            if column.entered and self._same_stage(column, pipeline, stage):
+                try:
+                    return self._moment(row, self.sheet.columns[column.position])
+                except BadCell:
+                    return None
+        return None
+
+    def _same_stage(self, column: HistoryColumn, pipeline: str, stage: str) -> bool:
+        return column.stage.casefold() == stage.casefold() and (
+            column.pipeline is None or column.pipeline.casefold() == pipeline.casefold()
+        )
+
+    def opportunities(self) -> Iterator[OpportunityRecord]:
+        for _, deal in self._deals(loud=True):
+            yield deal.opportunity
+
+    # -- stage history -----------------------------------------------------------------
+
+    def stage_changes(self) -> Iterator[StageChangeRecord]:
+        if not self.history:
+            return
+        counts = self.report.table("stage_changes")
+        exits = {
+            (c.pipeline.casefold() if c.pipeline is not None else None, c.stage.casefold()): c
+            for c in self.history
+            if not c.entered
+        }
+        for row, deal in self._deals(loud=False):
+            for column in self.history:
+                if not column.entered or not row.get(self.sheet.columns[column.position]):
+                    continue
+                counts.read += 1
+                pipeline = self.book.pipeline(
+                    deal.pipeline if column.pipeline is None else column.pipeline
+                )
+                try:
+                    entered = self._moment(row, self.sheet.columns[column.position])
+                except BadCell as bad:
+                    self.report.reject(
+                        table="stage_changes",
+                        file=self.sheet.name,
+                        line=row.line,
+                        column=bad.column,
+                        reason=bad.reason,
+                        row=row.cells,
+                    )
+                    continue
+                assert entered is not None
+                key = (
+                    column.pipeline.casefold() if column.pipeline is not None else None,
+                    column.stage.casefold(),
+                )
+                self._check_exit(row, exits.get(key), entered)
+                yield StageChangeRecord(
+                    opportunity_source_id=deal.opportunity.source_id,
+                    stage=self.book.name(pipeline, column.stage),
+                    changed_at=entered,
+                    pipeline=pipeline,
+                    file=self.sheet.name,
+                    line=row.line,
+                    raw=row.cells,
+                )
+
+    def _check_exit(self, row: CsvRow, column: HistoryColumn | None, entered: datetime) -> None:
+        if column is None:
+            return
+        heading = self.sheet.header[column.position].strip()
+        try:
+            exited = self._moment(row, self.sheet.columns[column.position])
+        except BadCell as bad:
+            self.report.warn(
+                f"{heading}: {bad.reason}; the entry time is kept",
+                file=self.sheet.name,
+                line=row.line,
+            )
+            return
+        if exited is not None and exited < entered:
+            self.report.warn(
+                f"{heading} is before the deal entered the stage; the entry time is kept",
+                file=self.sheet.name,
+                line=row.line,
+            )

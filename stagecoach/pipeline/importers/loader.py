@@ -1,0 +1,511 @@
+"""Writing an importer's records into the database, idempotently and fast.
+
+Identity is (source, source id): a re-import of the same export changes nothing; a
+newer one updates what changed and appends only new history (``history.py``).
+Snapshot exports without history still build one: a changed close date, amount,
+owner or stage is recorded as of the import.
+
+The loader runs inside the caller's transaction; it never commits.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import islice
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.utils import timezone
+
+from stagecoach.lib.bulk import BulkWriter, next_free_id, sync_id_sequence
+from stagecoach.pipeline.importers import history
+from stagecoach.pipeline.importers.base import Reader
+from stagecoach.pipeline.importers.people import PeopleLoader
+from stagecoach.pipeline.importers.records import OpportunityRecord, RateRecord
+from stagecoach.pipeline.importers.report import ImportReport
+from stagecoach.pipeline.importers.stagemap import StageMap
+from stagecoach.pipeline.models import ExchangeRate, FieldChange, Opportunity, Quota, StageChange
+from stagecoach.process.models import Pipeline, Stage
+
+T = TypeVar("T")
+ProgressFn = Callable[[str, int, int], None]
+CENT = Decimal("0.01")
+# DecimalField(max_digits=18, decimal_places=2) holds sixteen digits before the point.
+MAX_AMOUNT = Decimal(10) ** 16
+
+
+def batched(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+class Loader:
+    def __init__(
+        self,
+        *,
+        reader: Reader,
+        report: ImportReport,
+        stage_map: StageMap,
+        org_currency: str,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.reader = reader
+        self.report = report
+        self.stage_map = stage_map
+        self.source = reader.source.value
+        self.org_currency = org_currency
+        self.progress = progress
+        self.vendor = connection.vendor
+        self.now = timezone.now()
+        self.people = PeopleLoader(source=reader.source, report=report, tick=self.tick)
+        self.opportunity_ids: dict[str, int] = {}
+        self.rejected_opportunities: dict[str, int] = {}
+
+        self.rates: dict[str, Decimal] = {}
+        self.touched: set[int] = set()
+        self.stage_moved: set[int] = set()
+        self.timings: dict[str, float] = {}
+        self.peak_memory: dict[str, float] = {}  # MiB, the process's peak after each phase
+
+        self._done = 0
+        self._total = 0
+        self._last_report = 0.0
+
+    # -- orchestration -------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._total = self.reader.total_rows()
+        phases: list[tuple[str, Callable[[], None]]] = [
+            ("rates", self.load_rates),
+            ("teams", lambda: self.people.load_teams(self.reader.teams())),
+            ("people", lambda: self.people.load_people(self.reader.people())),
+            ("stages", self.prepare_stages),
+            ("opportunities", self.load_opportunities),
+            ("stage_changes", lambda: history.load_stage_changes(self)),
+            ("field_changes", lambda: history.load_field_changes(self)),
+            ("activities", lambda: history.load_activities(self)),
+            ("quotas", self.load_quotas),
+            ("derived fields", self.finish_opportunities),
+        ]
+        for name, phase in phases:
+            started = time.perf_counter()
+            phase()
+            self.timings[name] = time.perf_counter() - started
+            self.peak_memory[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        self._report_progress(force=True)
+
+    def tick(self, rows: int) -> None:
+        self._done += rows
+        if self._done % 2048 < rows:
+            self._report_progress()
+
+    def _report_progress(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress and (force or now - self._last_report > 0.25):
+            self._last_report = now
+            total = max(self._total, self._done)
+            self.progress("Importing rows", total if force else self._done, total)
+
+    def db_time(self, moment: datetime) -> Any:
+        """A datetime for the staging tables: psycopg takes it as is; SQLite wants
+        Django's text form (naive UTC)."""
+        if self.vendor == "sqlite":
+            return str(moment.astimezone(UTC).replace(tzinfo=None))
+        return moment
+
+    # -- rates ---------------------------------------------------------------------------
+
+    def load_rates(self) -> None:
+        counts = self.report.table("rates")
+        records = list(self.reader.rates())
+        # A CRM's rates are relative to its own corporate currency; ours to the
+        # organisation's. Where they differ, divide through by the organisation's rate.
+        base = {r.valid_from: r.rate for r in records if r.currency == self.org_currency}
+        for record in records:
+            if record.currency == self.org_currency:
+                continue
+            rate = self._relative_rate(record, base)
+            row, created = ExchangeRate.objects.get_or_create(
+                currency=record.currency, valid_from=record.valid_from, defaults={"rate": rate}
+            )
+            if created:
+                counts.created += 1
+            elif row.rate != rate:
+                row.rate = rate
+                row.save(update_fields=["rate"])
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        for currency, rate in ExchangeRate.objects.order_by("currency", "valid_from").values_list(
+            "currency", "rate"
+        ):
+            self.rates[currency] = rate  # the latest rate wins
+        self.rates[self.org_currency] = Decimal(1)
+
+    @staticmethod
+    def _relative_rate(record: RateRecord, base: dict[date, Decimal]) -> Decimal:
+        if not base:
+            return record.rate
+        earlier = [day for day in base if day <= record.valid_from]
+        divisor = base[max(earlier)] if earlier else base[min(base)]
+        return (record.rate / divisor).quantize(Decimal("0.00000001"), ROUND_HALF_UP)
+
+    # -- stages --------------------------------------------------------------------------
+
+    def prepare_stages(self) -> None:
+        records = self.stage_map.note_kinds(self.reader.stages())
+        self.report.table("stages").read = len(records)
+        if Pipeline.objects.exists():
+            return
+        if records and all(r.order is not None for r in records):
+            # The export defines its stages and their order: nothing to infer.
+            if self.stage_map.build_process_if_missing(records, {}, iter(())):
+                self.report.table("stages").created = Stage.objects.count()
+            return
+        # Building the process needs every stage name in use and, without a given
+        # order, the history's order: one extra pass over those files. The pass
+        # reports into a scratch report so rows are not counted twice.
+        real_report, self.reader.report = self.reader.report, ImportReport()
+        try:
+            names: dict[tuple[str, str], int] = {}
+            for record in self.reader.opportunities():
+                names.setdefault((record.pipeline, record.stage), len(names))
+            changes = self.reader.stage_changes()
+            if self.stage_map.build_process_if_missing(records, names, changes):
+                self.report.table("stages").created = Stage.objects.count()
+        finally:
+            self.reader.report = real_report
+
+    def stage_for(
+        self,
+        pipeline: str,
+        name: str,
+        *,
+        table: str,
+        file: str,
+        line: int,
+        raw: list[str] | None,
+    ) -> Stage | None:
+        stage = self.stage_map.resolve(pipeline, name)
+        if stage is None:
+            self.report.reject(
+                table=table,
+                file=file,
+                line=line,
+                column="stage",
+                reason=self.unknown_stage_reason(pipeline, name),
+                row=raw,
+            )
+        return stage
+
+    @staticmethod
+    def unknown_stage_reason(pipeline: str, name: str) -> str:
+        where = f" in pipeline {pipeline!r}" if pipeline else ""
+        return f"unknown stage {name!r}{where}: map it in the stage mapping file and import again"
+
+    # -- opportunities -------------------------------------------------------------------
+
+    _FIELDS = (
+        "owner_id",
+        "pipeline_id",
+        "stage_id",
+        "name",
+        "account",
+        "type",
+        "amount",
+        "currency",
+        "amount_org",
+        "fx_rate",
+        "created_at",
+        "close_date",
+    )
+
+    def load_opportunities(self) -> None:
+        counts = self.report.table("opportunities")
+        table = Opportunity._meta.db_table
+        fresh = not Opportunity.objects.filter(source=self.source).exists()
+        next_id = next_free_id(connection, table)
+        columns = ("id", "source", "source_id", *self._FIELDS, "closed_at", "updated_at")
+        seen: set[str] = set()
+        with BulkWriter(connection, table, columns) as writer:
+            for batch in batched(self.reader.opportunities(), 5_000):
+                existing = {} if fresh else self._existing([r.source_id for r in batch])
+                updates: list[Opportunity] = []
+                changes: list[FieldChange] = []
+                for record in batch:
+                    self.tick(1)
+                    if record.source_id in seen:
+                        self.report.reject(
+                            table="opportunities",
+                            file=record.file,
+                            line=record.line,
+                            column="opportunity_id",
+                            reason=f"opportunity {record.source_id!r} appears twice; "
+                            "the first row was kept",
+                            row=record.raw,
+                        )
+                        continue
+                    seen.add(record.source_id)
+                    values = self._values(record)
+                    if values is None:
+                        self.rejected_opportunities[record.source_id] = record.line
+                        continue
+
+                    old = existing.get(record.source_id)
+                    if old is None:
+                        writer.add(
+                            (
+                                next_id,
+                                self.source,
+                                record.source_id,
+                                *[self._db_value(v) for v in values],
+                                self._db_value(record.closed_at),
+                                self._db_value(self.now),
+                            )
+                        )
+                        self.opportunity_ids[record.source_id] = next_id
+                        self.touched.add(next_id)
+                        next_id += 1
+                        counts.created += 1
+                        continue
+                    opp_id = old[0]
+                    self.opportunity_ids[record.source_id] = opp_id
+                    before = dict(zip(self._FIELDS, old[1:], strict=True))
+                    after = dict(zip(self._FIELDS, values, strict=True))
+                    if before == after:
+                        counts.unchanged += 1
+                        continue
+                    counts.updated += 1
+                    self.touched.add(opp_id)
+                    if before["stage_id"] != after["stage_id"]:
+                        self.stage_moved.add(opp_id)
+                    updates.append(Opportunity(id=opp_id, **after))
+                    changes.extend(self._snapshot_changes(opp_id, before, after))
+                if updates:
+                    Opportunity.objects.bulk_update(
+                        updates, [f.removesuffix("_id") for f in self._FIELDS], batch_size=1000
+                    )
+                if changes:
+                    FieldChange.objects.bulk_create(changes, ignore_conflicts=True)
+        sync_id_sequence(connection, table)
+
+    def _existing(self, source_ids: list[str]) -> dict[str, tuple[Any, ...]]:
+        rows = Opportunity.objects.filter(source=self.source, source_id__in=source_ids)
+        return {
+            row[1]: (row[0], *row[2:]) for row in rows.values_list("id", "source_id", *self._FIELDS)
+        }
+
+    def _values(self, record: OpportunityRecord) -> tuple[Any, ...] | None:
+        if record.amount is not None and abs(record.amount) >= MAX_AMOUNT:
+            self.report.reject(
+                table="opportunities",
+                file=record.file,
+                line=record.line,
+                column="amount",
+                reason=f"amount {record.amount} is too large",
+                row=record.raw,
+            )
+            return None
+        stage = self.stage_for(
+            record.pipeline,
+            record.stage,
+            table="opportunities",
+            file=record.file,
+            line=record.line,
+            raw=record.raw,
+        )
+        if stage is None:
+            return None
+        owner = self.people.owner(record.owner_source_id, file=record.file, line=record.line)
+        amount, currency, amount_org, rate = self._money(record)
+        return (
+            owner,
+            stage.pipeline_id,
+            stage.pk,
+            record.name[:300],
+            record.account[:300],
+            record.type,
+            amount,
+            currency,
+            amount_org,
+            rate,
+            record.created_at,
+            record.close_date,
+        )
+
+    def _money(
+        self, record: OpportunityRecord
+    ) -> tuple[Decimal | None, str, Decimal | None, Decimal]:
+        currency = record.currency or self.org_currency
+        amount = record.amount.quantize(CENT, ROUND_HALF_UP) if record.amount is not None else None
+        rate = self.rates.get(currency)
+        if rate is None:
+            self.report.warn(
+                f"no exchange rate for {currency}: amounts kept in {currency} only; "
+                "add the rate (CurrencyType or rates.csv) and import again",
+                file=record.file,
+            )
+            return amount, currency, None, Decimal(1)
+        amount_org = (amount / rate).quantize(CENT, ROUND_HALF_UP) if amount is not None else None
+        return amount, currency, amount_org, rate
+
+    def _db_value(self, value: Any) -> Any:
+        # psycopg writes dates, datetimes and decimals itself; SQLite needs Django's text.
+        if self.vendor == "sqlite" and isinstance(value, datetime):
+            return self.db_time(value)
+        return value
+
+    def _snapshot_changes(
+        self, opp_id: int, before: dict[str, Any], after: dict[str, Any]
+    ) -> Iterator[FieldChange]:
+        """A snapshot export has no field history: record what this import saw change."""
+        for name, field in (
+            ("close_date", "close_date"),
+            ("amount", "amount"),
+            ("owner_id", "owner"),
+        ):
+            if before[name] != after[name]:
+                yield FieldChange(
+                    opportunity_id=opp_id,
+                    field=field,
+                    old_value="" if before[name] is None else str(before[name]),
+                    new_value="" if after[name] is None else str(after[name]),
+                    changed_at=self.now,
+                )
+
+    def missing_opportunity(self, source_id: str) -> str:
+        """Why a row's opportunity is not there, for a rejected history row."""
+        line = self.rejected_opportunities.get(source_id)
+        if line is not None:
+            return f"its opportunity {source_id!r} was rejected (line {line})"
+        return f"no opportunity {source_id!r} in this import or earlier ones"
+
+    def opportunity_id(self, source_id: str) -> int | None:
+
+        opp_id = self.opportunity_ids.get(source_id)
+        if opp_id is None:
+            opp_id = (
+                Opportunity.objects.filter(source=self.source, source_id=source_id)
+                .values_list("id", flat=True)
+                .first()
+            )
+            if opp_id is not None:
+                self.opportunity_ids[source_id] = opp_id
+        return opp_id
+
+    # -- quotas --------------------------------------------------------------------------
+
+    def load_quotas(self) -> None:
+        counts = self.report.table("quotas")
+        for batch in batched(self.reader.quotas(), 2_000):
+            person_ids = {self.people.ids.get(r.person_source_id) for r in batch}
+            existing = {
+                (q.person_id, q.period_start, q.period_end): q
+                for q in Quota.objects.filter(person_id__in=person_ids - {None})
+            }
+            new: dict[tuple[int, date, date], Quota] = {}
+            changed: list[Quota] = []
+            for record in batch:
+                self.tick(1)
+                person_id = self.people.ids.get(record.person_source_id)
+                if person_id is None:
+                    self.report.reject(
+                        table="quotas",
+                        file=record.file,
+                        line=record.line,
+                        column="person_id",
+                        reason=f"no person {record.person_source_id!r}",
+                        row=record.raw,
+                    )
+                    continue
+                key = (person_id, record.period_start, record.period_end)
+                currency = record.currency or self.org_currency
+                quota = existing.get(key) or new.get(key)
+                if quota is None:
+                    new[key] = Quota(
+                        person_id=person_id,
+                        period_start=record.period_start,
+                        period_end=record.period_end,
+                        amount=record.amount,
+                        currency=currency,
+                    )
+                    counts.created += 1
+                elif quota.amount != record.amount or quota.currency != currency:
+                    quota.amount, quota.currency = record.amount, currency
+                    if quota.pk:
+                        changed.append(quota)
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+            Quota.objects.bulk_create(new.values())
+            Quota.objects.bulk_update(changed, ["amount", "currency"])
+
+    # -- derived fields ------------------------------------------------------------------
+
+    def finish_opportunities(self) -> None:
+        """Entry into the current stage, and close time, from the history now stored."""
+        self._record_snapshot_moves()
+        if not self.touched:
+            return
+        opp = connection.ops.quote_name(Opportunity._meta.db_table)
+        sc = connection.ops.quote_name(StageChange._meta.db_table)
+        stage = connection.ops.quote_name(Stage._meta.db_table)
+        differs = "IS DISTINCT FROM" if self.vendor == "postgresql" else "IS NOT"
+        closed = f"(SELECT id FROM {stage} WHERE kind IN ('won', 'lost'))"  # noqa: S608
+        with connection.cursor() as cursor:
+            # One pass: every row rewritten costs its index entries again.
+            cursor.execute(
+                f"UPDATE {opp} SET stage_entered_at = s.entered, "  # noqa: S608
+                f"closed_at = CASE WHEN {opp}.stage_id IN {closed} THEN s.entered END "
+                f"FROM (SELECT h.opportunity_id AS oid, MAX(h.changed_at) AS entered FROM {sc} h "
+                f"JOIN {opp} o ON o.id = h.opportunity_id AND o.stage_id = h.stage_id "
+                "WHERE o.source = %s GROUP BY h.opportunity_id) s "
+                f"WHERE {opp}.id = s.oid AND ({opp}.stage_entered_at {differs} s.entered "
+                f"OR {opp}.closed_at {differs} "
+                f"(CASE WHEN {opp}.stage_id IN {closed} THEN s.entered END))",
+                [self.source],
+            )
+            cursor.execute(
+                f"UPDATE {opp} SET closed_at = NULL "  # noqa: S608
+                f"WHERE source = %s AND stage_id NOT IN {closed} AND closed_at IS NOT NULL",
+                [self.source],
+            )
+            # Closed deals with no history into their closed stage close on their close
+            # date (midnight UTC), or failing that when they were created.
+            midnight = (
+                "CAST(close_date AS timestamp) AT TIME ZONE 'UTC'"
+                if self.vendor == "postgresql"
+                else "close_date || ' 00:00:00'"
+            )
+            cursor.execute(
+                f"UPDATE {opp} SET closed_at = COALESCE({midnight}, created_at) "  # noqa: S608
+                f"WHERE source = %s AND closed_at IS NULL AND stage_id IN {closed}",
+                [self.source],
+            )
+
+    def _record_snapshot_moves(self) -> None:
+        """An existing deal that moved with no history row for it gets one, dated now."""
+        if not self.stage_moved:
+            return
+        latest: dict[int, int] = {}
+        for opp_id, stage_id in (
+            StageChange.objects.filter(opportunity_id__in=self.stage_moved)
+            .order_by("opportunity_id", "changed_at", "id")
+            .values_list("opportunity_id", "stage_id")
+        ):
+            latest[opp_id] = stage_id
+        current = dict(
+            Opportunity.objects.filter(id__in=self.stage_moved).values_list("id", "stage_id")
+        )
+        moves = [
+            StageChange(opportunity_id=opp_id, stage_id=stage_id, changed_at=self.now)
+            for opp_id, stage_id in current.items()
+            if latest.get(opp_id) != stage_id
+        ]
+        StageChange.objects.bulk_create(moves, ignore_conflicts=True)
+        self.report.table("stage_changes").created += len(moves)

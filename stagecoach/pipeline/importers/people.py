@@ -1,0 +1,154 @@
+"""Loading people and teams, and keeping every owner a row names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from stagecoach.accounts.models import Person, PersonSourceId, Role, Team
+from stagecoach.lib.sources import Source
+from stagecoach.pipeline.importers.records import PersonRecord, TeamRecord
+from stagecoach.pipeline.importers.report import ImportReport
+
+UNASSIGNED_ID = "__unassigned__"
+
+
+class PeopleLoader:
+    def __init__(
+        self, *, source: Source, report: ImportReport, tick: Callable[[int], None]
+    ) -> None:
+        self.source = source
+        self.report = report
+        self.tick = tick
+        self.ids: dict[str, int] = dict(
+            PersonSourceId.objects.filter(source=source.value).values_list("source_id", "person_id")
+        )
+        self._team_managers: dict[str, str] = {}
+
+    def load_teams(self, records: Iterable[TeamRecord]) -> None:
+        counts = self.report.table("teams")
+        for record in records:
+            team, created = Team.objects.get_or_create(name=record.name[:200])
+            if record.parent:
+                parent, _ = Team.objects.get_or_create(name=record.parent[:200])
+                if team.parent_id != parent.pk and parent.pk != team.pk:
+                    team.parent = parent
+                    team.save(update_fields=["parent"])
+            if record.manager_source_id:
+                self._team_managers[team.name] = record.manager_source_id
+            if created:
+                counts.created += 1
+            else:
+                counts.unchanged += 1
+            self.tick(1)
+
+    def load_people(self, stream: Iterable[PersonRecord]) -> None:
+        counts = self.report.table("people")
+        records = list(stream)
+        self.tick(len(records))
+        teams = self._teams_for(records)
+        existing = Person.objects.in_bulk(self.ids.values())
+        for record in records:
+            person_id = self.ids.get(record.source_id)
+            values = {
+                "name": record.name[:200],
+                "email": record.email[:254],
+                "role": record.role,
+                "team": teams[record.team] if record.team else None,
+                "title": record.title[:200],
+                "is_active": record.is_active,
+            }
+            if person_id is None:
+                person = Person.objects.create(**values)
+                PersonSourceId.objects.create(
+                    person=person, source=self.source.value, source_id=record.source_id
+                )
+                self.ids[record.source_id] = person.pk
+                existing[person.pk] = person
+                counts.created += 1
+                continue
+            person = existing[person_id]
+            changed = [k for k, v in values.items() if getattr(person, k) != v]
+            if changed:
+                for key in changed:
+                    setattr(person, key, values[key])
+                person.save(update_fields=changed)
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        self._link_managers(records, existing)
+        self._assign_team_managers(teams, records)
+
+    def _teams_for(self, records: list[PersonRecord]) -> dict[str, Team]:
+        teams: dict[str, Team] = {}
+        for record in records:
+            for name in (record.parent_team, record.team):
+                if name and name not in teams:
+                    teams[name] = Team.objects.get_or_create(name=name[:200])[0]
+            if record.team and record.parent_team:
+                team, parent = teams[record.team], teams[record.parent_team]
+                if team.parent_id != parent.pk and team.pk != parent.pk:
+                    team.parent = parent
+                    team.save(update_fields=["parent"])
+        return teams
+
+    def _link_managers(self, records: list[PersonRecord], existing: dict[int, Person]) -> None:
+        for record in records:
+            if not record.manager_source_id:
+                continue
+            manager_id = self.ids.get(record.manager_source_id)
+            if manager_id is None:
+                self.report.warn(
+                    f"manager {record.manager_source_id!r} is not in the people file; "
+                    "the reporting line is left empty",
+                    file=record.file,
+                    line=record.line,
+                )
+                continue
+            person = existing[self.ids[record.source_id]]
+            if person.manager_id != manager_id and person.pk != manager_id:
+                person.manager_id = manager_id
+                person.save(update_fields=["manager"])
+
+    def _assign_team_managers(self, teams: dict[str, Team], records: list[PersonRecord]) -> None:
+        """A team's manager: the one the export names, else whom its reps report to."""
+        reports_to: dict[str, dict[str, int]] = {}
+        for record in records:
+            if record.team and record.manager_source_id and record.role == Role.REP:
+                votes = reports_to.setdefault(record.team, {})
+                votes[record.manager_source_id] = votes.get(record.manager_source_id, 0) + 1
+        for name, team in teams.items():
+            chosen = self._team_managers.get(name)
+            if chosen is None and name in reports_to:
+                chosen = max(reports_to[name].items(), key=lambda kv: kv[1])[0]
+            manager_id = self.ids.get(chosen) if chosen else None
+            if manager_id is not None and team.manager_id != manager_id:
+                team.manager_id = manager_id
+                team.save(update_fields=["manager"])
+        for name, source_id in self._team_managers.items():
+            if name not in teams and source_id in self.ids:
+                Team.objects.filter(name=name).update(manager_id=self.ids[source_id])
+
+    def owner(self, source_id: str, *, file: str, line: int) -> int:
+        """The person for an owner id; unknown owners are created, never dropped."""
+        key = source_id or UNASSIGNED_ID
+        person_id = self.ids.get(key)
+        if person_id is not None:
+            return person_id
+        if key == UNASSIGNED_ID:
+            name = f"Unassigned ({self.source.label})"
+            self.report.warn(f"rows without an owner are kept under {name!r}", file=file)
+        else:
+            name = f"{self.source.label} user {source_id}"
+            self.report.warn(
+                "owners missing from the people data were added with their id as name; "
+                "rename them in the admin",
+                file=file,
+                line=line,
+            )
+        person = Person.objects.create(
+            name=name[:200], role=Role.REP, is_active=key != UNASSIGNED_ID
+        )
+        PersonSourceId.objects.create(person=person, source=self.source.value, source_id=key)
+        self.ids[key] = person.pk
+        self.report.table("people").created += 1
+        return person.pk

@@ -1,0 +1,298 @@
+"""Mapping a CRM's stage names onto the sales process.
+
+Resolution order for a CRM stage (per source, per CRM pipeline):
+
+1. an alias an ops admin set (``StageAlias``, or a row of the mapping file);
+2. a stage of the same name in the matching pipeline (case-insensitive);
+3. for a closed stage ("Closed Won - Paid"), the pipeline's only stage of that kind —
+   reported as a warning, and written to the mapping file for review;
+4. otherwise the name is unknown: rows that use it are rejected, never guessed.
+
+When no process exists yet, one is built from the export: stages in the order the
+CRM gives (sort order, probability) or, failing that, the order the stage history
+implies.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stagecoach.pipeline.importers.base import ImportFileError
+from stagecoach.pipeline.importers.records import StageChangeRecord, StageRecord
+from stagecoach.pipeline.importers.report import ImportReport
+from stagecoach.process.models import Pipeline, Stage, StageAlias, StageKind
+
+MAPPING_COLUMNS = ["crm_pipeline", "crm_stage", "pipeline", "stage", "kind", "how"]
+
+
+def kind_from_name(name: str) -> str | None:
+    """Closed stages announce themselves: "Closed Won - Paid", "Closed - Lost", "Won"."""
+    lowered = name.lower()
+    if "won" in lowered.split() or "closed won" in lowered or lowered.endswith(" won"):
+        return StageKind.WON
+    if "lost" in lowered or "closed" in lowered:
+        return StageKind.LOST
+    return None
+
+
+@dataclass
+class Resolution:
+    stage: Stage | None
+    how: str  # alias | name | kind | new | unknown
+
+
+def infer_order(sequences: Iterable[list[str]]) -> dict[str, float]:
+    """Each stage's mean relative position in deals' histories (0 first, 1 last).
+
+    Robust to skips and the odd regression: a stage that is usually early stays
+    early even if some deals went back to it.
+    """
+    total: dict[str, float] = defaultdict(float)
+    seen: dict[str, int] = defaultdict(int)
+    for sequence in sequences:
+        if len(sequence) < 2:
+            continue
+        last = len(sequence) - 1
+        for position, name in enumerate(sequence):
+            total[name] += position / last
+            seen[name] += 1
+    return {name: total[name] / seen[name] for name in total}
+
+
+class StageMap:
+    def __init__(self, *, source: str, report: ImportReport) -> None:
+        self.source = source
+        self.report = report
+        self._cache: dict[tuple[str, str], Resolution] = {}
+        self._kinds: dict[tuple[str, str], str] = {}
+        self.unknown: dict[tuple[str, str], int] = defaultdict(int)
+        self.created_process = False
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def apply_mapping_file(self, path: Path) -> int:
+        """Store the admin's reviewed mapping as aliases. Returns rows applied."""
+        applied = 0
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in ("crm_stage", "stage") if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ImportFileError(path.name, f"missing column(s): {', '.join(missing)}")
+            for line, row in enumerate(reader, start=2):
+                crm_stage = (row.get("crm_stage") or "").strip()
+                target = (row.get("stage") or "").strip()
+                if not crm_stage or not target:
+                    continue
+                pipeline_name = (row.get("pipeline") or "").strip()
+                pipeline = (
+                    Pipeline.objects.filter(name__iexact=pipeline_name).first()
+                    if pipeline_name
+                    else _default_pipeline()
+                )
+                if pipeline is None:
+                    raise ImportFileError(
+                        path.name, f"line {line}, column pipeline: no pipeline {pipeline_name!r}"
+                    )
+                stage = pipeline.stages.filter(name__iexact=target).first()
+                if stage is None:
+                    raise ImportFileError(
+                        path.name,
+                        f"line {line}, column stage: pipeline {pipeline.name!r} has no stage "
+                        f"{target!r}",
+                    )
+                StageAlias.objects.update_or_create(
+                    source=self.source,
+                    crm_pipeline=(row.get("crm_pipeline") or "").strip(),
+                    crm_name=crm_stage,
+                    defaults={"stage": stage},
+                )
+                applied += 1
+        return applied
+
+    def note_kinds(self, records: Iterable[StageRecord]) -> list[StageRecord]:
+        """Remember what the CRM says each stage is (won, lost, open)."""
+        kept = list(records)
+        for record in kept:
+            self._kinds[(record.pipeline, record.name)] = record.kind
+        return kept
+
+    def build_process_if_missing(
+        self,
+        records: list[StageRecord],
+        names_in_use: dict[tuple[str, str], int],
+        history: Iterable[StageChangeRecord],
+    ) -> bool:
+        """Create pipelines and stages from the export when the process is empty."""
+        if Pipeline.objects.exists():
+            return False
+        # One pass over the history (when given): every stage name in use, and each
+        # deal's sequence of stages for inferring the order. Memory grows with the
+        # number of deals, not of history rows.
+        sequences: dict[str, list[str]] = {}
+        deal_pipeline: dict[str, str] = {}
+        for change in history:
+            names_in_use.setdefault((change.pipeline, change.stage), len(names_in_use))
+            sequence = sequences.setdefault(change.opportunity_source_id, [])
+            if not sequence or sequence[-1] != change.stage:
+                sequence.append(change.stage)
+            deal_pipeline[change.opportunity_source_id] = change.pipeline
+
+        by_pipeline: dict[str, dict[str, StageRecord]] = defaultdict(dict)
+        for record in records:
+            by_pipeline[record.pipeline][record.name] = record
+        if records:
+            # The export defines its stages: a name outside them is unknown, not new.
+            names_in_use = {}
+        for (pipeline_name, name), _ in sorted(names_in_use.items(), key=lambda kv: kv[1]):
+            if pipeline_name == "" and len(by_pipeline) == 1:
+                pipeline_name = next(iter(by_pipeline))
+            if name not in by_pipeline[pipeline_name]:
+                kind = kind_from_name(name) or StageKind.OPEN
+                by_pipeline[pipeline_name][name] = StageRecord(
+                    name=name, kind=kind, pipeline=pipeline_name
+                )
+        if not by_pipeline:
+            return False
+
+        needs_history = any(
+            r.order is None for stages in by_pipeline.values() for r in stages.values()
+        )
+        positions: dict[tuple[str, str], float] = {}
+        grouped: dict[str, list[list[str]]] = defaultdict(list)
+        for opp, sequence in sequences.items():
+            grouped[deal_pipeline[opp]].append(sequence)
+        for pipeline_name, seqs in grouped.items():
+            for name, position in infer_order(seqs).items():
+                positions[(pipeline_name, name)] = position
+
+        first_appearance = {key: i for i, key in enumerate(names_in_use)}
+        for index, (pipeline_name, stages) in enumerate(sorted(by_pipeline.items())):
+            pipeline = Pipeline.objects.create(name=pipeline_name or "Sales", is_default=index == 0)
+
+            def sort_key(
+                record: StageRecord, pipeline_name: str = pipeline_name
+            ) -> tuple[int, float, float, int]:
+                closed = {"open": 0, "won": 1, "lost": 2}[record.kind]
+                given = float(record.order) if record.order is not None else float("inf")
+                inferred = positions.get((pipeline_name, record.name), float("inf"))
+                if (
+                    record.order is None
+                    and inferred == float("inf")
+                    and record.probability is not None
+                ):
+                    inferred = 1 + record.probability / 100
+                appearance = first_appearance.get((pipeline_name, record.name), 10**9)
+                return (closed, given, inferred, appearance)
+
+            ordered = sorted(stages.values(), key=sort_key)
+            for order, record in enumerate(ordered, start=1):
+                stage = Stage.objects.create(
+                    pipeline=pipeline,
+                    name=record.name[:120],
+                    order=order,
+                    kind=record.kind,
+                    default_probability=record.probability,
+                    is_required=False,
+                )
+                StageAlias.objects.get_or_create(
+                    source=self.source,
+                    crm_pipeline=pipeline_name,
+                    crm_name=record.name,
+                    defaults={"stage": stage},
+                )
+            how = "the CRM's stage order" if not needs_history else "the order deals moved through"
+            self.report.warn(
+                f"no sales process existed: built pipeline {pipeline.name!r} with "
+                f"{len(ordered)} stages in {how}; review them in the admin"
+            )
+        self.created_process = True
+        return True
+
+    # -- resolution ----------------------------------------------------------------------
+
+    def resolve(self, crm_pipeline: str, crm_stage: str, *, rows: int = 1) -> Stage | None:
+        """The process stage for a CRM stage; ``rows`` rows use it (for the unknown count)."""
+        key = (crm_pipeline, crm_stage)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._resolve(crm_pipeline, crm_stage)
+            self._cache[key] = cached
+        if cached.stage is None:
+            self.unknown[key] += rows
+        return cached.stage
+
+    def _resolve(self, crm_pipeline: str, crm_stage: str) -> Resolution:
+        aliases = StageAlias.objects.select_related("stage", "stage__pipeline").filter(
+            source=self.source, crm_name=crm_stage
+        )
+        for alias in aliases:
+            if alias.crm_pipeline == crm_pipeline:
+                return Resolution(alias.stage, "alias")
+        for alias in aliases:
+            if alias.crm_pipeline == "":
+                return Resolution(alias.stage, "alias")
+        pipeline = self._pipeline_for(crm_pipeline)
+        if pipeline is None:
+            return Resolution(None, "unknown")
+        stage = pipeline.stages.filter(name__iexact=crm_stage).first()
+        if stage is not None:
+            return Resolution(stage, "name")
+        kind = self._kinds.get((crm_pipeline, crm_stage)) or kind_from_name(crm_stage)
+        if kind in (StageKind.WON, StageKind.LOST):
+            candidates = list(pipeline.stages.filter(kind=kind))
+            if len(candidates) == 1:
+                self.report.warn(
+                    f"CRM stage {crm_stage!r} mapped to {candidates[0].name!r} because both are "
+                    f"{kind}; change it in the mapping file if that is wrong"
+                )
+                StageAlias.objects.get_or_create(
+                    source=self.source,
+                    crm_pipeline=crm_pipeline,
+                    crm_name=crm_stage,
+                    defaults={"stage": candidates[0]},
+                )
+                return Resolution(candidates[0], "kind")
+        return Resolution(None, "unknown")
+
+    def _pipeline_for(self, crm_pipeline: str) -> Pipeline | None:
+        if crm_pipeline:
+            named = Pipeline.objects.filter(name__iexact=crm_pipeline).first()
+            if named is not None:
+                return named
+            self.report.warn(
+                f"CRM pipeline {crm_pipeline!r} has no process pipeline of that name; "
+                "its stages are matched against the default pipeline"
+            )
+        return _default_pipeline()
+
+    # -- the file the admin reviews ------------------------------------------------------
+
+    def write_mapping(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(MAPPING_COLUMNS)
+            for (crm_pipeline, crm_stage), resolution in sorted(self._cache.items()):
+                stage = resolution.stage
+                how = "new" if self.created_process and stage is not None else resolution.how
+                out.writerow(
+                    [
+                        crm_pipeline,
+                        crm_stage,
+                        stage.pipeline.name if stage else "",
+                        stage.name if stage else "",
+                        stage.kind if stage else self._kinds.get((crm_pipeline, crm_stage), ""),
+                        how,
+                    ]
+                )
+        return path
+
+
+def _default_pipeline() -> Pipeline | None:
+    return (
+        Pipeline.objects.filter(is_default=True).first() or Pipeline.objects.order_by("id").first()
+    )

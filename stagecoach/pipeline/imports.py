@@ -1,0 +1,281 @@
+"""Running an import: the import log, one transaction, and what the user gets back."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+
+from stagecoach.accounts.models import User
+from stagecoach.pipeline.importers import reader_class
+from stagecoach.pipeline.importers.base import ImportFileError
+from stagecoach.pipeline.importers.loader import Loader
+from stagecoach.pipeline.importers.report import ImportReport
+from stagecoach.pipeline.importers.stagemap import StageMap
+from stagecoach.pipeline.models import ImportRun
+
+logger = logging.getLogger(__name__)
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportOutcome:
+    run: ImportRun
+    report: ImportReport
+    rejects_files: list[Path] = field(default_factory=list)
+    mapping_file: Path | None = None
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    peak_memory: dict[str, float] = field(default_factory=dict)
+    people: set[int] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status == ImportRun.Status.SUCCEEDED
+
+
+def imports_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@contextmanager
+def usable_path(path: Path) -> Iterator[Path]:
+    """The export as a folder or file; a .zip is unpacked (safely) into a temporary folder."""
+    if path.suffix.lower() != ".zip":
+        yield path
+        return
+    target = Path(tempfile.mkdtemp(prefix="stagecoach-import-"))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                destination = (target / member.filename).resolve()
+                if not destination.is_relative_to(target.resolve()):
+                    raise ImportFileError(
+                        path.name, f"unsafe path in the archive: {member.filename}"
+                    )
+            archive.extractall(target)
+        entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+        # An archive of one folder: use the folder.
+        yield entries[0] if len(entries) == 1 and entries[0].is_dir() else target
+    except zipfile.BadZipFile:
+        raise ImportFileError(path.name, "not a valid .zip file") from None
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def progress_key(run_id: int) -> str:
+    return f"stagecoach:import-progress:{run_id}"
+
+
+def run_import(
+    *,
+    format_name: str,
+    path: Path,
+    dry_run: bool = False,
+    mapping: Path | None = None,
+    user: User | None = None,
+    run: ImportRun | None = None,
+    progress: ProgressFn | None = None,
+) -> ImportOutcome:
+    """Import one export. Everything or nothing: a failure leaves the database as it was.
+
+    The log row (ImportRun) is written outside the import's transaction so that it
+    survives a failed or dry run and others can watch progress while it runs.
+    """
+    started = time.monotonic()
+    if run is None:
+        run = ImportRun.objects.create(
+            format=format_name, file_name=path.name, requested_by=user, dry_run=dry_run
+        )
+    run.status = ImportRun.Status.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    report = ImportReport()
+    outcome = ImportOutcome(run=run, report=report)
+    # Unique even if run ids are reused (a restored or recreated database).
+    folder = imports_folder() / f"{run.pk:06d}-{uuid.uuid4().hex[:8]}"
+
+    def report_progress(phase: str, done: int, total: int) -> None:
+        # The cache, not the database: the import's transaction would hide the row.
+        cache.set(progress_key(run.pk), {"phase": phase, "done": done, "total": total}, 3600)
+        if progress is not None:
+            progress(phase, done, total)
+
+    stage_map: StageMap | None = None
+    try:
+        cls = reader_class(format_name)
+        with usable_path(path) as usable:
+            reader = cls(usable, report, time_zone=ZoneInfo(settings.TIME_ZONE))
+            reader.open()
+            with transaction.atomic():
+                stage_map = StageMap(source=reader.source.value, report=report)
+                if mapping is not None:
+                    stage_map.apply_mapping_file(mapping)
+                loader = Loader(
+                    reader=reader,
+                    report=report,
+                    stage_map=stage_map,
+                    org_currency=settings.STAGECOACH_CURRENCY,
+                    progress=report_progress,
+                )
+                loader.run()
+                outcome.timings = loader.timings
+                outcome.people = set(loader.people.ids.values())
+
+                outcome.peak_memory = loader.peak_memory
+
+                for (pipeline, name), rows in stage_map.unknown.items():
+                    where = f" (pipeline {pipeline!r})" if pipeline else ""
+                    report.warn(
+                        f"unknown stage {name!r}{where}: {rows:,} rows rejected; map it in "
+                        "the stage mapping file and import again"
+                    )
+                if dry_run:
+                    transaction.set_rollback(True)
+        run.status = ImportRun.Status.SUCCEEDED
+    except (ImportFileError, ValueError) as exc:
+        run.status = ImportRun.Status.FAILED
+        run.error = str(exc)
+    except Exception as exc:
+        logger.exception("import %s failed", run.pk)
+        run.status = ImportRun.Status.FAILED
+        run.error = f"unexpected error, nothing was imported: {exc.__class__.__name__}: {exc}"
+    finally:
+        cache.delete(progress_key(run.pk))
+
+    outcome.rejects_files = report.write_rejects(folder)
+    if stage_map is not None:
+        outcome.mapping_file = stage_map.write_mapping(folder / "stage_mapping.csv")
+    outcome.seconds = time.monotonic() - started
+    run.finished_at = timezone.now()
+    run.counts = {name: counts.as_dict() for name, counts in sorted(report.counts.items())}
+    run.warnings = report.warnings
+    run.warning_count = report.warning_count
+    run.reject_count = len(report.rejects)
+    run.reject_reasons = report.reject_reasons()
+    if stage_map is not None:
+        run.unknown_stages = [
+            {"pipeline": pipeline, "stage": name, "rows": rows}
+            for (pipeline, name), rows in sorted(stage_map.unknown.items())
+        ]
+
+    run.rejects_path = str(folder) if outcome.rejects_files else ""
+    run.mapping_path = str(outcome.mapping_file or "")
+    run.save()
+    return outcome
+
+
+def uploads_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def queue_upload(
+    *,
+    user: User,
+    format_name: str,
+    files: list[UploadedFile],
+    mapping: UploadedFile | None,
+    dry_run: bool,
+) -> ImportRun:
+    """Keep the uploaded export, log the run and hand it to the background worker."""
+    from stagecoach.pipeline.tasks import import_upload
+
+    names = ", ".join(f.name or "upload" for f in files)
+    run = ImportRun.objects.create(
+        format=format_name, file_name=names[:300], requested_by=user, dry_run=dry_run
+    )
+    folder = uploads_folder() / f"{run.pk:06d}-{uuid.uuid4().hex[:8]}"
+
+    export = folder / "export"
+    export.mkdir(parents=True)
+    for upload in files:
+        target = export / get_valid_filename(Path(upload.name or "upload.csv").name)
+        with target.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+    if mapping is not None:
+        with (folder / "mapping.csv").open("wb") as handle:
+            for chunk in mapping.chunks():
+                handle.write(chunk)
+    stored = (
+        export / get_valid_filename(Path(files[0].name or "").name) if len(files) == 1 else export
+    )
+    run.stored_path = str(stored)
+    run.save(update_fields=["stored_path"])
+    # Enqueue only once the run row is visible to the worker.
+    transaction.on_commit(lambda: import_upload.enqueue(run.pk))
+    return run
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    phase: str
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+
+def import_progress(run: ImportRun) -> ImportProgress:
+    """What a running import has done so far (from the shared cache)."""
+    progress = cache.get(progress_key(run.pk)) or {}
+    return ImportProgress(
+        phase=str(progress.get("phase", "")),
+        done=int(progress.get("done", 0)),
+        total=int(progress.get("total", 0)),
+    )
+
+
+def rejects_preview(run: ImportRun, limit: int = 100) -> list[dict[str, str]]:
+    """The first rejected rows of a finished import, read back from its rejects files."""
+    import csv
+
+    if not run.rejects_path:
+        return []
+    rows: list[dict[str, str]] = []
+    for path in sorted(Path(run.rejects_path).glob("*.rejects.csv")):
+        with path.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                rows.append(
+                    {
+                        "file": path.name.removesuffix(".rejects.csv") + path.suffix,
+                        "line": row.get("_line", ""),
+                        "column": row.get("_column", ""),
+                        "reason": row.get("_reason", ""),
+                    }
+                )
+                if len(rows) >= limit:
+                    return rows
+    return rows
+
+
+def run_files(run: ImportRun) -> dict[str, Path]:
+    """Files an ops admin may download for a run: its rejects and its stage mapping."""
+    files: dict[str, Path] = {}
+    if run.rejects_path:
+        for path in sorted(Path(run.rejects_path).glob("*.rejects.csv")):
+            files[path.name] = path
+    if run.mapping_path and Path(run.mapping_path).exists():
+        files["stage_mapping.csv"] = Path(run.mapping_path)
+    return files

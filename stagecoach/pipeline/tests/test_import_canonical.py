@@ -1,0 +1,509 @@
+"""The canonical format end to end: round trip, idempotency, updates, bad input, rollback."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from stagecoach.accounts.models import Person, Team
+from stagecoach.demo.generator import DemoConfig
+from stagecoach.demo.services import delete_demo, load_demo
+from stagecoach.pipeline.exports import export_canonical
+from stagecoach.pipeline.importers import history
+from stagecoach.pipeline.importers.loader import Loader
+from stagecoach.pipeline.imports import run_import
+from stagecoach.pipeline.models import (
+    Activity,
+    FieldChange,
+    ImportRun,
+    Opportunity,
+    Quota,
+    StageChange,
+)
+from stagecoach.process.models import Pipeline, Stage, StageAlias
+
+pytestmark = pytest.mark.django_db
+
+NOW = int(datetime(2026, 6, 15, 12, tzinfo=UTC).timestamp())
+
+
+def write(
+    folder: Path, name: str, rows: list[list[str]], *, encoding: str = "utf-8", newline: str = "\n"
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    with path.open("w", encoding=encoding, newline="") as handle:
+        out = csv.writer(handle, lineterminator=newline)
+        out.writerows(rows)
+    return path
+
+
+def small_export(folder: Path) -> Path:
+    """A tiny hand-written export: two reps, a manager, five deals."""
+    write(
+        folder,
+        "people.csv",
+        [
+            ["person_id", "name", "email", "role", "manager_id", "team"],
+            ["m1", "Mia Manager", "mia@example.com", "manager", "", "East"],
+            ["r1", "Rob Rep", "rob@example.com", "rep", "m1", "East"],
+            ["r2", "Ria Rep", "ria@example.com", "rep", "m1", "East"],
+        ],
+    )
+    write(
+        folder,
+        "stages.csv",
+        [
+            ["pipeline", "stage", "order", "kind"],
+            ["Sales", "Lead", "1", "open"],
+            ["Sales", "Demo", "2", "open"],
+            ["Sales", "Won", "3", "won"],
+            ["Sales", "Lost", "4", "lost"],
+        ],
+    )
+    write(
+        folder,
+        "opportunities.csv",
+        [
+            [
+                "opportunity_id",
+                "owner_id",
+                "name",
+                "account",
+                "amount",
+                "currency",
+                "created_at",
+                "close_date",
+                "stage",
+                "pipeline",
+                "type",
+            ],
+            [
+                "o1",
+                "r1",
+                "Acme pilot",
+                "Acme",
+                "1000",
+                "USD",
+                "2026-01-05T09:00:00+00:00",
+                "2026-03-01",
+                "Won",
+                "Sales",
+                "new",
+            ],
+            [
+                "o2",
+                "r1",
+                "Beta deal",
+                "Beta",
+                "2000",
+                "EUR",
+                "2026-01-06T09:00:00+00:00",
+                "2026-04-01",
+                "Demo",
+                "Sales",
+                "renewal",
+            ],
+            [
+                "o3",
+                "r2",
+                "Gamma",
+                "Gamma",
+                "",
+                "",
+                "2026-02-01T09:00:00+00:00",
+                "",
+                "Lead",
+                "Sales",
+                "",
+            ],
+            [
+                "o4",
+                "r2",
+                "Delta",
+                "Delta",
+                "500",
+                "USD",
+                "2026-02-02T09:00:00+00:00",
+                "2026-02-20",
+                "Lost",
+                "Sales",
+                "expansion",
+            ],
+            [
+                "o5",
+                "r1",
+                "Epsilon",
+                "",
+                "750",
+                "USD",
+                "2026-02-03T09:00:00+00:00",
+                "2026-05-01",
+                "Demo",
+                "Sales",
+                "new",
+            ],
+        ],
+    )
+    write(
+        folder,
+        "stage_changes.csv",
+        [
+            ["opportunity_id", "stage", "changed_at"],
+            ["o1", "Lead", "2026-01-05T09:00:00+00:00"],
+            ["o1", "Demo", "2026-01-20T09:00:00+00:00"],
+            ["o1", "Won", "2026-02-25T09:00:00+00:00"],
+            ["o2", "Lead", "2026-01-06T09:00:00+00:00"],
+            ["o2", "Demo", "2026-01-25T09:00:00+00:00"],
+            ["o4", "Lead", "2026-02-02T09:00:00+00:00"],
+            ["o4", "Lost", "2026-02-20T09:00:00+00:00"],
+        ],
+    )
+    write(
+        folder,
+        "activities.csv",
+        [
+            ["activity_id", "owner_id", "type", "occurred_at", "opportunity_id"],
+            ["a1", "r1", "call", "2026-01-07T10:00:00+00:00", "o1"],
+            ["a2", "r1", "email", "2026-01-08T10:00:00+00:00", ""],
+            ["a3", "r2", "meeting", "2026-02-03T10:00:00+00:00", "o3"],
+        ],
+    )
+    write(
+        folder,
+        "quotas.csv",
+        [
+            ["person_id", "period_start", "period_end", "amount"],
+            ["r1", "2026-01-01", "2026-03-31", "50000"],
+            ["r2", "2026-01-01", "2026-03-31", "50000"],
+        ],
+    )
+    write(folder, "rates.csv", [["currency", "rate", "valid_from"], ["EUR", "0.8", "2020-01-01"]])
+    return folder
+
+
+def table_counts() -> dict[str, int]:
+    return {
+        "people": Person.objects.count(),
+        "teams": Team.objects.count(),
+        "stages": Stage.objects.count(),
+        "opportunities": Opportunity.objects.count(),
+        "stage_changes": StageChange.objects.count(),
+        "field_changes": FieldChange.objects.count(),
+        "activities": Activity.objects.count(),
+        "quotas": Quota.objects.count(),
+    }
+
+
+def test_a_small_export_lands_with_everything_derived(tmp_path: Path) -> None:
+    outcome = run_import(format_name="canonical", path=small_export(tmp_path / "in"))
+    assert outcome.ok, outcome.run.error
+    assert outcome.run.counts["opportunities"]["created"] == 5
+    assert outcome.run.counts["stage_changes"]["created"] == 7
+    assert table_counts()["stages"] == 4
+    assert [s.name for s in Pipeline.objects.get().stages.order_by("order")] == [
+        "Lead",
+        "Demo",
+        "Won",
+        "Lost",
+    ]
+
+    won = Opportunity.objects.get(source_id="o1")
+    assert won.closed_at == datetime(2026, 2, 25, 9, tzinfo=UTC)
+    assert won.stage_entered_at == won.closed_at
+    euro = Opportunity.objects.get(source_id="o2")
+    assert (euro.amount, euro.currency, euro.amount_org) == (Decimal(2000), "EUR", Decimal(2500))
+    assert euro.closed_at is None
+    # A deal with no history: its entry into the current stage is unknown, not invented.
+    assert Opportunity.objects.get(source_id="o5").stage_entered_at is None
+    assert Opportunity.objects.get(source_id="o3").amount is None
+
+    team = Team.objects.get(name="East")
+    assert team.manager is not None and team.manager.name == "Mia Manager"
+    rob = Person.objects.get(name="Rob Rep")
+    assert rob.manager is not None and rob.manager.name == "Mia Manager"
+    assert Activity.objects.get(source_id="a1").opportunity == won
+
+
+def test_reimporting_the_same_export_changes_nothing(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    run_import(format_name="canonical", path=folder)
+    before = table_counts()
+    again = run_import(format_name="canonical", path=folder)
+    assert again.ok
+    assert table_counts() == before
+    for name, counts in again.run.counts.items():
+        assert counts["created"] == 0, name
+        assert counts["updated"] == 0, name
+
+
+def test_a_newer_export_updates_what_changed_and_appends_history(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    run_import(format_name="canonical", path=folder)
+    rows = list(csv.reader((folder / "opportunities.csv").open()))
+    rows[2][8] = "Won"  # o2 moved from Demo to Won
+    rows[5][7] = "2026-06-30"  # o5's close date pushed
+    write(folder, "opportunities.csv", rows)
+    with (folder / "stage_changes.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerow(["o2", "Won", "2026-03-02T09:00:00+00:00"])
+
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.run.counts["opportunities"]["updated"] == 2
+    assert outcome.run.counts["opportunities"]["unchanged"] == 3
+    assert outcome.run.counts["stage_changes"]["created"] == 1
+    assert outcome.run.counts["stage_changes"]["unchanged"] == 7
+    o2 = Opportunity.objects.get(source_id="o2")
+    assert o2.stage.name == "Won"
+    assert o2.closed_at == datetime(2026, 3, 2, 9, tzinfo=UTC)
+    push = FieldChange.objects.get(opportunity__source_id="o5", field="close_date")
+    assert (push.old_value, push.new_value) == ("2026-05-01", "2026-06-30")
+
+
+def test_a_move_without_history_is_recorded_at_import_time(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    run_import(format_name="canonical", path=folder)
+    rows = list(csv.reader((folder / "opportunities.csv").open()))
+    rows[5][8] = "Lost"  # o5 lost, and the export has no history row for it
+    write(folder, "opportunities.csv", rows)
+    run_import(format_name="canonical", path=folder)
+    o5 = Opportunity.objects.get(source_id="o5")
+    assert list(o5.stage_changes.values_list("stage__name", flat=True)) == ["Lost"]
+    assert o5.closed_at is not None
+
+
+def test_bad_rows_are_rejected_with_file_line_column_and_reason(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    with (folder / "opportunities.csv").open("a", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(
+            ["o6", "r1", "Bad date", "", "10", "USD", "2026-13-45", "", "Lead", "Sales", ""]
+        )
+        out.writerow(["o7", "r1", "Bad stage", "", "10", "USD", "", "", "Nowhere", "Sales", ""])
+        out.writerow(["o8", "r1", "Negative", "", "-5", "USD", "", "", "Lead", "Sales", ""])
+        out.writerow(["o1", "r1", "Duplicate", "", "10", "USD", "", "", "Lead", "Sales", ""])
+        out.writerow(["o9", "r1", "Bad type", "", "10", "USD", "", "", "Lead", "Sales", "barter"])
+    with (folder / "stage_changes.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerow(["ghost", "Lead", "2026-01-01T00:00:00+00:00"])
+
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok
+    found = {(r.file, r.line, r.column) for r in outcome.report.rejects}
+    assert found == {
+        ("opportunities.csv", 7, "created_at"),
+        ("opportunities.csv", 8, "stage"),
+        ("opportunities.csv", 9, "amount"),
+        ("opportunities.csv", 10, "opportunity_id"),
+        ("opportunities.csv", 11, "type"),
+        ("stage_changes.csv", 9, "opportunity_id"),
+    }
+    reasons = {r.column: r.reason for r in outcome.report.rejects}
+    assert "not a date and time: '2026-13-45'" in reasons["created_at"]
+    assert "unknown stage 'Nowhere'" in reasons["stage"]
+    assert outcome.run.counts["opportunities"]["rejected"] == 5
+    assert Opportunity.objects.count() == 5
+
+    # Nothing is lost: the rejected rows are saved under their file's own header.
+    saved = list(csv.reader((Path(outcome.run.rejects_path) / "opportunities.rejects.csv").open()))
+    assert saved[0][:3] == ["_line", "_column", "_reason"]
+    assert saved[0][3:] == [
+        "opportunity_id",
+        "owner_id",
+        "name",
+        "account",
+        "amount",
+        "currency",
+        "created_at",
+        "close_date",
+        "stage",
+        "pipeline",
+        "type",
+    ]
+    assert [row[0] for row in saved[1:]] == ["7", "8", "9", "10", "11"]
+    assert saved[1][3] == "o6"
+
+
+def test_a_missing_file_or_column_fails_and_writes_nothing(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    (folder / "people.csv").unlink()
+    outcome = run_import(format_name="canonical", path=folder)
+    assert not outcome.ok
+    assert outcome.run.error == "people.csv: missing: the canonical format needs this file"
+
+    folder = small_export(tmp_path / "in2")
+    write(folder, "activities.csv", [["activity_id", "owner_id", "occurred_at"]])
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.run.error == "activities.csv: missing column(s): type"
+    assert table_counts()["opportunities"] == 0
+
+
+def test_a_failure_midway_rolls_everything_back(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = small_export(tmp_path / "in")
+    before = table_counts()
+
+    def explode(loader: Loader) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(history, "load_activities", explode)
+
+    outcome = run_import(format_name="canonical", path=folder)
+    assert not outcome.ok
+    assert "disk full" in outcome.run.error
+    assert table_counts() == before
+    assert ImportRun.objects.get(pk=outcome.run.pk).status == ImportRun.Status.FAILED
+
+
+def test_dry_run_reports_everything_and_writes_nothing(tmp_path: Path) -> None:
+    before = table_counts()
+    outcome = run_import(format_name="canonical", path=small_export(tmp_path / "in"), dry_run=True)
+    assert outcome.ok
+    assert outcome.run.counts["opportunities"]["created"] == 5
+    assert table_counts() == before
+    assert outcome.mapping_file is not None and outcome.mapping_file.exists()
+
+
+def test_unknown_stages_are_reported_then_mapped_by_the_admin(tmp_path: Path) -> None:
+    from stagecoach.process.services import load_default_process
+
+    load_default_process()  # the process exists: Lead and Demo are not in it
+    folder = small_export(tmp_path / "in")
+    first = run_import(format_name="canonical", path=folder)
+    # o2, o3 and o5 sit in Lead or Demo; o1 (Won) and o4 (Lost) map by their kind.
+    assert first.run.counts["opportunities"]["rejected"] == 3
+
+    mapping = first.mapping_file
+    assert mapping is not None
+    rows = list(csv.DictReader(mapping.open()))
+    unknown = {r["crm_stage"] for r in rows if r["how"] == "unknown"}
+    assert unknown == {"Lead", "Demo"}
+    assert any("unknown stage 'Lead'" in w for w in first.report.warnings)
+
+    # The admin fills in the mapping and imports again.
+    for row in rows:
+        if row["crm_stage"] == "Lead":
+            row["stage"] = "Qualification"
+        if row["crm_stage"] == "Demo":
+            row["stage"] = "Proposal"
+    with mapping.open("w", newline="") as handle:
+        out = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(rows)
+    second = run_import(format_name="canonical", path=folder, mapping=mapping)
+    assert second.ok
+    assert Opportunity.objects.count() == 5
+    assert StageAlias.objects.filter(crm_name="Lead", stage__name="Qualification").exists()
+
+
+def test_closed_stages_map_by_kind_with_a_warning(tmp_path: Path) -> None:
+    from stagecoach.process.services import load_default_process
+
+    load_default_process()
+    folder = small_export(tmp_path / "in")
+    outcome = run_import(format_name="canonical", path=folder)
+    assert Opportunity.objects.get(source_id="o1").stage.name == "Closed Won"
+    assert any("'Won' mapped to 'Closed Won'" in w for w in outcome.report.warnings)
+
+
+def test_real_world_file_quirks(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    rows = list(csv.reader((folder / "people.csv").open()))
+    rows[2][1] = "Zoë Müller"
+    rows[0] = [f"  {h.upper()} " for h in rows[0]] + ["Nickname"]
+    write(folder, "people.csv", rows, encoding="latin-1", newline="\r")
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
+    assert Person.objects.filter(name="Zoë Müller").exists()
+    assert any("ignored column(s): Nickname" in w for w in outcome.report.warnings)
+
+
+def test_unknown_owners_are_kept_never_dropped(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    with (folder / "opportunities.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerow(
+            ["o10", "stranger", "Orphan", "", "1", "USD", "", "", "Lead", "Sales", ""]
+        )
+    outcome = run_import(format_name="canonical", path=folder)
+    orphan = Opportunity.objects.get(source_id="o10")
+    assert orphan.owner.name == "stagecoach CSV user stranger"
+    assert any("owners missing from the people data" in w for w in outcome.report.warnings)
+
+
+def test_a_generated_organisation_round_trips(tmp_path: Path) -> None:
+    load_demo(config=DemoConfig(reps=8, years=0.75, now=NOW))
+    first, second = tmp_path / "first", tmp_path / "second"
+    export_canonical(first)
+    delete_demo()
+    outcome = run_import(format_name="canonical", path=first)
+    assert outcome.ok, outcome.run.error
+    assert not outcome.report.rejects
+    export_canonical(second)
+    for path in sorted(first.iterdir()):
+        assert path.read_text() == (second / path.name).read_text(), path.name
+
+
+def test_zip_of_a_folder(tmp_path: Path) -> None:
+    import shutil
+
+    folder = small_export(tmp_path / "export")
+    archive = shutil.make_archive(str(tmp_path / "export"), "zip", tmp_path, "export")
+    outcome = run_import(format_name="canonical", path=Path(archive))
+    assert outcome.ok, outcome.run.error
+    assert Opportunity.objects.count() == 5
+    assert folder.exists()
+
+
+def test_the_command_prints_counts_and_rejects(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    folder = small_export(tmp_path / "in")
+    with (folder / "quotas.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerow(["r1", "2026-04-01", "2026-03-01", "100"])
+    call_command("import", "canonical", str(folder), "--dry-run")
+    out = capsys.readouterr().out
+    assert "opportunities" in out and "Dry run: nothing was written." in out
+    assert "quotas.csv line 4, column period_end: period_end is before period_start" in out
+    assert Opportunity.objects.count() == 0
+
+    (folder / "opportunities.csv").unlink()
+    with pytest.raises(CommandError, match=r"opportunities\.csv: missing"):
+        call_command("import", "canonical", str(folder))
+
+
+def test_the_column_wise_and_row_wise_paths_agree(tmp_path: Path) -> None:
+    """Plain files take the column-wise path, quoted ones the row-by-row one."""
+    from stagecoach.pipeline.importers import columnar
+
+    load_demo(config=DemoConfig(reps=4, years=0.5, now=NOW))
+    plain = tmp_path / "plain"
+    export_canonical(plain)
+    quoted = tmp_path / "quoted"
+    quoted.mkdir()
+    for path in plain.iterdir():
+        rows = list(csv.reader(path.open()))
+        # A row the columns cannot vouch for: an hour without its offset.
+        if path.name == "stage_changes.csv":
+            rows[1][2] = rows[1][2].replace("+00:00", "")
+        with (quoted / path.name).open("w", newline="") as handle:
+            csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows)
+        write(plain, path.name, rows)
+    assert columnar.is_plain(plain / "stage_changes.csv", "utf-8")
+    assert not columnar.is_plain(quoted / "stage_changes.csv", "utf-8")
+
+    results = []
+    for folder in (plain, quoted):
+        delete_demo()
+        Activity.objects.all().delete()
+        Opportunity.objects.all().delete()
+        Quota.objects.all().delete()
+        Person.objects.all().delete()
+        outcome = run_import(format_name="canonical", path=folder)
+
+        assert outcome.ok, outcome.run.error
+        assert not outcome.report.rejects
+        export_canonical(tmp_path / f"out-{folder.name}")
+        results.append({p.name: p.read_text() for p in (tmp_path / f"out-{folder.name}").iterdir()})
+        counts = outcome.run.counts
+        results[-1]["counts"] = str({k: counts[k] for k in ("stage_changes", "activities")})
+    assert results[0] == results[1]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from stagecoach.pipeline import views
+
+urlpatterns = [
+    path("imports/", views.import_list, name="imports"),
+    path("imports/<int:run_id>/", views.import_detail, name="import_detail"),
+    path("imports/<int:run_id>/files/<str:name>", views.import_file, name="import_file"),
+]
