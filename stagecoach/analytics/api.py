@@ -1,0 +1,475 @@
+"""The analytics JSON API: metrics and red flags, under the pages' access rules.
+
+Rep reports and flags come from ``analytics.reports``, the same functions the
+``metrics`` and ``flags`` commands print, so the CLI and the API cannot drift apart.
+Who may see whom is decided only by ``accounts.selectors``; anything out of reach is a
+404, never a 403, so the API does not reveal that it exists.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict, field_validator
+
+from stagecoach.accounts.models import Person, Role, Team
+from stagecoach.accounts.selectors import (
+    get_person_for_user,
+    get_team_for_user,
+    scope_for,
+    team_members,
+    visible_people,
+)
+from stagecoach.analytics import selectors
+from stagecoach.analytics.engine.compute import empty_group
+from stagecoach.analytics.models import Flag
+from stagecoach.analytics.reports import flag_report, rep_report, source_ids
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS, metrics_date
+
+MIN_WINDOW_DAYS = 7
+MAX_WINDOW_DAYS = 3650
+
+router = Router(tags=["analytics"])
+
+
+# Query parameters ------------------------------------------------------------------
+
+
+class Period(Schema):
+    as_of: date | None = Field(
+        None,
+        description="As things stood at the end of this day (YYYY-MM-DD). "
+        "Default: the latest refresh, else today.",
+    )
+    window: int = Field(
+        DEFAULT_WINDOW_DAYS,
+        ge=MIN_WINDOW_DAYS,
+        le=MAX_WINDOW_DAYS,
+        description="Days of history looked at, ending at as_of.",
+    )
+
+    # Pydantic's own messages ("Input should be a valid date or datetime, input is too
+    # short") do not say which parameter or format was meant; these do.
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _parse_as_of(cls, value: object) -> date | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, date):
+            day = value
+        else:
+            try:
+                day = date.fromisoformat(str(value))
+            except ValueError:
+                raise ValueError(f"as_of must be a date as YYYY-MM-DD, got {value!r}") from None
+        # Metrics are stored under the day they were computed for; a future day would
+        # compute today's figures on every request and never find them stored.
+        if day > timezone.localdate():
+            raise ValueError(f"as_of {day.isoformat()} is in the future")
+        return day
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _parse_window(cls, value: object) -> int:
+        try:
+            days = int(str(value))
+        except ValueError:
+            raise ValueError(f"window must be a whole number of days, got {value!r}") from None
+        if not MIN_WINDOW_DAYS <= days <= MAX_WINDOW_DAYS:
+            raise ValueError(
+                f"window must be between {MIN_WINDOW_DAYS} and {MAX_WINDOW_DAYS} days, got {days}"
+            )
+        return days
+
+
+class FlagFilters(Period):
+    team: int | None = Field(None, description="Only people in this team and its sub-teams.")
+    code: str | None = Field(None, description="Only flags with this code, e.g. slow_stage.")
+    severity: Flag.Severity | None = Field(None, description="Only flags of this severity.")
+
+
+# Responses -------------------------------------------------------------------------
+
+
+class ErrorRead(Schema):
+    detail: str
+
+
+class ValidationErrorRead(Schema):
+    detail: list[dict[str, Any]]
+
+
+ERRORS: dict[int, type[Schema]] = {401: ErrorRead, 404: ErrorRead, 422: ValidationErrorRead}
+
+
+class StageMetricsRead(Schema):
+    stage: str
+    reached: int
+    advanced: int
+    lost: int
+    open: int
+    conversion: float | None
+    conversion_shrunk: float | None
+    conversion_low: float | None
+    conversion_high: float | None
+    p_gap: float | None
+    evidence: str | None
+    median_days: float | None
+    p75_days: float | None
+    p90_days: float | None
+    visits: int
+    open_deals: int
+    typical_days_shrunk: float | None
+    p_slow: float | None
+    time_evidence: str | None
+    team_conversion: float | None
+    benchmark_conversion: float | None
+    target_days: float | None
+
+
+class ActivityRead(Schema):
+    weeks: list[int]
+    per_week: float
+    baseline_per_week: float | None
+    target: float | None
+    attainment: float | None
+
+
+class CoverageRead(Schema):
+    pipeline: float
+    remaining: float
+    coverage: float | None
+    required: float | None
+    win_rate_of_pipeline: float | None
+    period_end: date
+
+
+class ForecastRead(Schema):
+    quota: float
+    won_to_date: float
+    expected: float
+    p_attain: float | None
+    p10: float | None
+    p50: float | None
+    p90: float | None
+    attainment_p10: float | None
+    attainment_p50: float | None
+    attainment_p90: float | None
+    deals: int
+    # A rep's forecast covers their quota period; a team's sums its reps' periods.
+    period_start: date | None = None
+    period_end: date | None = None
+    days_left: int | None = None
+
+
+class PlanActivityRead(Schema):
+    needed_per_week: float | None
+    current_per_week: float | None
+
+
+class PlanStageRead(Schema):
+    stage: str
+    open_now: int
+    needed: float | None
+
+
+class PlanRead(Schema):
+    gap: float
+    average_won_deal: float | None
+    win_probability_new_deal: float | None
+    wins_needed: float | None
+    new_deals_needed: float | None
+    new_deals_per_week_needed: float | None
+    new_deals_per_week_now: float | None
+    weeks_left: float
+    typical_cycle_days: float | None
+    cycle_fits: bool
+    activities: dict[str, PlanActivityRead]
+    stages: list[PlanStageRead]
+
+
+class QualityRead(Schema):
+    open_past_close_date: int = 0
+    open_without_amount: int = 0
+    without_history: int = 0
+    stale: int = 0
+    reassigned: int = 0
+    skipped_required: int = 0
+    open_deals: int = 0
+    last_activity_week: date | None = None
+
+
+class RepMetricsRead(Schema):
+    """One rep's metrics: the shape `stagecoach metrics --json` prints."""
+
+    rep: str = Field(description="The rep's id in the CRM (else stagecoach's id).")
+    id: int
+    name: str
+    team: str | None
+    as_of: date
+    window_days: int
+    won: int
+    lost: int
+    open: int
+    win_rate: float | None
+    win_rate_n: int
+    win_rate_shrunk: float | None
+    win_rate_interval: tuple[float | None, float | None]
+    win_rate_amount: float | None
+    avg_won_amount: float | None
+    avg_won_n: int
+    median_cycle_days: float | None
+    cycle_n: int
+    new_opportunities: int
+    new_opportunities_per_week: float | None
+    open_amount: float | None
+    qualified_open: int
+    velocity_per_day: float | None
+    stages: list[StageMetricsRead]
+    activities: dict[str, ActivityRead]
+    coverage: CoverageRead | None
+    forecast: ForecastRead | None
+    plan: PlanRead | None
+    quality: QualityRead | None
+
+
+class GroupStageRead(Schema):
+    # The engine adds figures over time; a group is handed out as stored, not trimmed.
+    model_config = ConfigDict(extra="allow")
+
+    stage_id: int
+    stage: str
+    order: int
+    pipeline_id: int
+    reached: int
+    advanced: int
+    lost: int
+    open: int
+    conversion: float | None
+    won_from_stage: int = 0
+    closed_from_stage: int = 0
+    median_days: float | None = None
+    p75_days: float | None = None
+    p90_days: float | None = None
+    visits: int = 0
+    open_deals: int = 0
+    open_ages: list[float] = []
+    target_days: float | None = None
+    org_conversion: float | None = None
+    org_median_days: float | None = None
+    benchmark_conversion: float | None = None
+    benchmark_median_days: float | None = None
+
+
+class GroupMetricsRead(Schema):
+    """A team's, the organisation's or the benchmark's metrics, as stored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    group: str
+    won: int
+    lost: int
+    open: int
+    open_amount: float | None = None
+    qualified_open: int = 0
+    qualified_amount: float | None = None
+    win_rate: float | None = None
+    win_rate_n: int = 0
+    win_rate_shrunk: float | None = None
+    win_rate_amount: float | None = None
+    avg_won_amount: float | None = None
+    avg_won_n: int = 0
+    median_cycle_days: float | None = None
+    cycle_n: int = 0
+    new_opportunities: int = 0
+    new_opportunities_per_week: float | None = None
+    velocity_per_day: float | None = None
+    stages: list[GroupStageRead] = []
+    activities: dict[str, ActivityRead] = {}
+    activity_weeks: list[date] = []
+    forecast: ForecastRead | None = None
+    quality: QualityRead | None = None
+
+
+class PersonRefRead(Schema):
+    id: int
+    name: str
+
+
+class TeamRead(Schema):
+    id: int
+    name: str
+    manager: PersonRefRead | None
+
+
+class TeamMetricsRead(Schema):
+    team: TeamRead
+    as_of: date
+    window_days: int
+    metrics: GroupMetricsRead
+    reps: list[RepMetricsRead] = Field(description="The team's and its sub-teams' reps.")
+
+
+class OrgMetricsRead(Schema):
+    as_of: date
+    window_days: int
+    org: GroupMetricsRead
+    benchmark: GroupMetricsRead | None = Field(
+        description="Top-quartile reps by win rate; null until enough reps have closed deals."
+    )
+
+
+class FlagRead(Schema):
+    """One red flag: the shape `stagecoach flags --json` prints."""
+
+    rep: str = Field(description="The rep's id in the CRM (else stagecoach's id).")
+    id: int
+    name: str
+    code: str
+    stage: str | None
+    severity: Flag.Severity
+    title: str
+    evidence: dict[str, Any]
+    behaviour: str
+    skill: str | None
+    questions: list[str]
+    deals: list[int]
+    as_of: date
+    window_days: int
+
+
+# Reads -----------------------------------------------------------------------------
+
+
+def _metrics_date(period: Period) -> date:
+    return metrics_date(period.as_of, period.window)
+
+
+def _rep_reports(people: list[Person], *, as_of: date, window_days: int) -> list[dict[str, Any]]:
+    data = selectors.metrics_for_subjects(
+        (f"rep:{p.pk}" for p in people), as_of=as_of, window_days=window_days
+    )
+    ids = source_ids([p.pk for p in people])
+    # A rep with nothing stored for the window is left out, as the CLI leaves them out.
+    return [
+        rep_report(p, data[f"rep:{p.pk}"], ids[p.pk], as_of, window_days)
+        for p in people
+        if f"rep:{p.pk}" in data
+    ]
+
+
+def _group(subject: str, *, as_of: date, window_days: int) -> dict[str, Any] | None:
+    """A stored group without the forecast's simulation samples (hundreds of numbers)."""
+    data = selectors.metrics(subject, as_of=as_of, window_days=window_days)
+    if data is None:
+        return None
+    forecast = data.get("forecast")
+    if forecast:
+        data = {**data, "forecast": {k: v for k, v in forecast.items() if k != "samples"}}
+    return data
+
+
+def _team(team: Team) -> dict[str, Any]:
+    manager = {"id": team.manager.pk, "name": team.manager.name} if team.manager else None
+    return {"id": team.pk, "name": team.name, "manager": manager}
+
+
+# Endpoints -------------------------------------------------------------------------
+
+
+@router.get(
+    "/metrics",
+    response={200: list[RepMetricsRead], **ERRORS},
+    summary="Metrics of every rep you may see",
+)
+def list_rep_metrics(request: HttpRequest, period: Query[Period]) -> list[dict[str, Any]]:
+    """Reps only, sorted by name; a rep with no stored metrics for the window is left out."""
+    as_of = _metrics_date(period)
+    reps = list(visible_people(request.user).filter(role=Role.REP).order_by("name", "id"))
+    return _rep_reports(reps, as_of=as_of, window_days=period.window)
+
+
+@router.get(
+    "/people/{person_id}/metrics",
+    response={200: RepMetricsRead, **ERRORS},
+    summary="One rep's metrics",
+)
+def person_metrics(request: HttpRequest, person_id: int, period: Query[Period]) -> dict[str, Any]:
+    """404 when the person is out of your reach or has no metrics stored for the window."""
+    person = get_person_for_user(request.user, person_id)
+    as_of = _metrics_date(period)
+    reports = _rep_reports([person], as_of=as_of, window_days=period.window)
+    if not reports:
+        raise Http404("No metrics for this person.")
+    return reports[0]
+
+
+@router.get(
+    "/teams/{team_id}/metrics",
+    response={200: TeamMetricsRead, **ERRORS},
+    summary="A team's metrics and those of its reps",
+)
+def team_metrics(request: HttpRequest, team_id: int, period: Query[Period]) -> dict[str, Any]:
+    """The team's figures cover its sub-teams; `reps` lists the reps you may see in them."""
+    team = get_team_for_user(request.user, team_id)
+    as_of = _metrics_date(period)
+    subject = f"team:{team.pk}"
+    group = _group(subject, as_of=as_of, window_days=period.window) or empty_group(subject)
+    reps = list(
+        visible_people(request.user)
+        .filter(role=Role.REP, id__in=team_members(team).values("id"))
+        .order_by("name", "id")
+    )
+    return {
+        "team": _team(team),
+        "as_of": as_of,
+        "window_days": period.window,
+        "metrics": group,
+        "reps": _rep_reports(reps, as_of=as_of, window_days=period.window),
+    }
+
+
+@router.get(
+    "/org/metrics",
+    response={200: OrgMetricsRead, **ERRORS},
+    summary="The organisation's and the benchmark's metrics",
+)
+def org_metrics(request: HttpRequest, period: Query[Period]) -> dict[str, Any]:
+    """For logins that see everyone (leaders, ops admins); 404 for everybody else."""
+    if not scope_for(request.user).everyone:
+        raise Http404("No such page.")
+    as_of = _metrics_date(period)
+    return {
+        "as_of": as_of,
+        "window_days": period.window,
+        "org": _group("org", as_of=as_of, window_days=period.window) or empty_group("org"),
+        "benchmark": _group("benchmark", as_of=as_of, window_days=period.window),
+    }
+
+
+@router.get(
+    "/flags",
+    response={200: list[FlagRead], **ERRORS},
+    summary="Red flags of the people you may see, most severe first",
+)
+def list_flags(request: HttpRequest, filters: Query[FlagFilters]) -> list[dict[str, Any]]:
+    """A `team` you may not see is a 404, like the team's own endpoint."""
+    people = visible_people(request.user)
+    if filters.team is not None:
+        team = get_team_for_user(request.user, filters.team)
+        people = people.filter(id__in=team_members(team).values("id"))
+    as_of = _metrics_date(filters)
+    flags = selectors.flags_for(
+        people.values_list("id", flat=True), as_of=as_of, window_days=filters.window
+    )
+    if filters.code:
+        flags = flags.filter(code=filters.code)
+    if filters.severity:
+        flags = flags.filter(severity=filters.severity)
+    found = list(flags)
+    ids = source_ids(sorted({f.person_id for f in found}))
+    return [flag_report(f, ids[f.person_id]) for f in found]

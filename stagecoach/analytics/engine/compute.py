@@ -1,0 +1,489 @@
+"""Everything the product shows about performance, for every rep, team, the org and the
+benchmark, in one pass. ``compute(data, window)`` is the engine's entry point.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from stagecoach.analytics.engine import (
+    deals,
+    flags,
+    forecast,
+    metrics,
+    plan,
+    quality,
+    shrinkage,
+)
+from stagecoach.analytics.engine.frames import Data, Window
+from stagecoach.analytics.engine.metrics import BENCHMARK, ORG, rep_group, team_group
+
+# Benchmark: the top quartile of reps by (shrunk) win rate, among reps with at least
+# this many deals closed in the window.
+BENCHMARK_MIN_CLOSED = 15
+# Below this many resolved deals at a stage a rep's conversion is "not enough evidence
+# yet" whatever the posterior says.
+MIN_RESOLVED = 8
+# A team with fewer resolved deals than this at a stage is shrunk toward the org instead.
+MIN_TEAM_RESOLVED = 30
+MIN_VISITS = 5
+OPEN_AGES_KEPT = 60
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What makes an open deal "real" (the process's pipeline criteria), as the engine applies them."""
+
+    min_order: dict[int, int] = field(default_factory=dict)  # pipeline id → first counted stage
+    require_amount: bool = False
+    min_amount: float | None = None
+    require_close_date: bool = False
+    close_date_not_past: bool = False
+    max_days_in_stage: float | None = None
+
+
+@dataclass
+class Results:
+    window: Window
+    groups: dict[str, dict[str, Any]]
+    benchmark_reps: list[int]
+    findings: list[Any] = field(default_factory=list)
+
+    def group(self, key: str) -> dict[str, Any]:
+        return self.groups.get(key) or empty_group(key)
+
+
+def empty_group(key: str) -> dict[str, Any]:
+    return {"group": key, "won": 0, "lost": 0, "open": 0, "stages": [], "activities": {}}
+
+
+def _num(value: Any) -> Any:
+    """JSON-safe numbers: NaN and infinities become None."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, np.floating):
+        return _num(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def qualified(states: pl.DataFrame, criteria: Criteria, window: Window) -> pl.Series:
+    """Which open deals count as real pipeline under the criteria, as of ``as_of``."""
+    condition = pl.col("kind") == "open"
+    if criteria.min_order:
+        first = pl.col("pipeline_id").replace_strict(
+            criteria.min_order, default=0, return_dtype=pl.Int64
+        )
+        condition &= pl.col("order") >= first
+    if criteria.require_amount:
+        condition &= pl.col("amount").fill_null(0) > 0
+    if criteria.min_amount is not None:
+        condition &= pl.col("amount").fill_null(0) >= criteria.min_amount
+    if criteria.require_close_date:
+        condition &= pl.col("close_date").is_not_null()
+    if criteria.close_date_not_past:
+        condition &= pl.col("close_date") >= window.today
+    if criteria.max_days_in_stage is not None:
+        age = (pl.lit(window.as_of) - pl.col("entered_at")).dt.total_hours() / 24
+        condition &= age.fill_null(0) <= criteria.max_days_in_stage
+    return states.select(condition.fill_null(False).alias("qualified"))["qualified"]
+
+
+def compute(
+    data: Data,
+    window: Window,
+    *,
+    criteria: Criteria | None = None,
+    process: flags.ProcessMap | None = None,
+    seed: int = 20_240_101,
+    simulations: int = 4_000,
+) -> Results:
+    data = data.conformed()
+    criteria = criteria or Criteria()
+    changes = deals.changes_as_of(data, window)
+    states = deals.deal_states(data, window, changes)
+    states = states.with_columns(qualified(states, criteria, window))
+    visits = deals.visits(data, window, states, changes)
+    outcomes = deals.stage_outcomes(states, visits, data.stages, window)
+    completed = deals.completed_visits(visits, window)
+    open_now = deals.open_visits(states, window)
+
+    base = metrics.memberships(data.people, data.teams)
+    overall = metrics.outcomes(states, window, base)
+    benchmark = _benchmark_reps(overall, data.people, base)
+    membership = metrics.memberships(data.people, data.teams, benchmark)
+    if benchmark:
+        overall = pl.concat(
+            [
+                overall,
+                metrics.outcomes(states, window, membership.filter(pl.col("group") == BENCHMARK)),
+            ]
+        )
+
+    groups = _group_rows(overall, window, data, states, membership)
+    _add_win_rate_shrinkage(groups, data.people)
+    _add_stages(groups, data, window, outcomes, completed, open_now, membership)
+    _add_activities(groups, data, window, membership)
+    forecast.add_forecasts(
+        groups, data, window, states, outcomes, completed, seed=seed, simulations=simulations
+    )
+    flags.coverage(groups, states, window, criteria.min_order)
+    plan.add_plans(groups, data, window)
+    skipped = quality.skipped_required(visits, data.stages, window)
+    quality.add_quality(groups, data, window, states, skipped, membership)
+    context = flags.Context(
+        data=data,
+        window=window,
+        groups=groups,
+        states=states,
+        skipped=skipped,
+        process=process or flags.ProcessMap(),
+    )
+    return Results(
+        window=window, groups=groups, benchmark_reps=benchmark, findings=flags.evaluate(context)
+    )
+
+
+def _benchmark_reps(
+    overall: pl.DataFrame, people: pl.DataFrame, membership: pl.DataFrame
+) -> list[int]:
+    reps = people.filter((pl.col("role") == "rep") & pl.col("is_active"))["id"].to_list()
+    rows = {g: (won, lost) for g, won, lost in overall.select("group", "won", "lost").iter_rows()}
+    eligible = []
+    for person_id in reps:
+        won, lost = rows.get(rep_group(person_id), (0, 0))
+        if won + lost >= BENCHMARK_MIN_CLOSED:
+            eligible.append((person_id, won, won + lost))
+    if len(eligible) < 4:
+        return []
+    won = np.array([w for _, w, _ in eligible], dtype=np.float64)
+    closed = np.array([c for _, _, c in eligible], dtype=np.float64)
+    kappa = shrinkage.fit_concentration(won, closed)
+    posterior = shrinkage.shrink_rates(
+        won, closed, np.full(len(won), won.sum() / closed.sum()), kappa
+    )
+    order = np.argsort(-posterior.mean, kind="stable")
+    top = max(1, len(eligible) // 4)
+    return sorted(eligible[i][0] for i in order[:top])
+
+
+def _group_rows(
+    overall: pl.DataFrame,
+    window: Window,
+    data: Data,
+    states: pl.DataFrame,
+    membership: pl.DataFrame,
+) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, Any]] = {}
+    qualified_open = (
+        states.filter(pl.col("qualified"))
+        .join(membership, left_on="owner_id", right_on="person_id")
+        .group_by("group")
+        .agg(pl.len().alias("qualified_open"), pl.col("amount").sum().alias("qualified_amount"))
+    )
+    qualified_by_group = {row[0]: row[1:] for row in qualified_open.iter_rows()}
+    for row in overall.iter_rows(named=True):
+        key = row["group"]
+        closed = row["won"] + row["lost"]
+        win_rate = row["won"] / closed if closed else None
+        q_count, q_amount = qualified_by_group.get(key, (0, 0.0))
+        cycle = row["median_cycle_days"]
+        velocity = (
+            q_count * win_rate * row["avg_won_amount"] / cycle
+            if win_rate is not None and row["avg_won_amount"] and cycle
+            else None
+        )
+        groups[key] = {
+            "group": key,
+            "won": row["won"],
+            "lost": row["lost"],
+            "open": row["open_deals"],
+            "open_amount": _num(row["open_amount"]),
+            "qualified_open": q_count,
+            "qualified_amount": _num(q_amount),
+            "win_rate": win_rate,
+            "win_rate_n": closed,
+            "win_rate_amount": _num(row["won_amount"] / row["closed_amount"])
+            if row["closed_amount"]
+            else None,
+            "avg_won_amount": _num(row["avg_won_amount"]),
+            "avg_won_n": row["won_with_amount"],
+            "median_cycle_days": _num(cycle),
+            "cycle_n": row["cycle_n"],
+            "new_opportunities": row["new_opportunities"],
+            "new_opportunities_per_week": row["new_opportunities"] / window.weeks,
+            "velocity_per_day": _num(velocity),
+            "stages": [],
+            "activities": {},
+        }
+    return groups
+
+
+def _team_of(people: pl.DataFrame) -> dict[int, int | None]:
+    return dict(zip(people["id"].to_list(), people["team_id"].to_list(), strict=True))
+
+
+def _team_key(team_of: dict[int, int | None], person: int) -> str:
+    """The group key of a person's own team ("" when they have none)."""
+    team = team_of.get(person)
+    return team_group(team) if team is not None else ""
+
+
+def _add_win_rate_shrinkage(groups: dict[str, dict[str, Any]], people: pl.DataFrame) -> None:
+    team_of = _team_of(people)
+    reps = [(pid, groups[rep_group(pid)]) for pid in team_of if rep_group(pid) in groups]
+    if not reps:
+        return
+    won = np.array([g["won"] for _, g in reps], dtype=np.float64)
+    closed = np.array([g["win_rate_n"] for _, g in reps], dtype=np.float64)
+    org = groups.get(ORG, {})
+    # Nobody has closed a deal: no information, the same neutral prior as conversions.
+    org_rate = org.get("win_rate") if org.get("win_rate") is not None else 0.5
+    means = []
+    for (pid, _), own_won, own_closed in zip(reps, won, closed, strict=True):
+        # The reference is the rep's peers: their team without them, else the rest of
+        # the organisation, as for conversions.
+        team = groups.get(_team_key(team_of, pid))
+        peers_closed = (team["win_rate_n"] if team else 0) - own_closed
+        rest_closed = org.get("win_rate_n", 0) - own_closed
+        if team is not None and peers_closed >= MIN_TEAM_RESOLVED:
+            means.append((team["won"] - own_won) / peers_closed)
+        elif rest_closed > 0:
+            means.append((org["won"] - own_won) / rest_closed)
+        else:
+            means.append(org_rate)
+    prior = np.array(means, dtype=np.float64)
+    kappa = shrinkage.fit_concentration(won, closed)
+    posterior = shrinkage.shrink_rates(won, closed, prior, kappa)
+    low, high = posterior.interval()
+    for i, (_, group) in enumerate(reps):
+        group["win_rate_shrunk"] = _num(float(posterior.mean[i]))
+        group["win_rate_low"] = _num(float(low[i]))
+        group["win_rate_high"] = _num(float(high[i]))
+        group["win_rate_prior"] = _num(float(prior[i]))
+    for key, group in groups.items():
+        if not key.startswith("rep:"):
+            group["win_rate_shrunk"] = group["win_rate"]
+
+
+def _add_stages(
+    groups: dict[str, dict[str, Any]],
+    data: Data,
+    window: Window,
+    outcomes: pl.DataFrame,
+    completed: pl.DataFrame,
+    open_now: pl.DataFrame,
+    membership: pl.DataFrame,
+) -> None:
+    funnel = {(g, s): row for g, s, *row in metrics.funnel(outcomes, membership).iter_rows()}
+    times = {
+        (r["group"], r["stage_id"]): r
+        for r in metrics.durations(completed, membership).iter_rows(named=True)
+    }
+    ages = {(g, s): (n, a) for g, s, n, a in metrics.open_ages(open_now, membership).iter_rows()}
+    open_stages = data.stages.filter(pl.col("kind") == "open").sort("pipeline_id", "order")
+    team_of = _team_of(data.people)
+    stage_rows = list(open_stages.iter_rows(named=True))
+    # Per-stage shrinkage across reps (concentration fitted per stage across all reps).
+    rep_keys = [k for k in groups if k.startswith("rep:")]
+    for stage in stage_rows:
+        sid = stage["id"]
+        adv = np.array(
+            [funnel.get((k, sid), (0, 0, 0, 0, 0, 0))[1] for k in rep_keys], dtype=np.float64
+        )
+        lst = np.array(
+            [funnel.get((k, sid), (0, 0, 0, 0, 0, 0))[2] for k in rep_keys], dtype=np.float64
+        )
+        resolved = adv + lst
+        kappa = shrinkage.fit_concentration(adv, resolved)
+        org_row = funnel.get((ORG, sid))
+        org_rate = (
+            org_row[1] / (org_row[1] + org_row[2]) if org_row and org_row[1] + org_row[2] else None
+        )
+        priors = []
+        for i, key in enumerate(rep_keys):
+            person = int(key.split(":")[1])
+            team_row = funnel.get((_team_key(team_of, person), sid))
+            # The reference is the rep's peers: their team without them.
+            peers_adv = (team_row[1] if team_row else 0) - adv[i]
+            peers_resolved = (team_row[1] + team_row[2] if team_row else 0) - resolved[i]
+            if peers_resolved >= MIN_TEAM_RESOLVED:
+                priors.append(peers_adv / peers_resolved)
+            elif org_row and org_row[1] + org_row[2] - resolved[i] > 0:
+                priors.append((org_row[1] - adv[i]) / (org_row[1] + org_row[2] - resolved[i]))
+            else:
+                priors.append(org_rate if org_rate is not None else 0.5)
+
+        prior = np.array(priors, dtype=np.float64)
+        posterior = shrinkage.shrink_rates(adv, resolved, prior, kappa)
+        low, high = posterior.interval()
+        p_gap = shrinkage.gap_probability(posterior, prior)
+        shrunk = {
+            key: (
+                float(posterior.mean[i]),
+                float(low[i]),
+                float(high[i]),
+                float(p_gap[i]),
+                float(prior[i]),
+            )
+            for i, key in enumerate(rep_keys)
+        }
+        slow = _slow_stage(rep_keys, times, sid, team_of)
+        for key, group in groups.items():
+            reached, advanced, lost, still_open, won, closed = funnel.get(
+                (key, sid), (0, 0, 0, 0, 0, 0)
+            )
+            timing = times.get((key, sid), {})
+            open_deals, open_list = ages.get((key, sid), (0, []))
+            conversion = advanced / (advanced + lost) if advanced + lost else None
+            row: dict[str, Any] = {
+                "stage_id": sid,
+                "stage": stage["name"],
+                "order": stage["order"],
+                "pipeline_id": stage["pipeline_id"],
+                "reached": reached,
+                "advanced": advanced,
+                "lost": lost,
+                "open": still_open,
+                "conversion": _num(conversion),
+                "won_from_stage": won,
+                "closed_from_stage": closed,
+                "median_days": _num(timing.get("median_days")),
+                "p75_days": _num(timing.get("p75_days")),
+                "p90_days": _num(timing.get("p90_days")),
+                "visits": timing.get("visits", 0),
+                "open_deals": open_deals,
+                "open_ages": [round(a, 1) for a in open_list[-OPEN_AGES_KEPT:]],
+                "target_days": _num(stage["target_days"]),
+            }
+            if key in shrunk:
+                mean, lo, hi, gap, team_rate = shrunk[key]
+                row.update(
+                    conversion_shrunk=_num(mean),
+                    conversion_low=_num(lo),
+                    conversion_high=_num(hi),
+                    p_gap=_num(gap),
+                    team_conversion=_num(team_rate),
+                    evidence=_evidence(advanced + lost, gap),
+                )
+                row.update(slow.get(key, {}))
+            group["stages"].append(row)
+    _add_reference_stages(groups)
+
+
+def _evidence(resolved: int, p_gap: float) -> str:
+    if resolved < MIN_RESOLVED:
+        return "not enough evidence yet"
+    if p_gap >= shrinkage.GAP_PROBABILITY:
+        return "gap"
+    if p_gap >= 0.6:
+        return "possible gap, not enough evidence yet"
+    return "on par"
+
+
+def _slow_stage(
+    rep_keys: list[str],
+    times: dict[tuple[str, int], dict[str, Any]],
+    sid: int,
+    team_of: dict[int, int | None],
+) -> dict[str, dict[str, Any]]:
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for key in rep_keys:
+        timing = times.get((key, sid))
+        if timing and timing["visits"] > 0:
+            rows.append((key, timing))
+    if len(rows) < 2:
+        return {}
+    n = np.array([t["visits"] for _, t in rows], dtype=np.float64)
+    means = np.array([t["mean_log"] for _, t in rows], dtype=np.float64)
+    variances = np.array([t["var_log"] or 0.0 for _, t in rows], dtype=np.float64)
+    within = float(np.average(variances, weights=n)) if n.sum() else 0.5
+    between = shrinkage.between_variance(means, n, within)
+    org_t = times.get((ORG, sid))
+    team_logs = []
+    for i, (key, _) in enumerate(rows):
+        person = int(key.split(":")[1])
+        team_t = times.get((_team_key(team_of, person), sid))
+        # The reference is the rep's peers: their team's visits without the rep's own.
+        for reference in (team_t, org_t):
+            if reference is None:
+                continue
+            peers = reference["visits"] - n[i]
+            if peers >= MIN_TEAM_RESOLVED or (reference is org_t and peers > 0):
+                team_logs.append(
+                    (reference["visits"] * reference["mean_log"] - n[i] * means[i]) / peers
+                )
+                break
+        else:
+            team_logs.append(float(np.average(means, weights=n)))
+
+    result = shrinkage.shrink_log_durations(means, n, np.array(team_logs), within, between)
+    p_slow = result.probability_slower()
+    out: dict[str, dict[str, Any]] = {}
+    for i, (key, t) in enumerate(rows):
+        out[key] = {
+            "typical_days_shrunk": _num(float(result.median_days[i])),
+            "team_typical_days": _num(float(np.exp(team_logs[i]))),
+            "p_slow": _num(float(p_slow[i])),
+            "time_evidence": "not enough evidence yet"
+            if t["visits"] < MIN_VISITS
+            else ("slow" if p_slow[i] >= shrinkage.GAP_PROBABILITY else "on par"),
+        }
+    return out
+
+
+def _add_reference_stages(groups: dict[str, dict[str, Any]]) -> None:
+    """Each stage row also carries the org's and the benchmark's conversion and median."""
+    reference = {
+        name: {row["stage_id"]: row for row in groups.get(name, {}).get("stages", [])}
+        for name in (ORG, BENCHMARK)
+    }
+    for group in groups.values():
+        for row in group["stages"]:
+            org = reference[ORG].get(row["stage_id"], {})
+            bench = reference[BENCHMARK].get(row["stage_id"], {})
+            row["org_conversion"] = org.get("conversion")
+            row["org_median_days"] = org.get("median_days")
+            row["benchmark_conversion"] = bench.get("conversion")
+            row["benchmark_median_days"] = bench.get("median_days")
+
+
+def _add_activities(
+    groups: dict[str, dict[str, Any]], data: Data, window: Window, membership: pl.DataFrame
+) -> None:
+    weekly = metrics.activity_weeks(data.activity_weeks, window, membership)
+    targets: dict[int, dict[str, float]] = {}
+    for person, kind, per_week in data.targets.iter_rows():
+        targets.setdefault(person, {})[kind] = per_week
+    members: dict[str, list[int]] = {}
+    for group, person in membership.iter_rows():
+        members.setdefault(group, []).append(person)
+    labels = metrics.week_labels(window)
+    for key, group in groups.items():
+        kinds = set(weekly.get(key, {}))
+        group_targets: dict[str, float] = {}
+        for person in members.get(key, []):
+            for kind, per_week in targets.get(person, {}).items():
+                group_targets[kind] = group_targets.get(kind, 0.0) + per_week
+        kinds |= set(group_targets)
+        activity: dict[str, Any] = {}
+        for kind in sorted(kinds):
+            series = weekly.get(key, {}).get(kind, [0] * len(labels))
+            recent = float(np.mean(series[-4:]))
+            baseline = float(np.mean(series[:-4])) if len(series) > 4 else None
+            target = group_targets.get(kind)
+            activity[kind] = {
+                "weeks": series,
+                "per_week": recent,
+                "baseline_per_week": baseline,
+                "target": target,
+                "attainment": recent / target if target else None,
+            }
+        group["activities"] = activity
+        group["activity_weeks"] = labels

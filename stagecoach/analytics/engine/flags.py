@@ -1,0 +1,646 @@
+"""Red flags: findings, not alarms. One small function per code, registered in ``RULES``.
+
+Every finding names a rep, a stage (or none), a severity, its evidence (numbers, sample
+sizes, the peer and benchmark figures, the posterior probability where it is about a
+rate), the behaviour and skill it points to, and two or three open questions. A rate
+only raises a flag when the posterior probability of a real gap is at least 0.9;
+docs/red_flags.md documents each rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from stagecoach.analytics.engine import shrinkage
+from stagecoach.analytics.engine.frames import Data, Window
+from stagecoach.analytics.engine.metrics import rep_group, team_group
+
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class ProcessMap:
+    """What the process says about each stage: its skills, and each skill's behaviours."""
+
+    stage_skills: dict[int, list[str]] = field(default_factory=dict)
+    exit_criteria: dict[int, list[str]] = field(default_factory=dict)
+    behaviours: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    code: str
+    person_id: int
+    severity: str
+    title: str
+    evidence: dict[str, Any]
+    behaviour: str
+    skill: str | None
+    questions: list[str]
+    stage_id: int | None = None
+    stage: str | None = None
+    deals: list[int] = field(default_factory=list)
+
+    @property
+    def sort_key(self) -> tuple[int, float]:
+        return (SEVERITY_ORDER[self.severity], -float(self.evidence.get("probability") or 0))
+
+
+@dataclass
+class Context:
+    data: Data
+    window: Window
+    groups: dict[str, dict[str, Any]]
+    states: pl.DataFrame
+    skipped: pl.DataFrame
+    process: ProcessMap
+
+    def reps(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        active = self.data.people.filter((pl.col("role") == "rep") & pl.col("is_active"))
+        for person in active["id"].to_list():
+            group = self.groups.get(rep_group(person))
+            if group is not None:
+                yield person, group
+
+    def skill_for(self, stage_id: int | None, fallback: str) -> tuple[str | None, str]:
+        skills = self.process.stage_skills.get(stage_id, []) if stage_id else []
+        skill = skills[0] if skills else fallback
+        behaviours = self.process.behaviours.get(skill, [])
+        return skill, behaviours[0] if behaviours else ""
+
+
+Rule = Callable[[Context], Iterable[Finding]]
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str) -> Callable[[Rule], Rule]:
+    def register(function: Rule) -> Rule:
+        RULES[code] = function
+        return function
+
+    return register
+
+
+def evaluate(context: Context) -> list[Finding]:
+    findings = [finding for code in RULES for finding in RULES[code](context)]
+    return sorted(findings, key=lambda f: (f.person_id, *f.sort_key))
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+# -- rates ---------------------------------------------------------------------------------
+
+
+@rule("conversion_gap")
+def conversion_gap(ctx: Context) -> Iterator[Finding]:
+    """A stage the rep converts clearly below their peers (posterior P ≥ 0.9)."""
+    for person, group in ctx.reps():
+        for s in group["stages"]:
+            if s.get("evidence") != "gap":
+                continue
+            skill, behaviour = ctx.skill_for(s["stage_id"], "Qualification")
+            criteria = ctx.process.exit_criteria.get(s["stage_id"], [])
+            severe = s["p_gap"] >= 0.99 and s["conversion_shrunk"] <= 0.75 * s["team_conversion"]
+            yield Finding(
+                code="conversion_gap",
+                person_id=person,
+                stage_id=s["stage_id"],
+                stage=s["stage"],
+                severity="high" if severe else "medium",
+                title=f"Converts {s['stage']} at {_pct(s['conversion'])} against peers' "
+                f"{_pct(s['team_conversion'])}",
+                evidence={
+                    "advanced": s["advanced"],
+                    "lost": s["lost"],
+                    "open": s["open"],
+                    "resolved": s["advanced"] + s["lost"],
+                    "conversion": s["conversion"],
+                    "conversion_shrunk": s["conversion_shrunk"],
+                    "interval": [s["conversion_low"], s["conversion_high"]],
+                    "peers": s["team_conversion"],
+                    "benchmark": s.get("benchmark_conversion"),
+                    "probability": s["p_gap"],
+                    "margin": shrinkage.RATE_MARGIN,
+                },
+                behaviour=behaviour
+                or (
+                    f"Meeting {s['stage']}'s exit criteria: " + "; ".join(criteria[:3])
+                    if criteria
+                    else ""
+                ),
+                skill=skill,
+                questions=[
+                    f"Walk me through the last deals that were lost in {s['stage']}: what did "
+                    "the customer need that they did not get?",
+                    f"Which of {s['stage']}'s exit criteria is hardest to get agreed, and why?",
+                    f"If you ran one of those deals again, what would you do differently in {s['stage']}?",
+                ],
+            )
+
+
+@rule("slow_stage")
+def slow_stage(ctx: Context) -> Iterator[Finding]:
+    """Deals sit clearly longer in a stage than with peers (posterior P ≥ 0.9, ×1.5)."""
+    for person, group in ctx.reps():
+        for s in group["stages"]:
+            if s.get("time_evidence") != "slow":
+                continue
+            skill, behaviour = ctx.skill_for(s["stage_id"], "Time management")
+            ratio = (
+                s["typical_days_shrunk"] / s["team_typical_days"]
+                if s["team_typical_days"]
+                else None
+            )
+            yield Finding(
+                code="slow_stage",
+                person_id=person,
+                stage_id=s["stage_id"],
+                stage=s["stage"],
+                severity="high" if ratio and ratio >= 2 else "medium",
+                title=f"Deals take {s['median_days']:.0f} days in {s['stage']} against peers' "
+                f"{s['team_typical_days']:.0f}",
+                evidence={
+                    "visits": s["visits"],
+                    "median_days": s["median_days"],
+                    "p90_days": s["p90_days"],
+                    "typical_days_shrunk": s["typical_days_shrunk"],
+                    "peers_typical_days": s["team_typical_days"],
+                    "benchmark_median_days": s.get("benchmark_median_days"),
+                    "target_days": s.get("target_days"),
+                    "probability": s["p_slow"],
+                    "factor": shrinkage.SLOW_FACTOR,
+                },
+                behaviour=behaviour,
+                skill=skill,
+                questions=[
+                    f"What has to happen for a deal to leave {s['stage']}, and who makes it happen?",
+                    f"Which of your deals in {s['stage']} are waiting on the customer, and which on us?",
+                    "What is the next step you have agreed, with a date, on each of them?",
+                ],
+            )
+
+
+def _peer_rate_flag(
+    ctx: Context,
+    code: str,
+    counts: dict[int, tuple[int, int]],
+    *,
+    title: Callable[[float, float], str],
+    behaviour: str,
+    skill: str,
+    questions: list[str],
+    extra: Callable[[int], dict[str, Any]],
+) -> Iterator[Finding]:
+    """A rate that is bad when *high* (slippage, skips), against peers, with shrinkage."""
+    people = [p for p, _ in ctx.reps() if counts.get(p, (0, 0))[1] > 0]
+    if len(people) < 2:
+        return
+    hits = np.array([counts[p][0] for p in people], dtype=np.float64)
+    totals = np.array([counts[p][1] for p in people], dtype=np.float64)
+    kappa = shrinkage.fit_concentration(hits, totals)
+    peers = (hits.sum() - hits) / np.maximum(totals.sum() - totals, 1)
+    posterior = shrinkage.shrink_rates(hits, totals, peers, kappa)
+    threshold = np.clip(peers * (1 + shrinkage.RATE_MARGIN) + 0.02, 0, 1)
+    probability = 1 - posterior.probability_below(threshold)
+    for i, person in enumerate(people):
+        if totals[i] < 8 or probability[i] < shrinkage.GAP_PROBABILITY:
+            continue
+        rate = hits[i] / totals[i]
+        yield Finding(
+            code=code,
+            person_id=person,
+            severity="medium" if rate < 2 * peers[i] else "high",
+            title=title(rate, float(peers[i])),
+            evidence={
+                "count": int(hits[i]),
+                "of": int(totals[i]),
+                "rate": rate,
+                "rate_shrunk": float(posterior.mean[i]),
+                "peers": float(peers[i]),
+                "probability": float(probability[i]),
+                **extra(person),
+            },
+            behaviour=behaviour,
+            skill=skill,
+            questions=questions,
+        )
+
+
+@rule("close_date_slippage")
+def close_date_slippage(ctx: Context) -> Iterator[Finding]:
+    """Deals whose close date was pushed twice or more, clearly more often than peers.
+
+    A push moves the date later; a date brought forward is not slippage. Where the old
+    and new dates are unknown, any change counts.
+    """
+    pushes = (
+        ctx.data.field_changes.filter(
+            (pl.col("field") == "close_date")
+            & pl.col("pushed").fill_null(True)
+            & pl.col("changed_at").is_between(ctx.window.start, ctx.window.as_of)
+        )
+        .group_by("opportunity_id")
+        .len()
+    )
+    considered = ctx.states.filter(
+        (pl.col("kind") == "open")
+        | pl.col("closed_at").is_between(ctx.window.start, ctx.window.as_of)
+    ).join(pushes, left_on="id", right_on="opportunity_id", how="left")
+    counts = {
+        owner: (pushed, total)
+        for owner, pushed, total in considered.group_by("owner_id")
+        .agg((pl.col("len").fill_null(0) >= 2).sum(), pl.len().alias("n"))
+        .iter_rows()
+    }
+    yield from _peer_rate_flag(
+        ctx,
+        "close_date_slippage",
+        counts,
+        title=lambda rate, peers: (
+            f"{_pct(rate)} of deals had their close date pushed twice or "
+            f"more, against peers' {_pct(peers)}"
+        ),
+        behaviour="Agreeing close dates with the customer around a mutual plan",
+        skill="Closing",
+        questions=[
+            "For the deals you pushed, what did the customer commit to, and when?",
+            "What would have told you earlier that the date would move?",
+            "Which of your open deals has a close date the customer has confirmed?",
+        ],
+        extra=lambda _: {"window_days": ctx.window.days},
+    )
+
+
+@rule("process_skip")
+def process_skip(ctx: Context) -> Iterator[Finding]:
+    """New deals that passed a required stage without going through it, more than peers."""
+    skipped = ctx.skipped["opportunity_id"].unique()
+    # Of the deals created in the window, those that skipped: an older deal that skips
+    # now is in neither count, so the share is a share.
+    counts = {
+        owner: (hits, n)
+        for owner, hits, n in ctx.states.filter(
+            pl.col("created").is_between(ctx.window.start, ctx.window.as_of)
+        )
+        .group_by("owner_id")
+        .agg(pl.col("id").is_in(skipped.implode()).sum(), pl.len())
+        .iter_rows()
+    }
+    yield from _peer_rate_flag(
+        ctx,
+        "process_skip",
+        counts,
+        title=lambda rate, peers: (
+            f"{_pct(rate)} of new deals skipped a required stage, against peers' {_pct(peers)}"
+        ),
+        behaviour="Following the agreed process: each required stage's exit criteria met",
+        skill="Pipeline management",
+        questions=[
+            "When a deal jumps a stage, which exit criteria have we really checked?",
+            "Is the stage being skipped one the customer does not need, or one we rush?",
+        ],
+        extra=lambda _: {},
+    )
+
+
+# -- deals, activity, coverage, forecast, data --------------------------------------------
+
+
+@rule("stalled_deal")
+def stalled_deal(ctx: Context) -> Iterator[Finding]:
+    """Open deals older in their stage than the org's P90 and than twice the target."""
+    limits = {
+        s["stage_id"]: max(s.get("p90_days") or 0, 2 * (s.get("target_days") or 0))
+        for s in ctx.groups.get("org", {}).get("stages", [])
+        if s.get("p90_days")
+    }
+    open_deals = ctx.states.filter((pl.col("kind") == "open") & pl.col("entered_at").is_not_null())
+    age = (pl.lit(ctx.window.as_of) - pl.col("entered_at")).dt.total_hours() / 24
+    rows = open_deals.with_columns(age.alias("age")).filter(
+        pl.col("stage_id").replace_strict(limits, default=None, return_dtype=pl.Float64)
+        < pl.col("age")
+    )
+    by_owner = {key[0]: frame for key, frame in rows.partition_by("owner_id", as_dict=True).items()}
+    for person, group in ctx.reps():
+        mine = by_owner.get(person)
+        if mine is None:
+            continue
+        mine = mine.sort("amount", descending=True, nulls_last=True)
+        value = float(mine["amount"].fill_null(0).sum())
+        avg = group.get("avg_won_amount") or 0.0
+        deals = [
+            {
+                "id": r["id"],
+                "stage_id": r["stage_id"],
+                "age_days": round(r["age"], 1),
+                "limit_days": round(limits[r["stage_id"]], 1),
+                "amount": r["amount"],
+            }
+            for r in mine.head(10).iter_rows(named=True)
+        ]
+        yield Finding(
+            code="stalled_deal",
+            person_id=person,
+            severity="high" if len(mine) >= 3 or (avg and value >= 2 * avg) else "medium",
+            title=f"{len(mine)} open deal{'s' if len(mine) != 1 else ''} stalled beyond the usual time in stage",
+            evidence={
+                "deals": deals,
+                "count": len(mine),
+                "value_at_stake": value,
+                "open_deals": group.get("open", 0),
+            },
+            behaviour="Agreeing a dated next step on every open deal, or closing it out",
+            skill="Pipeline management",
+            questions=[
+                "What is the customer's next step on each of these, and when?",
+                "Which of them would you close out today if it were not in your pipeline?",
+                "What would it take to get a decision from each?",
+            ],
+            deals=[d["id"] for d in deals],
+        )
+
+
+@rule("activity_shortfall")
+def activity_shortfall(ctx: Context) -> Iterator[Finding]:
+    """Weekly activity clearly below target (gamma-Poisson posterior P(rate < 80%) ≥ 0.9)."""
+    reps = list(ctx.reps())
+    kinds = {k for _, g in reps for k, a in g.get("activities", {}).items() if a.get("target")}
+    for kind in sorted(kinds):
+        rates = np.array([g["activities"].get(kind, {}).get("per_week") or 0.0 for _, g in reps])
+        mean, var = (
+            float(rates.mean()) if rates.size else 0.0,
+            float(rates.var()) if rates.size else 0.0,
+        )
+        # A gamma prior fitted across reps, worth at most two weeks of data.
+        shape_rate = mean / var if var > 0 else 1.0
+        prior_rate = min(shape_rate, 2.0)
+        prior_shape = max(mean * prior_rate, 0.5)
+        for person, group in reps:
+            activity = group["activities"].get(kind)
+            if not activity or not activity.get("target"):
+                continue
+            weeks = activity["weeks"][-4:]
+            counted = float(sum(weeks))
+            target = float(activity["target"])
+            probability = float(
+                stats.gamma.cdf(
+                    0.8 * target, a=prior_shape + counted, scale=1 / (prior_rate + len(weeks))
+                )
+            )
+            if probability < shrinkage.GAP_PROBABILITY:
+                continue
+            baseline = activity.get("baseline_per_week")
+            dropped = (
+                baseline is not None and baseline > 0 and activity["per_week"] < 0.5 * baseline
+            )
+            skill = "Prospecting" if kind in ("call", "email") else "Time management"
+            yield Finding(
+                code="activity_shortfall",
+                person_id=person,
+                severity="high" if dropped else "medium",
+                title=f"{activity['per_week']:.1f} {kind}s a week over the last 4 weeks against "
+                f"a target of {target:g}"
+                + (f" (was {baseline:.1f})" if dropped and baseline else ""),
+                evidence={
+                    "type": kind,
+                    "per_week": activity["per_week"],
+                    "weeks": weeks,
+                    "baseline_per_week": baseline,
+                    "target": target,
+                    "attainment": activity.get("attainment"),
+                    "probability": probability,
+                },
+                behaviour=(ctx.process.behaviours.get(skill) or [""])[0],
+                skill=skill,
+                questions=[
+                    f"What has taken the time that used to go to {kind}s?",
+                    "Which accounts would you reach out to first this week?",
+                    "What would help you block the time for it?",
+                ],
+            )
+
+
+@rule("thin_early_pipeline")
+def thin_early_pipeline(ctx: Context) -> Iterator[Finding]:
+    """Too few open deals in the first two stages (of each pipeline) to sustain the plan."""
+    early: dict[int, int] = {}
+    for person, group in ctx.reps():
+        firsts: dict[int, list[int]] = {}
+        for s in sorted(group["stages"], key=lambda s: (s["pipeline_id"], s["order"])):
+            firsts.setdefault(s["pipeline_id"], []).append(s["open_deals"])
+        early[person] = sum(sum(counts[:2]) for counts in firsts.values())
+    if len(early) < 3:
+        return
+    typical = float(np.median(list(early.values())))
+    for person, group in ctx.reps():
+        plan = group.get("plan") or {}
+        needed, now = plan.get("new_deals_per_week_needed"), plan.get("new_deals_per_week_now")
+        short_of_plan = needed is not None and now is not None and now < needed
+        if early[person] >= 0.5 * typical or not short_of_plan or typical == 0:
+            continue
+        yield Finding(
+            code="thin_early_pipeline",
+            person_id=person,
+            severity="medium",
+            title=f"{early[person]} deals in the first two stages against peers' typical {typical:.0f}",
+            evidence={
+                "early_open": early[person],
+                "peers_median": typical,
+                "new_deals_per_week_needed": needed,
+                "new_deals_per_week_now": now,
+            },
+            behaviour="Adding new opportunities every week",
+            skill="Prospecting",
+            questions=[
+                "Where will next quarter's deals come from?",
+                "Which accounts on your list have you not reached this month?",
+            ],
+        )
+
+
+@rule("coverage_gap")
+def coverage_gap(ctx: Context) -> Iterator[Finding]:
+    """Qualified pipeline closing this period covers less than the rep's own win rate needs."""
+    for person, group in ctx.reps():
+        coverage = group.get("coverage") or {}
+        have, need = coverage.get("coverage"), coverage.get("required")
+        if have is None or need is None or coverage.get("remaining", 0) <= 0 or have >= 0.8 * need:
+            continue
+        p_attain = (group.get("forecast") or {}).get("p_attain")
+        if p_attain is not None and p_attain >= 0.8:
+            continue  # thin pipeline, but the deals already in it are expected to do
+        yield Finding(
+            code="coverage_gap",
+            person_id=person,
+            severity="high" if have < 0.5 * need and (p_attain or 0) < 0.5 else "medium",
+            title=f"Pipeline covers {have:.1f}× the quota left; your win rate needs {need:.1f}×",
+            evidence=coverage,
+            behaviour="Building pipeline ahead of the quarter it must close in",
+            skill="Pipeline management",
+            questions=[
+                "Which deals could realistically close this period that are not in the pipeline yet?",
+                "What would it take to bring one later deal forward, honestly?",
+            ],
+        )
+
+
+@rule("forecast_risk")
+def forecast_risk(ctx: Context) -> Iterator[Finding]:
+    """Little chance of making quota this period (P(attainment ≥ 100%) < 25%)."""
+    for person, group in ctx.reps():
+        forecast = group.get("forecast") or {}
+        p = forecast.get("p_attain")
+        if p is None or p >= 0.25:
+            continue
+        yield Finding(
+            code="forecast_risk",
+            person_id=person,
+            severity="high" if p < 0.1 else "medium",
+            title=f"{p * 100:.0f}% chance of making quota this period",
+            evidence={
+                k: forecast.get(k)
+                for k in (
+                    "p_attain",
+                    "attainment_p10",
+                    "attainment_p50",
+                    "attainment_p90",
+                    "won_to_date",
+                    "expected",
+                    "quota",
+                    "deals",
+                    "period_end",
+                )
+            }
+            | {"probability": 1 - p},
+            behaviour="Focusing on the deals with the most value at stake early in the process",
+            skill="Pipeline management",
+            questions=[
+                "Which two deals, moved one stage, would change this quarter most?",
+                "What help do you need from me or the team on them?",
+            ],
+        )
+
+
+@rule("stale_data")
+def stale_data(ctx: Context) -> Iterator[Finding]:
+    """CRM data too old to coach from: past close dates, deals not moving, no activity."""
+    for person, group in ctx.reps():
+        quality = group.get("quality") or {}
+        open_deals = quality.get("open_deals") or 0
+        past = quality.get("open_past_close_date", 0)
+        stale = quality.get("stale", 0)
+        last = quality.get("last_activity_week")
+        quiet = last is None or (ctx.window.today - _date(last)) > timedelta(weeks=3)
+        reasons = []
+        if open_deals >= 5 and past / open_deals >= 0.2:
+            reasons.append(f"{past} of {open_deals} open deals have a close date in the past")
+        if open_deals >= 5 and stale / open_deals >= 0.25:
+            reasons.append(f"{stale} of {open_deals} open deals have not moved in 90 days")
+        if quiet and open_deals:
+            reasons.append("no activity logged in the last three weeks")
+        if not reasons:
+            continue
+        yield Finding(
+            code="stale_data",
+            person_id=person,
+            severity="low" if len(reasons) == 1 else "medium",
+            title="; ".join(reasons).capitalize(),
+            evidence={
+                "open_deals": open_deals,
+                "open_past_close_date": past,
+                "stale": stale,
+                "last_activity_week": last,
+            },
+            behaviour="Updating stages, close dates and activities on the day they change",
+            skill="CRM discipline",
+            questions=[
+                "Which of these deals are still real?",
+                "What makes keeping the CRM current hard for you?",
+            ],
+        )
+
+
+def _date(text: str) -> Any:
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
+def coverage(
+    groups: dict[str, dict[str, Any]],
+    states: pl.DataFrame,
+    window: Window,
+    criteria_stage: dict[int, int],
+) -> None:
+    """Pipeline coverage per rep: qualified pipeline closing in the period ÷ quota remaining.
+
+    Required coverage is 1 ÷ the rep's shrunk win rate *of deals that count as pipeline*:
+    P(win | reached the first qualified stage), the product of the rep's shrunk
+    conversions from there. Without a qualifying stage it is the shrunk win rate.
+    """
+    by_owner = {
+        key[0]: frame
+        for key, frame in states.filter(pl.col("qualified"))
+        .partition_by("owner_id", as_dict=True)
+        .items()
+    }
+    for key, group in groups.items():
+        forecast = group.get("forecast")
+        if not key.startswith("rep:") or not forecast:
+            continue
+        person = int(key.split(":")[1])
+        start, end = forecast["period_start"], forecast["period_end"]
+        mine = by_owner.get(person)
+        pipeline = (
+            mine.filter(
+                pl.col("close_date").is_between(
+                    pl.lit(start).str.to_date(), pl.lit(end).str.to_date()
+                )
+            )["amount"]
+            .fill_null(0)
+            .sum()
+            if mine is not None
+            else 0.0
+        )
+        remaining = max(forecast["quota"] - forecast["won_to_date"], 0.0)
+        rate = _qualified_win_rate(group, criteria_stage)
+        group["coverage"] = {
+            "pipeline": float(pipeline),
+            "remaining": remaining,
+            "coverage": float(pipeline) / remaining if remaining else None,
+            "required": 1 / rate if rate else None,
+            "win_rate_of_pipeline": rate,
+            "period_end": end,
+        }
+
+
+def _qualified_win_rate(group: dict[str, Any], criteria_stage: dict[int, int]) -> float | None:
+    stages = group.get("stages", [])
+    if not criteria_stage:
+        return group.get("win_rate_shrunk")
+    rates = []
+    for pipeline, first in criteria_stage.items():
+        probability = 1.0
+        for stage in sorted(stages, key=lambda s: s["order"]):
+            if stage["pipeline_id"] != pipeline or stage["order"] < first:
+                continue
+            rate = stage.get("conversion_shrunk", stage.get("conversion"))
+            if rate is None:
+                probability = 0.0
+                break
+            probability *= rate
+        rates.append(probability)
+    best = max(rates, default=0.0)
+    return best or group.get("win_rate_shrunk")
+
+
+__all__ = ["RULES", "Context", "Finding", "ProcessMap", "coverage", "evaluate", "team_group"]

@@ -1,0 +1,151 @@
+"""The frames the engine reads, and the window it reads them through.
+
+Every frame is a Polars DataFrame with exactly these columns (extra columns are
+ignored). Times are ``Datetime("us", "UTC")``; money is ``Float64`` in the
+organisation's currency; ids are ``Int64``.
+
+people          id, name, role, team_id, is_active
+teams           id, parent_id, manager_id, name
+stages          id, pipeline_id, name, order, kind, target_days, is_required
+opportunities   id, owner_id, pipeline_id, stage_id, amount, created_at, close_date,
+                closed_at (as recorded; used when a deal has no stage history), type
+
+stage_changes   opportunity_id, stage_id, changed_at
+field_changes   opportunity_id, field, changed_at
+activity_weeks  owner_id, type, week (Date, the Monday), count
+quotas          person_id, period_start, period_end, amount
+targets         person_id, activity_type, per_week
+expectations    person_id, new_opportunities_per_week
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+TIME = pl.Datetime("us", "UTC")
+
+SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+    "people": {
+        "id": pl.Int64(),
+        "name": pl.String(),
+        "role": pl.String(),
+        "team_id": pl.Int64(),
+        "is_active": pl.Boolean(),
+    },
+    "teams": {
+        "id": pl.Int64(),
+        "parent_id": pl.Int64(),
+        "manager_id": pl.Int64(),
+        "name": pl.String(),
+    },
+    "stages": {
+        "id": pl.Int64(),
+        "pipeline_id": pl.Int64(),
+        "name": pl.String(),
+        "order": pl.Int64(),
+        "kind": pl.String(),
+        "target_days": pl.Float64(),
+        "is_required": pl.Boolean(),
+    },
+    "opportunities": {
+        "id": pl.Int64(),
+        "owner_id": pl.Int64(),
+        "pipeline_id": pl.Int64(),
+        "stage_id": pl.Int64(),
+        "amount": pl.Float64(),
+        "created_at": TIME,
+        "close_date": pl.Date(),
+        "closed_at": TIME,
+        "type": pl.String(),
+    },
+    "stage_changes": {"opportunity_id": pl.Int64(), "stage_id": pl.Int64(), "changed_at": TIME},
+    "field_changes": {
+        "opportunity_id": pl.Int64(),
+        "field": pl.String(),
+        "changed_at": TIME,
+        # For close dates: True when the date moved later, False earlier, null unknown.
+        "pushed": pl.Boolean(),
+    },
+    "activity_weeks": {
+        "owner_id": pl.Int64(),
+        "type": pl.String(),
+        "week": pl.Date(),
+        "count": pl.Int64(),
+    },
+    "quotas": {
+        "person_id": pl.Int64(),
+        "period_start": pl.Date(),
+        "period_end": pl.Date(),
+        "amount": pl.Float64(),
+    },
+    "targets": {"person_id": pl.Int64(), "activity_type": pl.String(), "per_week": pl.Float64()},
+    "expectations": {"person_id": pl.Int64(), "new_opportunities_per_week": pl.Float64()},
+}
+
+
+# Columns a source may not have: missing, they are null.
+OPTIONAL = frozenset({"pushed"})
+
+
+def empty(name: str) -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMAS[name])
+
+
+def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with exactly the contract's columns and types, in order."""
+    schema = SCHEMAS[name]
+    return frame.select(
+        [
+            pl.col(c).cast(t)
+            if c in frame.columns or c not in OPTIONAL
+            else pl.lit(None, t).alias(c)
+            for c, t in schema.items()
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Data:
+    people: pl.DataFrame = field(default_factory=lambda: empty("people"))
+    teams: pl.DataFrame = field(default_factory=lambda: empty("teams"))
+    stages: pl.DataFrame = field(default_factory=lambda: empty("stages"))
+    opportunities: pl.DataFrame = field(default_factory=lambda: empty("opportunities"))
+    stage_changes: pl.DataFrame = field(default_factory=lambda: empty("stage_changes"))
+    field_changes: pl.DataFrame = field(default_factory=lambda: empty("field_changes"))
+    activity_weeks: pl.DataFrame = field(default_factory=lambda: empty("activity_weeks"))
+    quotas: pl.DataFrame = field(default_factory=lambda: empty("quotas"))
+    targets: pl.DataFrame = field(default_factory=lambda: empty("targets"))
+    expectations: pl.DataFrame = field(default_factory=lambda: empty("expectations"))
+
+    def conformed(self) -> Data:
+        return replace(self, **{name: conform(name, getattr(self, name)) for name in SCHEMAS})
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a computation looks at: the ``days`` before ``as_of``, as things stood then."""
+
+    as_of: datetime
+    days: int = 365
+
+    def __post_init__(self) -> None:
+        if self.as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware")
+        if self.days < 7:
+            raise ValueError("a window is at least a week")
+
+    @property
+    def start(self) -> datetime:
+        return self.as_of - timedelta(days=self.days)
+
+    @property
+    def weeks(self) -> float:
+        return self.days / 7
+
+    @property
+    def today(self) -> date:
+        """The calendar day of ``as_of`` in its own time zone (the organisation's)."""
+        return self.as_of.date()

@@ -1,0 +1,177 @@
+"""Metrics per group. A group is a rep, a team (with its sub-teams), the organisation or
+the benchmark; ``membership`` (group, person_id) says who is in which, so every metric is
+computed once, the same way, for all of them. Each function documents its formula,
+units and what an empty group gives (docs/metrics.md has the full definitions).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+import polars as pl
+
+from stagecoach.analytics.engine.frames import Window
+
+ORG = "org"
+BENCHMARK = "benchmark"
+
+
+def rep_group(person_id: int) -> str:
+    return f"rep:{person_id}"
+
+
+def team_group(team_id: int) -> str:
+    return f"team:{team_id}"
+
+
+def memberships(
+    people: pl.DataFrame, teams: pl.DataFrame, benchmark: Iterable[int] = ()
+) -> pl.DataFrame:
+    """(group, person_id): each person in their own group, every team above them, the org.
+
+    Empty input: an empty frame.
+    """
+    parents = dict(zip(teams["id"].to_list(), teams["parent_id"].to_list(), strict=True))
+    rows: list[tuple[str, int]] = []
+    for person_id, team_id in zip(people["id"].to_list(), people["team_id"].to_list(), strict=True):
+        rows.append((rep_group(person_id), person_id))
+        rows.append((ORG, person_id))
+        seen: set[int] = set()
+        while team_id is not None and team_id not in seen:
+            seen.add(team_id)
+            rows.append((team_group(team_id), person_id))
+            team_id = parents.get(team_id)
+    rows.extend((BENCHMARK, person_id) for person_id in benchmark)
+    return pl.DataFrame(rows, schema={"group": pl.String, "person_id": pl.Int64}, orient="row")
+
+
+def _by_group(
+    facts: pl.DataFrame, membership: pl.DataFrame, owner: str = "owner_id"
+) -> pl.DataFrame:
+    return facts.join(membership, left_on=owner, right_on="person_id", how="inner")
+
+
+def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per group and open stage: deals that reached it in the window, and how each ended.
+
+    Columns: group, stage_id, reached, advanced, lost, open, won, closed.
+    conversion = advanced / (advanced + lost); open deals are reported apart.
+    No deals: no rows.
+    """
+    return (
+        _by_group(outcomes, membership)
+        .group_by("group", "stage_id")
+        .agg(
+            pl.len().alias("reached"),
+            (pl.col("outcome") == "advanced").sum().alias("advanced"),
+            (pl.col("outcome") == "lost").sum().alias("lost"),
+            (pl.col("outcome") == "open").sum().alias("open"),
+            pl.col("won").sum().alias("won"),
+            pl.col("closed").sum().alias("closed"),
+        )
+    )
+
+
+def durations(completed: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per group and stage: completed visits' median, P75 and P90 in days, and their count.
+
+    Also the mean and variance of log-days (for shrinkage). Visits shorter than an hour
+    count as an hour so a same-day move does not dominate the log scale.
+    No visits: no rows.
+    """
+    return (
+        _by_group(completed, membership)
+        .with_columns(pl.col("days").clip(lower_bound=1 / 24).log().alias("log_days"))
+        .group_by("group", "stage_id")
+        .agg(
+            pl.len().alias("visits"),
+            pl.col("days").median().alias("median_days"),
+            pl.col("days").quantile(0.75, "linear").alias("p75_days"),
+            pl.col("days").quantile(0.90, "linear").alias("p90_days"),
+            pl.col("log_days").mean().alias("mean_log"),
+            pl.col("log_days").var(ddof=0).alias("var_log"),
+        )
+    )
+
+
+def open_ages(open_now: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per group and stage: open deals now in it and how long each has been there (days).
+
+    Deals whose entry into the stage is unknown (no history) count, with no age.
+    """
+    return (
+        _by_group(open_now, membership)
+        .group_by("group", "stage_id")
+        .agg(pl.len().alias("open_deals"), pl.col("age").drop_nulls().sort().alias("ages"))
+    )
+
+
+def outcomes(states: pl.DataFrame, window: Window, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per group: closed, won and open deals, money, cycle and flow, over the window.
+
+    - won, lost: deals closed in the window, by count; win_rate = won / (won + lost);
+      win_rate_amount = won amount / closed amount (a second figure, never the default).
+    - avg_won_amount: mean amount of won deals (organisation currency), n = won_with_amount.
+    - median_cycle_days: median days from creation (or first stage entry) to won.
+    - new_opportunities: deals created in the window.
+    - open_deals, open_amount: deals open at as_of and their amount.
+    Empty group: zeros and nulls.
+    """
+    closed_in_window = pl.col("closed_at").is_between(window.start, window.as_of)
+    won = closed_in_window & (pl.col("kind") == "won")
+    lost = closed_in_window & (pl.col("kind") == "lost")
+    cycle = (pl.col("closed_at") - pl.col("created")).dt.total_microseconds() / 86_400_000_000
+    return (
+        _by_group(states, membership)
+        .group_by("group")
+        .agg(
+            won.sum().alias("won"),
+            lost.sum().alias("lost"),
+            pl.col("amount").filter(won).sum().alias("won_amount"),
+            pl.col("amount").filter(won | lost).sum().alias("closed_amount"),
+            pl.col("amount").filter(won).mean().alias("avg_won_amount"),
+            pl.col("amount")
+            .filter(won & pl.col("amount").is_not_null())
+            .len()
+            .alias("won_with_amount"),
+            cycle.filter(won & pl.col("created").is_not_null()).median().alias("median_cycle_days"),
+            cycle.filter(won & pl.col("created").is_not_null()).len().alias("cycle_n"),
+            pl.col("created")
+            .is_between(window.start, window.as_of)
+            .sum()
+            .alias("new_opportunities"),
+            (pl.col("kind") == "open").sum().alias("open_deals"),
+            pl.col("amount").filter(pl.col("kind") == "open").sum().alias("open_amount"),
+        )
+    )
+
+
+def activity_weeks(
+    weeks: pl.DataFrame, window: Window, membership: pl.DataFrame, *, last: int = 13
+) -> dict[str, dict[str, list[int]]]:
+    """Per group and activity type: counts for each of the ``last`` weeks before as_of.
+
+    Weeks start on Monday; the current, partial week is left out so a Tuesday does not
+    look like a collapse. Missing weeks count zero.
+    """
+    monday = window.today - timedelta(days=window.today.weekday())
+    first = monday - timedelta(weeks=last)
+    calendar = [first + timedelta(weeks=i) for i in range(last)]
+    position = {week: i for i, week in enumerate(calendar)}
+    counts = (
+        _by_group(weeks.filter(pl.col("week").is_between(first, monday, closed="left")), membership)
+        .group_by("group", "type", "week")
+        .agg(pl.col("count").sum())
+    )
+    result: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    for group, kind, week, count in counts.iter_rows():
+        series = result[group].setdefault(kind, [0] * last)
+        series[position[week]] = count
+    return dict(result)
+
+
+def week_labels(window: Window, *, last: int = 13) -> list[str]:
+    monday = window.today - timedelta(days=window.today.weekday())
+    return [(monday - timedelta(weeks=last - i)).isoformat() for i in range(last)]

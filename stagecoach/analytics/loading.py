@@ -1,0 +1,160 @@
+"""Reading the database into the engine's frames (engine/frames.py).
+
+Refreshes read committed data straight into Arrow through ADBC — PostgreSQL's and
+SQLite's drivers — with no Python object per row. Inside a transaction (an import that
+refreshes what it touched, or a test) a second connection cannot see the uncommitted
+rows, so the same queries run through Django's own connection instead.
+Activities are counted per owner, type and week in SQL: the engine never needs them
+one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import connection
+
+from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Data
+from stagecoach.process.models import ActivityTarget, Expectation
+
+QUERIES: dict[str, str] = {
+    "people": "SELECT id, name, role, team_id, is_active FROM accounts_person",
+    "teams": "SELECT id, parent_id, manager_id, name FROM accounts_team",
+    "stages": 'SELECT id, pipeline_id, name, "order", kind, target_days, is_required '
+    "FROM process_stage",
+    "opportunities": "SELECT id, owner_id, pipeline_id, stage_id, CAST(amount_org AS {float}) "
+    "AS amount, created_at, close_date, closed_at, type FROM pipeline_opportunity",
+    "stage_changes": "SELECT opportunity_id, stage_id, changed_at FROM pipeline_stagechange",
+    # Close dates are kept as ISO text, so text order is date order.
+    "field_changes": "SELECT opportunity_id, field, changed_at, CASE WHEN field = 'close_date' "
+    "AND old_value <> '' AND new_value <> '' THEN new_value > old_value END AS pushed "
+    "FROM pipeline_fieldchange",
+    "quotas": "SELECT person_id, period_start, period_end, CAST(amount AS {float}) AS amount "
+    "FROM pipeline_quota",
+}
+ACTIVITY_WEEKS = {
+    "postgresql": "SELECT owner_id, type, "
+    "CAST(date_trunc('week', occurred_at AT TIME ZONE 'UTC') AS date) AS week, "
+    "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}' GROUP BY 1, 2, 3",
+    # date(x, '-6 days', 'weekday 1') is the Monday on or before x.
+    "sqlite": "SELECT owner_id, type, date(occurred_at, '-6 days', 'weekday 1') AS week, "
+    "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}' GROUP BY 1, 2, 3",
+}
+FLOAT = {"postgresql": "double precision", "sqlite": "REAL"}
+
+
+def _adbc_usable() -> bool:
+    if connection.in_atomic_block:
+        return False
+    if connection.vendor == "sqlite":
+        name = str(settings.DATABASES["default"]["NAME"])
+        return ":memory:" not in name and "mode=memory" not in name
+    return connection.vendor == "postgresql"
+
+
+@contextmanager
+def _adbc() -> Iterator[Any]:
+    db = settings.DATABASES["default"]
+    if connection.vendor == "postgresql":
+        import adbc_driver_postgresql.dbapi as driver
+
+        user = db.get("USER") or ""
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        auth = f"{user}{password}@" if user else ""
+        uri = f"postgresql://{auth}{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        with driver.connect(uri) as conn:
+            yield conn
+    else:
+        import adbc_driver_sqlite.dbapi as sqlite_driver
+
+        with sqlite_driver.connect(str(db["NAME"])) as conn:
+            yield conn
+
+
+def _through_django(sql: str, columns: list[str]) -> pl.DataFrame:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    converted = [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
+    return pl.DataFrame(converted, schema=columns, orient="row", infer_schema_length=None)
+
+
+def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast to the contract; SQLite hands back text for dates and times."""
+    schema = SCHEMAS[name]
+    casts = []
+    for column, kind in schema.items():
+        if column not in frame.columns:
+            casts.append(pl.lit(None, dtype=kind).alias(column))
+            continue
+        value = pl.col(column)
+        if frame.schema[column] == pl.String and kind == TIME:
+            value = value.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_zone="UTC", time_unit="us")
+        elif frame.schema[column] == pl.String and kind == pl.Date():
+            value = value.str.slice(0, 10).str.to_date("%Y-%m-%d")
+        elif isinstance(source := frame.schema[column], pl.Datetime) and kind == TIME:
+            value = (
+                value.dt.replace_time_zone("UTC")
+                if source.time_zone is None
+                else value.dt.convert_time_zone("UTC")
+            ).dt.cast_time_unit("us")
+        elif frame.schema[column] == pl.Null:
+            value = value.cast(kind)
+        casts.append(value.cast(kind).alias(column))
+    return frame.select(casts)
+
+
+def load_data(*, activity_since: datetime) -> Data:
+    """Everything the engine needs, as frames."""
+    vendor = connection.vendor
+    queries = {name: sql.format(float=FLOAT[vendor]) for name, sql in QUERIES.items()}
+    since = activity_since.strftime("%Y-%m-%d %H:%M:%S")
+    queries["activity_weeks"] = ACTIVITY_WEEKS[vendor].format(since=since)
+    frames: dict[str, pl.DataFrame] = {}
+    if _adbc_usable():
+        with _adbc() as conn:
+            for name, sql in queries.items():
+                frames[name] = _typed(name, pl.read_database(sql, conn))
+    else:
+        for name, sql in queries.items():
+            frames[name] = _typed(name, _through_django(sql, list(SCHEMAS[name])))
+    targets, expectations = _expectation_frames(frames["people"])
+    return Data(**frames, targets=targets, expectations=expectations)
+
+
+def _expectation_frames(people: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each person's weekly activity targets and new-deal target: override, else role."""
+    rows = list(Expectation.objects.values("id", "role", "person_id", "new_opportunities_per_week"))
+    by_role = {r["role"]: r for r in rows if r["role"]}
+    by_person = {r["person_id"]: r for r in rows if r["person_id"]}
+    targets_of: dict[int, dict[str, float]] = {}
+    for expectation_id, kind, weekly in ActivityTarget.objects.values_list(
+        "expectation_id", "activity_type", "per_week"
+    ):
+        targets_of.setdefault(expectation_id, {})[kind] = float(weekly)
+
+    target_rows: list[tuple[int, str, float]] = []
+    expectation_rows: list[tuple[int, float | None]] = []
+    for person_id, role in people.select("id", "role").iter_rows():
+        role_row, own = by_role.get(role), by_person.get(person_id)
+        merged = dict(targets_of.get(role_row["id"], {})) if role_row else {}
+        if own:
+            merged.update(targets_of.get(own["id"], {}))
+        target_rows.extend((person_id, kind, value) for kind, value in merged.items())
+        per_week = None
+
+        for row in (own, role_row):
+            if row is not None and row["new_opportunities_per_week"] is not None:
+                per_week = row["new_opportunities_per_week"]
+                break
+        expectation_rows.append((person_id, float(per_week) if per_week is not None else None))
+    return (
+        pl.DataFrame(target_rows, schema=SCHEMAS["targets"], orient="row"),
+        pl.DataFrame(expectation_rows, schema=SCHEMAS["expectations"], orient="row"),
+    )

@@ -1,0 +1,236 @@
+"""Stored metrics → what the pages draw and print. No queries, no access decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import HttpRequest
+
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+from stagecoach.web.charts import Bar, DurationRow, FunnelStep, Series
+
+WINDOWS = ((90, "90 days"), (180, "6 months"), (365, "12 months"), (730, "2 years"))
+ACTIVITY_NAMES = {
+    "call": "Calls",
+    "email": "Emails",
+    "meeting": "Meetings",
+    "demo": "Demos",
+    "proposal": "Proposals",
+    "other": "Other",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The window and as-of date a page shows, read from its query string."""
+
+    as_of: date
+    window_days: int
+    latest: bool
+
+    @property
+    def start(self) -> date:
+        return self.as_of - timedelta(days=self.window_days)
+
+
+def period_from(request: HttpRequest, latest: date | None, today: date) -> Period:
+    """``?window=180&as_of=2026-06-30``; anything odd falls back to the defaults."""
+    try:
+        window = int(request.GET.get("window", DEFAULT_WINDOW_DAYS))
+    except ValueError:
+        window = DEFAULT_WINDOW_DAYS
+    if window not in dict(WINDOWS):
+        window = DEFAULT_WINDOW_DAYS
+    raw = request.GET.get("as_of", "")
+    try:
+        as_of = date.fromisoformat(raw) if raw else (latest or today)
+    except ValueError:
+        as_of = latest or today
+    as_of = min(as_of, today)
+    return Period(as_of=as_of, window_days=window, latest=as_of == (latest or today))
+
+
+def stage_rows(group: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(group.get("stages", []), key=lambda s: (s.get("pipeline_id", 0), s["order"]))
+
+
+def funnel_steps(group: dict[str, Any], *, rep: bool) -> list[FunnelStep]:
+    """A rep's shrunk conversions with intervals against peers; groups' raw rates."""
+    steps = []
+    for stage in stage_rows(group):
+        resolved = stage["advanced"] + stage["lost"]
+        evidence = stage.get("evidence", "")
+        enough = resolved > 0 and not evidence.startswith("not enough")
+        steps.append(
+            FunnelStep(
+                name=stage["stage"],
+                rate=(stage.get("conversion_shrunk") if rep else stage.get("conversion"))
+                if enough
+                else None,
+                low=stage.get("conversion_low") if rep else None,
+                high=stage.get("conversion_high") if rep else None,
+                n=resolved,
+                team=stage.get("team_conversion") if rep else stage.get("org_conversion"),
+                benchmark=stage.get("benchmark_conversion"),
+                flagged=evidence == "gap",
+                note="not enough evidence yet" if not enough else "",
+            )
+        )
+    return steps
+
+
+def duration_rows(group: dict[str, Any]) -> list[DurationRow]:
+    return [
+        DurationRow(
+            name=stage["stage"],
+            median=stage.get("median_days"),
+            p75=stage.get("p75_days"),
+            p90=stage.get("p90_days"),
+            n=stage.get("visits", 0),
+            team_median=stage.get("team_typical_days") or stage.get("org_median_days"),
+            target=stage.get("target_days"),
+            open_ages=stage.get("open_ages", []),
+            flagged=stage.get("time_evidence") == "slow",
+        )
+        for stage in stage_rows(group)
+    ]
+
+
+def week_labels(group: dict[str, Any]) -> list[str]:
+    return [date.fromisoformat(d).strftime("%-d %b") for d in group.get("activity_weeks", [])]
+
+
+def activity_charts(group: dict[str, Any]) -> list[dict[str, Any]]:
+    """One trend per activity type with a target or any activity, most important first."""
+    charts = []
+    order = list(ACTIVITY_NAMES)
+    for kind, values in sorted(
+        (group.get("activities") or {}).items(),
+        key=lambda kv: order.index(kv[0]) if kv[0] in order else 99,
+    ):
+        if not values.get("target") and not any(values.get("weeks", [])):
+            continue
+        charts.append(
+            {
+                "kind": kind,
+                "name": ACTIVITY_NAMES.get(kind, kind.title()),
+                "series": [Series(name=ACTIVITY_NAMES.get(kind, kind), values=values["weeks"])],
+                "target": values.get("target"),
+                "per_week": values.get("per_week"),
+                "attainment": values.get("attainment"),
+                "baseline": values.get("baseline_per_week"),
+            }
+        )
+    return charts
+
+
+def forecast_view(group: dict[str, Any]) -> dict[str, Any] | None:
+    forecast = group.get("forecast")
+    if not forecast or not forecast.get("quota"):
+        return None
+    return {
+        **forecast,
+        "markers": {"P10": forecast["p10"], "P50": forecast["p50"], "P90": forecast["p90"]},
+    }
+
+
+def pipeline_bars(
+    amounts: dict[int, Any], counts: dict[int, int], group: dict[str, Any], symbol: str
+) -> list[Bar]:
+    return [
+        Bar(
+            label=stage["stage"],
+            value=float(amounts.get(stage["stage_id"], 0) or 0),
+            note=f"{counts.get(stage['stage_id'], 0)} deals",
+        )
+        for stage in stage_rows(group)
+    ]
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{float(value) * 100:.0f}%"
+
+
+def _days(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.0f} days"
+
+
+def evidence_lines(
+    code: str,
+    evidence: dict[str, Any],
+    *,
+    money: Any,
+    stage_names: dict[int, str],
+    deal_names: dict[int, str],
+) -> list[str]:
+    """The numbers behind a flag, in sentences a manager can check."""
+    e = evidence
+    if code == "conversion_gap":
+        low, high = (e.get("interval") or [None, None])[:2]
+        return [
+            f"Moved on {e['advanced']} of {e['resolved']} deals that left the stage "
+            f"({_pct(e['conversion'])}); {e['open']} still open",
+            f"Shrunk toward peers: {_pct(e['conversion_shrunk'])} (90% interval "
+            f"{_pct(low)}–{_pct(high)})",
+            f"Peers {_pct(e['peers'])} · benchmark {_pct(e.get('benchmark'))}",
+            f"Probability of a real gap of {e['margin'] * 100:.0f}% or more: {_pct(e['probability'])}",
+        ]
+    if code == "slow_stage":
+        return [
+            f"Median {_days(e['median_days'])} over {e['visits']} visits (P90 {_days(e['p90_days'])})",
+            f"Typical after shrinkage {_days(e['typical_days_shrunk'])}; peers "
+            f"{_days(e['peers_typical_days'])}; target {_days(e.get('target_days'))}",
+            f"Probability of being {e['factor']:g}× slower or more: {_pct(e['probability'])}",
+        ]
+    if code == "stalled_deal":
+        return [
+            f"{deal_names.get(d['id'], 'Deal ' + str(d['id']))}: {d['age_days']:.0f} days in "
+            f"{stage_names.get(d['stage_id'], 'its stage')} (usually under {d['limit_days']:.0f}), "
+            f"{money(d['amount'])}"
+            for d in e["deals"]
+        ] + [f"Value at stake: {money(e['value_at_stake'])} of {e['open_deals']} open deals"]
+    if code == "activity_shortfall":
+        lines = [
+            f"Last 4 weeks: {', '.join(str(w) for w in e['weeks'])} — {e['per_week']:.1f} a week "
+            f"against a target of {e['target']:g} ({_pct(e.get('attainment'))})"
+        ]
+        if e.get("baseline_per_week") is not None:
+            lines.append(f"The 9 weeks before: {e['baseline_per_week']:.1f} a week")
+        lines.append(f"Probability the true rate is under 80% of target: {_pct(e['probability'])}")
+        return lines
+    if code == "thin_early_pipeline":
+        return [
+            f"{e['early_open']} open deals in the first two stages; peers' median "
+            f"{e['peers_median']:.0f}",
+            f"New deals a week: {e['new_deals_per_week_now']:.1f} now, "
+            f"{e['new_deals_per_week_needed']:.1f} needed for the plan",
+        ]
+    if code == "coverage_gap":
+        return [
+            f"Qualified pipeline closing by {e['period_end']}: {money(e['pipeline'])} for "
+            f"{money(e['remaining'])} of quota left = {e['coverage']:.1f}×",
+            f"Needed: {e['required']:.1f}× (win rate of pipeline deals "
+            f"{_pct(e.get('win_rate_of_pipeline'))})",
+        ]
+    if code == "forecast_risk":
+        return [
+            f"Chance of reaching quota by {e.get('period_end')}: {_pct(e['p_attain'])}",
+            f"Likely attainment (P10 / P50 / P90): {_pct(e['attainment_p10'])} / "
+            f"{_pct(e['attainment_p50'])} / {_pct(e['attainment_p90'])}",
+            f"Won {money(e['won_to_date'])} of {money(e['quota'])}; expected "
+            f"{money(e['expected'])} from {e['deals']} open deals",
+        ]
+    if code in ("close_date_slippage", "process_skip"):
+        return [
+            f"{e['count']} of {e['of']} deals ({_pct(e['rate'])}); shrunk {_pct(e['rate_shrunk'])}",
+            f"Peers {_pct(e['peers'])}; probability of a real difference {_pct(e['probability'])}",
+        ]
+    if code == "stale_data":
+        return [
+            f"{e['open_past_close_date']} of {e['open_deals']} open deals past their close date",
+            f"{e['stale']} open deals not moved in 90 days",
+            f"Last activity logged: week of {e['last_activity_week'] or 'never'}",
+        ]
+    return [f"{key}: {value}" for key, value in e.items()]

@@ -1,0 +1,61 @@
+"""Reads of materialised analytics. Access is decided by the caller's access helpers;
+these take the people and teams already allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
+
+from stagecoach.analytics.models import Flag, MetricSet, Refresh
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+
+SEVERITY_RANK = Case(
+    When(severity=Flag.Severity.HIGH, then=Value(0)),
+    When(severity=Flag.Severity.MEDIUM, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def latest_as_of(window_days: int = DEFAULT_WINDOW_DAYS) -> date | None:
+    value = MetricSet.objects.filter(window_days=window_days).aggregate(latest=Max("as_of"))
+    latest: date | None = value["latest"]
+    return latest
+
+
+def available_dates(window_days: int = DEFAULT_WINDOW_DAYS, limit: int = 12) -> list[date]:
+    return list(
+        MetricSet.objects.filter(window_days=window_days, subject="org")
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)[:limit]
+    )
+
+
+def metrics(subject: str, *, as_of: date, window_days: int) -> dict[str, Any] | None:
+    row = MetricSet.objects.filter(subject=subject, as_of=as_of, window_days=window_days).first()
+    return row.data if row else None
+
+
+def metrics_for_subjects(
+    subjects: Iterable[str], *, as_of: date, window_days: int
+) -> dict[str, dict[str, Any]]:
+    rows = MetricSet.objects.filter(
+        subject__in=list(subjects), as_of=as_of, window_days=window_days
+    ).values_list("subject", "data")
+    return dict(rows)
+
+
+def flags_for(person_ids: Iterable[int], *, as_of: date, window_days: int) -> QuerySet[Flag]:
+    return (
+        Flag.objects.filter(person_id__in=list(person_ids), as_of=as_of, window_days=window_days)
+        .select_related("person", "stage")
+        .annotate(rank=SEVERITY_RANK)
+        .order_by("rank", "person__name", "id")
+    )
+
+
+def last_refresh() -> Refresh | None:
+    return Refresh.objects.filter(status=Refresh.Status.SUCCEEDED).order_by("-finished_at").first()

@@ -1,0 +1,267 @@
+"""Running the analytics: load the data, call the engine, store what pages will read."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from stagecoach.accounts.models import User
+from stagecoach.analytics.engine.compute import Criteria, Results, compute
+from stagecoach.analytics.engine.flags import ProcessMap
+from stagecoach.analytics.engine.frames import Window
+from stagecoach.analytics.loading import load_data
+from stagecoach.analytics.models import Flag, MetricSet, Refresh
+from stagecoach.process.models import PipelineCriterion, Skill, Stage
+
+DEFAULT_WINDOW_DAYS = 365
+ACTIVITY_WEEKS_LOADED = 14
+ProgressFn = Callable[[str, int, int], None]
+
+
+def end_of_day(day: date) -> datetime:
+    """A date the user gives (``--as-of 2026-06-30``) means the end of that day, locally."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return datetime.combine(day, datetime.max.time().replace(microsecond=0), tzinfo=zone)
+
+
+def process_map() -> ProcessMap:
+    stage_skills: dict[int, list[str]] = {}
+    for stage_id, skill in Stage.skills.through.objects.values_list("stage_id", "skill__name"):
+        stage_skills.setdefault(stage_id, []).append(skill)
+    criteria: dict[int, list[str]] = {}
+    for stage in Stage.objects.prefetch_related("exit_criteria"):
+        criteria[stage.pk] = [c.text for c in stage.exit_criteria.all()]
+    behaviours = {
+        name: [line.strip() for line in text.splitlines() if line.strip()]
+        for name, text in Skill.objects.values_list("name", "behaviours")
+    }
+    return ProcessMap(stage_skills=stage_skills, exit_criteria=criteria, behaviours=behaviours)
+
+
+def pipeline_criteria() -> Criteria:
+    """The ops admin's pipeline criteria, in the engine's terms (all pipelines)."""
+    min_order: dict[int, int] = {}
+    values: dict[str, Any] = {}
+    for criterion in PipelineCriterion.objects.filter(is_active=True).select_related("stage"):
+        rule = criterion.rule
+        if rule == PipelineCriterion.Rule.REACHED_STAGE and criterion.stage is not None:
+            min_order[criterion.pipeline_id] = max(
+                min_order.get(criterion.pipeline_id, 0), criterion.stage.order
+            )
+        elif rule == PipelineCriterion.Rule.HAS_AMOUNT:
+            values["require_amount"] = True
+        elif rule == PipelineCriterion.Rule.MIN_AMOUNT and criterion.amount is not None:
+            values["min_amount"] = float(criterion.amount)
+        elif rule == PipelineCriterion.Rule.HAS_CLOSE_DATE:
+            values["require_close_date"] = True
+        elif rule == PipelineCriterion.Rule.CLOSE_DATE_NOT_PAST:
+            values["close_date_not_past"] = True
+        elif rule == PipelineCriterion.Rule.MAX_DAYS_IN_STAGE and criterion.days is not None:
+            values["max_days_in_stage"] = float(criterion.days)
+    return Criteria(min_order=min_order, **values)
+
+
+def compute_results(*, as_of: datetime, window_days: int = DEFAULT_WINDOW_DAYS) -> Results:
+    # In the organisation's time zone, so "today" is its calendar day.
+    window = Window(as_of=timezone.localtime(as_of), days=window_days)
+    data = load_data(activity_since=as_of - timedelta(weeks=ACTIVITY_WEEKS_LOADED))
+    return compute(data, window, criteria=pipeline_criteria(), process=process_map())
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NumPy scalars to Python, NaN and infinity to None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _subject(key: str) -> tuple[str, int | None, int | None]:
+    kind, _, ident = key.partition(":")
+    if kind == "rep":
+        return MetricSet.Kind.REP, int(ident), None
+    if kind == "team":
+        return MetricSet.Kind.TEAM, None, int(ident)
+    return (MetricSet.Kind.ORG if key == "org" else MetricSet.Kind.BENCHMARK), None, None
+
+
+@transaction.atomic
+def store(results: Results, *, people: Iterable[int] | None = None) -> tuple[int, int]:
+    """Write the results for their date and window; with ``people``, only those reps'
+    rows (and every team, org and benchmark row) are replaced."""
+    as_of, days = timezone.localtime(results.window.as_of).date(), results.window.days
+    if connection.vendor == "postgresql":
+        # Two requests computing the same missing date would otherwise race to insert it;
+        # the key must be the same in every process (Python's hash() is not).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [as_of.toordinal() * 10_000 + days])
+    now = timezone.now()
+
+    scope = set(people) if people is not None else None
+    keys = [
+        key
+        for key in results.groups
+        if scope is None or not key.startswith("rep:") or int(key[4:]) in scope
+    ]
+    existing = MetricSet.objects.filter(as_of=as_of, window_days=days)
+    if scope is None:
+        existing.delete()
+    else:
+        existing.filter(subject__in=keys).delete()
+    rows = []
+    for key in keys:
+        kind, person, team = _subject(key)
+        rows.append(
+            MetricSet(
+                kind=kind,
+                subject=key,
+                person_id=person,
+                team_id=team,
+                as_of=as_of,
+                window_days=days,
+                computed_at=now,
+                data=_clean(results.groups[key]),
+            )
+        )
+    MetricSet.objects.bulk_create(rows, batch_size=500)
+
+    flags = Flag.objects.filter(as_of=as_of, window_days=days)
+    (flags if scope is None else flags.filter(person_id__in=scope)).delete()
+    findings = [f for f in results.findings if scope is None or f.person_id in scope]
+    Flag.objects.bulk_create(
+        (
+            Flag(
+                person_id=f.person_id,
+                as_of=as_of,
+                window_days=days,
+                code=f.code,
+                severity=f.severity,
+                stage_id=f.stage_id,
+                title=f.title[:300],
+                evidence=_clean(f.evidence),
+                behaviour=f.behaviour[:300],
+                skill=(f.skill or "")[:120],
+                questions=f.questions,
+                deals=f.deals,
+                computed_at=now,
+            )
+            for f in findings
+        ),
+        batch_size=1000,
+    )
+    return len(rows), len(findings)
+
+
+def refresh(
+    *,
+    as_of: datetime | None = None,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    people: Iterable[int] | None = None,
+    trigger: str = Refresh.Trigger.COMMAND,
+    user: User | None = None,
+    run: Refresh | None = None,
+    progress: ProgressFn | None = None,
+) -> Refresh:
+    """Recompute and store. With ``people``, only their rows and the group rows change."""
+    moment = as_of or timezone.now()
+    scope = sorted(set(people)) if people is not None else None
+    run = run or Refresh.objects.create(
+        as_of=moment,
+        window_days=window_days,
+        trigger=trigger,
+        requested_by=user,
+        people=scope or [],
+    )
+    run.status = Refresh.Status.RUNNING
+    run.save(update_fields=["status"])
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def step(name: str, index: int) -> None:
+        timings[name] = round(time.perf_counter() - started - sum(timings.values()), 3)
+        if progress:
+            progress("Refreshing analytics", index, 3)
+
+    try:
+        window = Window(as_of=timezone.localtime(moment), days=window_days)
+        data = load_data(activity_since=moment - timedelta(weeks=ACTIVITY_WEEKS_LOADED))
+        step("load", 1)
+        results = compute(data, window, criteria=pipeline_criteria(), process=process_map())
+        step("compute", 2)
+        run.groups, run.findings = store(results, people=scope)
+        prune()
+        step("store", 3)
+
+        run.status = Refresh.Status.SUCCEEDED
+    except Exception as exc:
+        run.status = Refresh.Status.FAILED
+        run.error = f"{exc.__class__.__name__}: {exc}"
+        raise
+    finally:
+        run.seconds = time.perf_counter() - started
+        run.timings = timings
+        run.finished_at = timezone.now()
+        run.save()
+    return run
+
+
+def ensure_metrics(*, as_of: date, window_days: int) -> date:
+    """Metrics for a date and window someone asked for: computed once, then read.
+
+    A date in the future means today. Returns the date the metrics are stored under.
+    """
+    today = timezone.localdate()
+    as_of = min(as_of, today)
+    if not MetricSet.objects.filter(as_of=as_of, window_days=window_days).exists():
+        moment = timezone.now() if as_of == today else end_of_day(as_of)
+        refresh(as_of=moment, window_days=window_days, trigger=Refresh.Trigger.PAGE)
+    return as_of
+
+
+def metrics_date(as_of: date | None, window_days: int) -> date:
+    """The day asked for, else the latest computed, else today; computed when missing."""
+    latest = (
+        MetricSet.objects.filter(window_days=window_days)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    return ensure_metrics(as_of=as_of or latest or timezone.localdate(), window_days=window_days)
+
+
+def prune(*, keep_days: int = 30) -> int:
+    """Forget results nobody asked for lately: on-demand dates and windows, older refreshes.
+
+    The latest results of the default window always stay.
+    """
+    latest = (
+        MetricSet.objects.filter(window_days=DEFAULT_WINDOW_DAYS)
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    cutoff = timezone.now() - timedelta(days=keep_days)
+    stale = MetricSet.objects.filter(computed_at__lt=cutoff)
+    flags = Flag.objects.filter(computed_at__lt=cutoff)
+    if latest is not None:
+        stale = stale.exclude(window_days=DEFAULT_WINDOW_DAYS, as_of=latest)
+        flags = flags.exclude(window_days=DEFAULT_WINDOW_DAYS, as_of=latest)
+    flags.delete()
+    deleted, _ = stale.delete()
+    return deleted

@@ -1,0 +1,300 @@
+"""Properties the engine keeps whatever the deal histories look like.
+
+Hypothesis draws small organisations — two to four reps in one or two teams — whose
+deals wander through the stages at random: skips, regressions, losses, reopenings,
+changes after ``as_of``, deals with no history or no creation date, deals without an
+amount. The engine must keep its promises on all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stagecoach.analytics.engine import forecast, shrinkage
+from stagecoach.analytics.engine.compute import Results, compute
+from stagecoach.analytics.engine.flags import RULES
+from stagecoach.analytics.engine.frames import SCHEMAS, Data, Window
+
+AS_OF = datetime(2025, 7, 1, tzinfo=UTC)
+WINDOW = Window(AS_OF, 90)
+START = WINDOW.start
+S1, S2, S3, S4, WON, LOST = 11, 12, 13, 14, 15, 16
+OPEN = (S1, S2, S3, S4)
+ALL_STAGES = (*OPEN, WON, LOST)
+SIMULATIONS = 64
+EPSILON = 1e-9
+
+SETTINGS = settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def at(hours: int) -> datetime:
+    return START + timedelta(hours=hours)
+
+
+def frame(name: str, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=SCHEMAS[name], orient="row")
+
+
+# A deal: owner index, creation (hours after the window starts; may be before it or
+# after as_of), whether the creation date is known, amount, its path through the stages
+# as (stage, hours after the previous change), and, for deals without history, the
+# stage the CRM shows.
+deal_strategy = st.tuples(
+    st.integers(0, 3),
+    st.integers(-60 * 24, 100 * 24),
+    st.booleans(),
+    st.one_of(st.none(), st.integers(0, 5_000_000).map(lambda cents: cents / 100)),
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(OPEN), st.sampled_from(ALL_STAGES)),
+            st.integers(0, 40 * 24),
+        ),
+        max_size=7,
+    ),
+    st.sampled_from(ALL_STAGES),
+)
+
+org_strategy = st.fixed_dictionaries(
+    {
+        "reps": st.integers(2, 4),
+        "two_teams": st.booleans(),
+        "deals": st.lists(deal_strategy, max_size=30),
+        "calls": st.lists(st.integers(0, 30), min_size=13, max_size=13),
+        "quota": st.sampled_from([0.0, 5_000.0, 50_000.0]),
+    }
+)
+
+
+def build(org: dict[str, Any]) -> Data:
+    reps = org["reps"]
+    team_of = [10 if not org["two_teams"] or i % 2 == 0 else 20 for i in range(reps)]
+    people = frame(
+        "people", [(i + 1, f"Rep {i + 1}", "rep", team_of[i], True) for i in range(reps)]
+    )
+    teams = frame("teams", [(10, None, None, "Alpha"), (20, None, None, "Beta")])
+    stages = frame(
+        "stages",
+        [
+            (S1, 1, "S1", 1, "open", 5.0, False),
+            (S2, 1, "S2", 2, "open", 10.0, True),
+            (S3, 1, "S3", 3, "open", 10.0, True),
+            (S4, 1, "S4", 4, "open", 7.0, False),
+            (WON, 1, "Won", 5, "won", None, False),
+            (LOST, 1, "Lost", 6, "lost", None, False),
+        ],
+    )
+    opportunities, changes = [], []
+    for n, (owner, created, known, amount, path, current) in enumerate(org["deals"], start=1):
+        t = created
+        for stage, gap in path:
+            t += gap
+            changes.append((n, stage, at(t)))
+        stage = path[-1][0] if path else current
+        closed = at(t + (0 if path else 24 * 30)) if stage in (WON, LOST) else None
+        opportunities.append(
+            (
+                n,
+                owner % reps + 1,
+                1,
+                stage,
+                amount,
+                at(created) if known else None,
+                (at(created) + timedelta(days=60)).date(),
+                closed,
+                "new",
+            )
+        )
+    monday = date(2025, 6, 30)
+    activity = [
+        (1, "call", monday - timedelta(weeks=13 - i), count) for i, count in enumerate(org["calls"])
+    ]
+    quotas = [(i + 1, date(2025, 5, 1), date(2025, 7, 31), org["quota"]) for i in range(reps)]
+    targets = [(i + 1, "call", 12.0) for i in range(reps)]
+    return Data(
+        people=people,
+        teams=teams,
+        stages=stages,
+        opportunities=frame("opportunities", opportunities),
+        stage_changes=frame("stage_changes", changes),
+        activity_weeks=frame("activity_weeks", activity),
+        quotas=frame("quotas", quotas),
+        targets=frame("targets", targets),
+    )
+
+
+def run(data: Data) -> Results:
+    return compute(data, WINDOW, seed=5, simulations=SIMULATIONS)
+
+
+def in_unit(value: Any) -> bool:
+    return value is None or -EPSILON <= value <= 1 + EPSILON
+
+
+def between(value: float, a: float, b: float, tolerance: float = 1e-6) -> bool:
+    return min(a, b) - tolerance <= value <= max(a, b) + tolerance
+
+
+def inside(mean: float, low: float, high: float) -> bool:
+    """The posterior mean lies in its 90% interval. A prior mean of exactly 0 or 1 (say,
+    every peer lost) is held a millionth inside (0, 1), so a rep without deals gets a
+    Beta with almost all its mass at the edge; mean and interval agree to that millionth.
+    """
+    return low - 1e-6 <= mean <= high + 1e-6
+
+
+def walk(value: Any, path: str = "") -> list[str]:
+    """Paths of every NaN or infinite number in a nest of dicts and lists."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in walk(v, f"{path}.{k}")]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in walk(v, f"{path}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    return []
+
+
+@SETTINGS
+@given(org_strategy)
+def test_rates_identities_and_findings(org: dict[str, Any]) -> None:
+    results = run(build(org))
+    assert walk(results.groups) == [], "NaN or infinity in the results"
+    for key, group in results.groups.items():
+        for name in (
+            "win_rate",
+            "win_rate_amount",
+            "win_rate_shrunk",
+            "win_rate_low",
+            "win_rate_high",
+            "win_rate_prior",
+        ):
+            assert in_unit(group.get(name)), (key, name, group.get(name))
+        if key.startswith("rep:"):
+            assert inside(group["win_rate_shrunk"], group["win_rate_low"], group["win_rate_high"])
+            if group["win_rate"] is not None:
+                assert between(group["win_rate_shrunk"], group["win_rate"], group["win_rate_prior"])
+        for row in group["stages"]:
+            # Every deal that reached a stage advanced, was lost or is still open.
+            assert row["reached"] == row["advanced"] + row["lost"] + row["open"], (key, row)
+            for name in (
+                "conversion",
+                "conversion_shrunk",
+                "conversion_low",
+                "conversion_high",
+                "p_gap",
+                "p_slow",
+                "team_conversion",
+                "org_conversion",
+                "benchmark_conversion",
+            ):
+                assert in_unit(row.get(name)), (key, row["stage"], name, row.get(name))
+            if "conversion_shrunk" in row:
+                assert inside(
+                    row["conversion_shrunk"], row["conversion_low"], row["conversion_high"]
+                )
+                raw = row["conversion"]
+                prior = row["team_conversion"]
+                assert between(row["conversion_shrunk"], prior if raw is None else raw, prior)
+            assert row["visits"] >= 0 and row["open_deals"] >= len(row["open_ages"])
+            for a, b in (("median_days", "p75_days"), ("p75_days", "p90_days")):
+                if row[a] is not None:
+                    assert row[a] <= row[b] + EPSILON
+        f = group.get("forecast")
+        if f:
+            assert f["p10"] <= f["p50"] <= f["p90"]
+            assert in_unit(f["p_attain"])
+            assert f["won_to_date"] <= f["p10"] + EPSILON
+        coverage = group.get("coverage")
+        if coverage:
+            assert in_unit(coverage["win_rate_of_pipeline"])
+    for finding in results.findings:
+        assert finding.code in RULES
+        assert finding.severity in {"high", "medium", "low"}
+        assert finding.evidence
+        assert 2 <= len(finding.questions) <= 3
+        assert in_unit(finding.evidence.get("probability"))
+        if "of" in finding.evidence:  # a share of the rep's deals
+            assert 0 <= finding.evidence["count"] <= finding.evidence["of"]
+            assert in_unit(finding.evidence["rate"]) and in_unit(finding.evidence["peers"])
+
+
+@SETTINGS
+@given(org_strategy, st.integers(0, 3), st.integers(0, 89 * 24))
+def test_a_lost_deal_never_raises_a_win_rate(org: dict[str, Any], owner: int, hours: int) -> None:
+    before = run(build(org))
+    data = build(org)
+    reps = org["reps"]
+    new_id = len(org["deals"]) + 1
+    lost = frame(
+        "opportunities",
+        [(new_id, owner % reps + 1, 1, LOST, 100.0, at(hours), None, at(hours), "new")],
+    )
+    change = frame("stage_changes", [(new_id, S1, at(hours)), (new_id, LOST, at(hours + 1))])
+    after = run(
+        replace(
+            data,
+            opportunities=pl.concat([data.opportunities, lost]),
+            stage_changes=pl.concat([data.stage_changes, change]),
+        )
+    )
+    person = owner % reps + 1
+    team = 20 if org["two_teams"] and (person - 1) % 2 == 1 else 10
+    for key in (f"rep:{person}", f"team:{team}", "org"):
+        old, new = before.group(key).get("win_rate"), after.groups[key]["win_rate"]
+        assert after.groups[key]["lost"] == before.group(key)["lost"] + 1
+        if old is not None:
+            assert new <= old + EPSILON, key
+        else:
+            assert new is not None and new <= 1
+
+
+counts = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=12).map(
+    lambda pairs: (
+        np.array([min(a, b) for a, b in pairs], dtype=float),
+        np.array([max(a, b) for a, b in pairs], dtype=float),
+    )
+)
+
+
+@SETTINGS
+@given(counts, st.floats(0, 1))
+def test_shrinkage_stays_between_raw_rate_and_prior(
+    record: tuple[np.ndarray, np.ndarray], prior_mean: float
+) -> None:
+    successes, trials = record
+    kappa = shrinkage.fit_concentration(successes, trials)
+    assert shrinkage.MIN_CONCENTRATION <= kappa <= shrinkage.MAX_CONCENTRATION or kappa == 20.0
+    prior = np.full(successes.size, prior_mean)
+    post = shrinkage.shrink_rates(successes, trials, prior, kappa)
+    low, high = post.interval()
+    gap = shrinkage.gap_probability(post, prior)
+    for i in range(successes.size):
+        raw = successes[i] / trials[i] if trials[i] else prior_mean
+        assert between(float(post.mean[i]), raw, prior_mean)
+        assert 0 <= low[i] <= high[i] <= 1
+        assert inside(float(post.mean[i]), float(low[i]), float(high[i]))
+        assert 0 <= gap[i] <= 1
+
+
+@SETTINGS
+@given(
+    st.lists(st.floats(0, 400), max_size=30).map(lambda v: np.sort(np.array(v, dtype=float))),
+    st.lists(st.floats(0, 400), min_size=1, max_size=5).map(lambda v: np.array(v, dtype=float)),
+    st.floats(0, 120),
+)
+def test_probability_of_closing_in_time_is_a_probability(
+    times: np.ndarray, ages: np.ndarray, left: float
+) -> None:
+    p = forecast._close_in_time(times, ages, left)
+    assert np.all((p >= 0) & (p <= 1))

@@ -1,0 +1,29 @@
+"""The JSON API: one NinjaAPI for the whole project, mounted at /api/ (docs/api.md).
+
+Every endpoint needs a logged-in session, like the pages. The interactive docs load
+Swagger UI from ninja's own static files ("ninja" is in INSTALLED_APPS for that),
+never from a CDN.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from django.contrib.auth.decorators import login_required
+from ninja import NinjaAPI, Swagger
+from ninja.security import django_auth
+
+from stagecoach.analytics.api import router as analytics_router
+
+api = NinjaAPI(
+    title="stagecoach API",
+    version=version("stagecoach"),
+    description="Metrics and red flags, under the web app's access rules. See docs/api.md.",
+    auth=django_auth,
+    urls_namespace="api",
+    # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io.
+    docs=Swagger(settings={"validatorUrl": None}),
+    # The schema and its docs are for people who may use the API: logged in.
+    docs_decorator=login_required,
+)
+api.add_router("/", analytics_router)
