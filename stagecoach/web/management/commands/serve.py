@@ -33,7 +33,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
 class Command(BaseCommand):
     help = (
         "Serve the web app with gunicorn (a production WSGI server) and run the "
-        "background worker beside it."
+        "background worker and the job scheduler beside it."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -56,7 +56,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker",
             action="store_true",
-            help="Do not start a background worker (when workers run elsewhere).",
+            help=(
+                "Do not start the background worker and scheduler (when they run elsewhere: "
+                "`stagecoach db_worker`, `stagecoach scheduler`)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -69,34 +72,42 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         self._check_migrations()
         workers = options["workers"] or (os.cpu_count() or 1) + 1
-        background: subprocess.Popen[bytes] | None = None
+        background: list[subprocess.Popen[bytes]] = []
 
         def start_worker(server: Any) -> None:
-            nonlocal background
             if options["no_worker"]:
                 return
-            background = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "stagecoach.cli",
-                    "db_worker",
-                    "--queue-name",
-                    "*",
-                    "--no-reload",
-                    "--no-startup-delay",
-                    "--verbosity",
-                    "1",
-                ],
+            background.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "stagecoach.cli",
+                        "db_worker",
+                        "--queue-name",
+                        "*",
+                        "--no-reload",
+                        "--no-startup-delay",
+                        "--verbosity",
+                        "1",
+                    ],
+                )
+            )
+            # Queues the weekly digest and the daily scheduling; several servers may each
+            # run one, since every job claims its period in the database first.
+            background.append(
+                subprocess.Popen([sys.executable, "-m", "stagecoach.cli", "scheduler"])
             )
 
         def stop_worker(server: Any) -> None:
-            if background is not None and background.poll() is None:
-                background.terminate()
+            running = [process for process in background if process.poll() is None]
+            for process in running:
+                process.terminate()
+            for process in running:
                 try:
-                    background.wait(timeout=30)
+                    process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    background.kill()
+                    process.kill()
 
         self.stdout.write(
             f"Serving stagecoach on http://{options['host']}:{options['port']}/ "

@@ -1,0 +1,170 @@
+"""Recurring jobs: each runs once per period, however many servers check, and on time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from stagecoach.coaching import scheduler
+from stagecoach.coaching.models import Cadence, JobRun, Session
+from stagecoach.coaching.scheduler import DIGEST, SCHEDULE, digest_period, run_due_jobs
+from stagecoach.coaching.tests.test_digest import flag
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+UTC = ZoneInfo("UTC")
+
+
+def at(day: str, clock: str, zone: ZoneInfo = UTC) -> datetime:
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+
+
+def claimed(job: str) -> list[str]:
+    return sorted(JobRun.objects.filter(job=job).values_list("period", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("day", "clock", "period"),
+    [
+        ("2025-03-03", "06:59", None),  # Monday, before seven
+        ("2025-03-03", "07:00", "2025-W10"),
+        ("2025-03-03", "23:00", "2025-W10"),
+        ("2025-03-05", "03:00", "2025-W10"),  # the server was down on Monday
+        ("2025-03-09", "23:59", "2025-W10"),  # Sunday: still that week's digest
+        ("2025-03-10", "06:00", None),
+        ("2024-12-30", "07:00", "2025-W01"),  # the ISO year starts on that Monday
+    ],
+)
+def test_the_digest_is_due_from_monday_seven(day: str, clock: str, period: str | None) -> None:
+    assert digest_period(at(day, clock)) == period
+
+
+@pytest.fixture
+def news(cast):  # type: ignore[no-untyped-def]
+    """Something for Mona's digest, so a digest that ran leaves mail behind."""
+    flag(cast.alice, "Alice skips the discovery call")
+    return cast
+
+
+def digests_to(address: str) -> int:
+    return sum(m.to == [address] for m in mail.outbox)
+
+
+def test_each_job_runs_once_per_period(news) -> None:  # type: ignore[no-untyped-def]
+    mona = news.mona.email
+    assert run_due_jobs(now=at("2025-03-03", "06:59")) == [f"{SCHEDULE}:2025-03-03"]
+    assert claimed(DIGEST) == []
+    assert digests_to(mona) == 0
+
+    assert run_due_jobs(now=at("2025-03-03", "07:00")) == [f"{DIGEST}:2025-W10"]
+    assert digests_to(mona) == 1
+    assert run_due_jobs(now=at("2025-03-03", "07:01")) == []
+    assert run_due_jobs(now=at("2025-03-04", "09:00")) == [f"{SCHEDULE}:2025-03-04"]
+    assert digests_to(mona) == 1
+
+    assert run_due_jobs(now=at("2025-03-10", "07:30")) == [
+        f"{SCHEDULE}:2025-03-10",
+        f"{DIGEST}:2025-W11",
+    ]
+    assert digests_to(mona) == 2
+    assert claimed(DIGEST) == ["2025-W10", "2025-W11"]
+    assert claimed(SCHEDULE) == ["2025-03-03", "2025-03-04", "2025-03-10"]
+
+
+def test_seven_oclock_is_the_servers_local_time(news, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TIME_ZONE = "Europe/Berlin"
+    # 05:30 UTC is 06:30 in Berlin: too early. 06:30 UTC is 07:30 there.
+    assert DIGEST not in " ".join(run_due_jobs(now=at("2025-03-03", "05:30")))
+    assert run_due_jobs(now=at("2025-03-03", "06:30")) == [f"{DIGEST}:2025-W10"]
+    # Sunday 23:30 UTC is already Monday 00:30 in Berlin: a new day to schedule.
+    assert run_due_jobs(now=at("2025-03-09", "23:30")) == [f"{SCHEDULE}:2025-03-10"]
+
+
+def test_a_period_another_server_claimed_is_left_alone(news) -> None:  # type: ignore[no-untyped-def]
+    JobRun.objects.create(job=DIGEST, period="2025-W10")
+    JobRun.objects.create(job=SCHEDULE, period="2025-03-03")
+    assert run_due_jobs(now=at("2025-03-03", "08:00")) == []
+    assert mail.outbox == []
+
+
+def test_two_servers_with_clocks_apart_run_the_digest_once(news) -> None:  # type: ignore[no-untyped-def]
+    first = run_due_jobs(now=at("2025-03-03", "07:00:00"))
+    second = run_due_jobs(now=at("2025-03-03", "07:00:01"))
+    assert f"{DIGEST}:2025-W10" in first
+    assert second == []
+    assert digests_to(news.mona.email) == 1
+
+
+def test_a_claim_is_undone_when_the_job_cannot_be_queued(news, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    class Broken:
+        def enqueue(self) -> None:
+            raise RuntimeError("queue unavailable")
+
+    working = scheduler.send_weekly_digest_task
+    monkeypatch.setattr(scheduler, "send_weekly_digest_task", Broken())
+    with pytest.raises(RuntimeError):
+        run_due_jobs(now=at("2025-03-03", "07:00"))
+    assert claimed(DIGEST) == []
+    monkeypatch.setattr(scheduler, "send_weekly_digest_task", working)
+    assert run_due_jobs(now=at("2025-03-03", "07:05")) == [f"{DIGEST}:2025-W10"]
+    assert digests_to(news.mona.email) == 1
+
+
+def test_the_daily_job_schedules_the_cadences_sessions(cast) -> None:  # type: ignore[no-untyped-def]
+    Cadence.objects.create(manager=cast.mona, team=cast.alpha)
+    now = timezone.now()
+    assert f"{SCHEDULE}:{timezone.localdate(now).isoformat()}" in run_due_jobs(now=now)
+    sessions = Session.objects.filter(manager=cast.mona).count()
+    assert sessions > 0
+    run_due_jobs(now=now + timedelta(minutes=1))
+    assert Session.objects.filter(manager=cast.mona).count() == sessions
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=DATABASE_TASKS)
+def test_the_worker_sends_what_the_scheduler_queued(news) -> None:  # type: ignore[no-untyped-def]
+    run_due_jobs(now=at("2025-03-03", "07:00"))
+    assert mail.outbox == []  # queued, not yet run
+    assert JobRun.objects.get(job=DIGEST).detail["task"]
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    assert digests_to(news.mona.email) == 1
+
+
+def test_the_scheduler_command_once(news, capsys) -> None:  # type: ignore[no-untyped-def]
+    call_command("scheduler", "--once")
+    today = timezone.localdate().isoformat()
+    assert f"Queued {SCHEDULE}:{today}." in capsys.readouterr().out
+    call_command("scheduler", "--once")
+    assert capsys.readouterr().out == ""
+    assert claimed(SCHEDULE) == [today]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_loop_stops_on_sigterm(news) -> None:  # type: ignore[no-untyped-def]
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        call_command("scheduler", "--interval", "0.05")
+    finally:
+        timer.cancel()
+    assert claimed(SCHEDULE) == [timezone.localdate().isoformat()]
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_schedule_command_prints_created_and_kept(cast, capsys) -> None:  # type: ignore[no-untyped-def]
+    Cadence.objects.create(manager=cast.mona, team=cast.alpha)
+    call_command("schedule")
+    first = capsys.readouterr().out
+    assert first.startswith("Scheduled ")
+    assert "Scheduled 0 new session(s)" not in first
+    call_command("schedule")
+    assert "Scheduled 0 new session(s); kept " in capsys.readouterr().out
