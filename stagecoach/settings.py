@@ -9,6 +9,9 @@ ALLOWED_HOSTS         default: 127.0.0.1,localhost
 TIME_ZONE             default: UTC
 STAGECOACH_CURRENCY   the organisation's currency, default: USD
 STAGECOACH_DATA_DIR   default: $XDG_DATA_HOME/stagecoach
+EMAIL_HOST            SMTP server for the weekly digest (default: print mail to the console)
+EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL
+SITE_URL              the address people open, used in mail and calendar links
 """
 
 from __future__ import annotations
@@ -38,6 +41,14 @@ try:
         "DATABASE_URL", f"sqlite:///{DATA_DIR / 'stagecoach.sqlite3'}"
     )
     CONN_MAX_AGE = env.env_int("CONN_MAX_AGE", 60, minimum=0)
+    # Mail (the weekly digest): printed to the console until an SMTP host is set.
+    EMAIL_HOST = env.env_str("EMAIL_HOST", "")
+    EMAIL_PORT = env.env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env.env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env.env_bool("EMAIL_USE_TLS", True)
+    DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "stagecoach <stagecoach@localhost>")
+    SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 except env.ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -51,6 +62,7 @@ INSTALLED_APPS = [
     "stagecoach.pipeline",
     "stagecoach.demo",
     "stagecoach.analytics",
+    "stagecoach.coaching",
     "stagecoach.web",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -140,6 +152,12 @@ STORAGES = {
 # no collectstatic step to forget after an upgrade.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("stagecoach.accounts.urls")),
     path("", include("stagecoach.pipeline.urls")),
     path("", include("stagecoach.analytics.urls")),
+    path("", include("stagecoach.coaching.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -23,6 +23,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
                 items.append((team.name, reverse("team", args=[team.pk])))
         if scope.everyone:
             items.append(("Organisation", reverse("teams")))
+        if person is not None:
+            items.append(("Coaching", reverse("coaching")))
         if can_administer(user):
             items.append(("Imports", reverse("imports")))
 

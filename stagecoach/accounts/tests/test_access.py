@@ -93,26 +93,48 @@ PAGES = {
     "imports": lambda c: reverse("imports"),
     "import_detail": lambda c: reverse("import_detail", args=[c.run.pk]),
     "import_file": lambda c: reverse("import_file", args=[c.run.pk, "stage_mapping.csv"]),
+    "session": lambda c: reverse("session", args=[c.session.pk]),
+    "session-prepare": lambda c: reverse("session-prepare", args=[c.session.pk]),
+    "session-log": lambda c: reverse("session-log", args=[c.session.pk]),
+    "agenda": lambda c: reverse("agenda", args=[c.alice.pk]),
+    "team-review": lambda c: reverse("team-review", args=[c.alpha.pk]),
+    # Pages for those who coach: never for a rep or a login linked to nobody.
+    "cadence": lambda c: reverse("cadence"),
+    "session-new": lambda c: reverse("session-new"),
 }
 # Pages without an object id: they must render for anyone logged in, showing only
 # what the login may see.
 LISTS = {
     "home": lambda c: reverse("home"),
     "teams": lambda c: reverse("teams"),
+    "coaching": lambda c: reverse("coaching"),
+    "topics": lambda c: reverse("topics"),
+    "calendar": lambda c: reverse("calendar"),
 }
 PUBLIC = {"login", "logout"}
-# State-changing endpoints, checked by their own tests below.
-ACTIONS = {"refresh_analytics"}
+# State-changing endpoints, checked by their own tests below and in the coaching app's
+# (test_sessions.py, test_review.py); the calendar feed answers to its private token
+# only (test_feeds.py).
+ACTIONS = {
+    "refresh_analytics",
+    "topic-delete",
+    "session-count",
+    "commitment-status",
+    "team-review-log",
+    "calendar-feed",
+}
 
 IMPORTS = {"imports", "import_detail", "import_file"}
+COACH = {"cadence", "session-new"}
+LEAD = {"session", "session-prepare", "session-log", "agenda"}
 ALLOWED = {
-    "alice": {"person"},
+    "alice": {"person", "session", "agenda"},
     "bob": set(),
-    "mona": {"team", "person"},
-    "nate": set(),
+    "mona": {"team", "person", "team-review", *LEAD, *COACH},
+    "nate": set(COACH),
     "charlie": set(),
-    "lena": {"team", "person"},
-    "otto": {"team", "person", *IMPORTS},
+    "lena": {"team", "person", "team-review", *LEAD, *COACH},
+    "otto": {"team", "person", "team-review", *LEAD, *COACH, *IMPORTS},
     "stranger": set(),
 }
 
@@ -129,6 +151,23 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
         file_name="export.zip",
         status="succeeded",
         mapping_path=str(mapping),
+    )
+    from django.utils import timezone
+
+    from stagecoach.coaching.models import Commitment, Session
+
+    cast.session = Session.objects.create(
+        kind=Session.Kind.ONE_ON_ONE,
+        manager=cast.mona,
+        rep=cast.alice,
+        scheduled_at=timezone.now(),
+        notes="Alice's 1:1 notes",
+    )
+    Commitment.objects.create(
+        owner=cast.alice,
+        session=cast.session,
+        action="Alice's commitment",
+        due_on=timezone.localdate(),
     )
     return cast
 

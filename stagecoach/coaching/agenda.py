@@ -1,0 +1,345 @@
+"""The 1:1 agenda: what to talk about with one rep this week, and for how long.
+
+In order: (1) follow-up of open commitments; (2) one behaviour focus from the rep's
+top behavioural flag, with its open questions; (3) one or two early-stage deals with
+the most value at stake, for strategy rather than status; (4) the leadership topic of
+the period. The time box (30 minutes by default) is split so deal and skill coaching
+get about half each; the split is shown so the manager can see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from stagecoach.accounts.models import Person
+from stagecoach.analytics import presenters
+from stagecoach.analytics import selectors as analytics
+from stagecoach.analytics.models import Flag
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+from stagecoach.coaching.models import Commitment, SessionItem, Topic
+from stagecoach.coaching.selectors import open_commitments, topic_for
+from stagecoach.coaching.services import PlannedItem
+from stagecoach.lib.money import format_money
+from stagecoach.pipeline.models import Opportunity
+from stagecoach.pipeline.selectors import real_opportunity_filter
+from stagecoach.process.models import Skill, Stage, StageKind
+
+DEFAULT_MINUTES = 30
+FOCUS_MINUTES_MIN = 8
+DEALS = 2
+
+# Flags by how directly they name a behaviour to practise. A stage behaviour says
+# where in the process deals are lost and which skill to work on; activity and pipeline
+# habits come next; deal hygiene (stalled deals, stale data) is a symptom better
+# handled deal by deal; outcome flags (coverage, forecast) say where a rep will land,
+# not what to do differently, and are the focus only when nothing else has evidence.
+TIERS: dict[str, int] = {
+    "conversion_gap": 0,
+    "slow_stage": 0,
+    "process_skip": 0,
+    "activity_shortfall": 1,
+    "thin_early_pipeline": 1,
+    "close_date_slippage": 1,
+    "stalled_deal": 2,
+    "stale_data": 2,
+    "coverage_gap": 3,
+    "forecast_risk": 3,
+}
+BEHAVIOURAL = tuple(TIERS)
+SEVERITY = {"high": 0, "medium": 1, "low": 2}
+
+DEAL_QUESTIONS = (
+    "What does the customer need to be true to move to {next}, and how will we know?",
+    "Who else is involved in the decision, and who have we not met yet?",
+    "What is the next step the customer has agreed to, and when is it?",
+)
+
+
+@dataclass
+class AgendaItem:
+    kind: str
+    tag: str  # deal or skill
+    phase: str  # early, late or ""
+    title: str
+    minutes: int
+    detail: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    opportunity_id: int | None = None
+    skill_id: int | None = None
+    stage_id: int | None = None
+    flag_code: str = ""
+    commitment_ids: list[int] = field(default_factory=list)
+
+    def planned(self) -> PlannedItem:
+        return PlannedItem(
+            kind=self.kind,
+            tag=self.tag,
+            phase=self.phase,
+            title=self.title,
+            detail="\n".join(self.detail),
+            minutes=self.minutes,
+            questions=tuple(self.questions),
+            opportunity_id=self.opportunity_id,
+            skill_id=self.skill_id,
+            stage_id=self.stage_id,
+            flag_code=self.flag_code,
+        )
+
+
+@dataclass
+class Agenda:
+    rep: Person
+    as_of: date | None
+    minutes: int
+    items: list[AgendaItem]
+    topic: Topic | None
+    notes: list[str]
+
+    @property
+    def deal_minutes(self) -> int:
+        return sum(i.minutes for i in self.items if i.tag == SessionItem.Tag.DEAL)
+
+    @property
+    def skill_minutes(self) -> int:
+        return sum(i.minutes for i in self.items if i.tag == SessionItem.Tag.SKILL)
+
+    @property
+    def focus(self) -> AgendaItem | None:
+        return next((i for i in self.items if i.kind == SessionItem.Kind.FOCUS), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rep": self.rep.pk,
+            "name": self.rep.name,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "minutes": self.minutes,
+            "deal_minutes": self.deal_minutes,
+            "skill_minutes": self.skill_minutes,
+            "topic": self.topic.title if self.topic else None,
+            "notes": self.notes,
+            "items": [asdict(item) for item in self.items],
+        }
+
+
+def _money(value: Any) -> str:
+    return format_money(value, settings.STAGECOACH_CURRENCY)
+
+
+def stage_phases(stages: list[Stage]) -> dict[int, str]:
+    """Early or late, per open stage: the first half of each pipeline's open stages is early."""
+    by_pipeline: dict[int, list[Stage]] = {}
+    for stage in stages:
+        if stage.kind == StageKind.OPEN:
+            by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
+    phases: dict[int, str] = {}
+    for pipeline_stages in by_pipeline.values():
+        ordered = sorted(pipeline_stages, key=lambda s: s.order)
+        for i, stage in enumerate(ordered):
+            phases[stage.pk] = "early" if i < len(ordered) / 2 else "late"
+    return phases
+
+
+def top_flag(flags: list[Flag]) -> Flag | None:
+    """The flag to coach on: the most coachable kind, then severity, then certainty."""
+    ranked = sorted(
+        (f for f in flags if f.code in TIERS),
+        key=lambda f: (
+            TIERS[f.code],
+            SEVERITY.get(f.severity, 3),
+            BEHAVIOURAL.index(f.code),
+            -float(f.evidence.get("probability") or 0),
+            f.pk,
+        ),
+    )
+    return ranked[0] if ranked else None
+
+
+def _follow_up(commitments: list[Commitment], today: date) -> AgendaItem:
+    lines = []
+    for c in commitments:
+        due = "overdue since" if c.is_overdue(today) else "due"
+        owner = "" if c.owner_id == commitments[0].owner_id else f" ({c.owner.name})"
+        lines.append(f"{c.action}{owner} — {due} {c.due_on:%-d %b}")
+    deal_linked = sum(1 for c in commitments if c.opportunity_id)
+    return AgendaItem(
+        kind=SessionItem.Kind.FOLLOW_UP,
+        tag=SessionItem.Tag.DEAL if deal_linked * 2 > len(commitments) else SessionItem.Tag.SKILL,
+        phase="",
+        title=f"Follow up on {len(commitments)} open commitment"
+        + ("s" if len(commitments) != 1 else ""),
+        minutes=min(2 * len(commitments), 6),
+        detail=lines,
+        questions=["What got done, and what got in the way?"],
+        commitment_ids=[c.pk for c in commitments],
+    )
+
+
+def _focus(flag: Flag, phases: dict[int, str]) -> AgendaItem:
+    stage_names = dict(Stage.objects.values_list("id", "name"))
+    deal_names = dict(Opportunity.objects.filter(id__in=flag.deals).values_list("id", "name"))
+    skill = Skill.objects.filter(name=flag.skill).first() if flag.skill else None
+    where = f" at {stage_names[flag.stage_id]}" if flag.stage_id in stage_names else ""
+    title = flag.behaviour or flag.title
+    return AgendaItem(
+        kind=SessionItem.Kind.FOCUS,
+        tag=SessionItem.Tag.SKILL,
+        phase=phases.get(flag.stage_id or 0, ""),
+        title=f"{title}{where}" if where and where.strip() not in title else title,
+        minutes=FOCUS_MINUTES_MIN,
+        detail=[
+            flag.title,
+            *([f"Skill: {flag.skill}"] if flag.skill else []),
+            *presenters.evidence_lines(
+                flag.code,
+                flag.evidence,
+                money=_money,
+                stage_names=stage_names,
+                deal_names=deal_names,
+            ),
+        ],
+        questions=list(flag.questions),
+        skill_id=skill.pk if skill else None,
+        stage_id=flag.stage_id,
+        flag_code=flag.code,
+    )
+
+
+def _deal(
+    opportunity: Opportunity, phases: dict[int, str], next_stage: dict[int, str], now: datetime
+) -> AgendaItem:
+    entered = opportunity.stage_entered_at or opportunity.created_at
+    days = (now - entered).days if entered else None
+    criteria = [c.text for c in opportunity.stage.exit_criteria.all()]
+    detail = [
+        f"{opportunity.stage.name} · {_money(opportunity.amount_org)}"
+        + (f" · {days} days in stage" if days is not None else "")
+        + (f" · closes {opportunity.close_date:%-d %b %Y}" if opportunity.close_date else ""),
+    ]
+    if criteria:
+        detail.append("To leave the stage: " + "; ".join(criteria))
+    nxt = next_stage.get(opportunity.stage_id, "the next stage")
+    return AgendaItem(
+        kind=SessionItem.Kind.DEAL,
+        tag=SessionItem.Tag.DEAL,
+        phase=phases.get(opportunity.stage_id, "early"),
+        title=opportunity.name
+        + (
+            f" ({opportunity.account})"
+            if opportunity.account and opportunity.account not in opportunity.name
+            else ""
+        ),
+        minutes=5,
+        detail=detail,
+        questions=[q.format(next=nxt) for q in DEAL_QUESTIONS],
+        opportunity_id=opportunity.pk,
+        stage_id=opportunity.stage_id,
+    )
+
+
+def early_deals(rep: Person, phases: dict[int, str], *, now: datetime) -> list[Opportunity]:
+    """The rep's real early-stage deals with the most value at stake."""
+    early = [stage_id for stage_id, phase in phases.items() if phase == "early"]
+    opportunities = Opportunity.objects.filter(
+        owner=rep, stage_id__in=early, stage__kind=StageKind.OPEN
+    )
+    pipelines = {o.pipeline for o in opportunities.select_related("pipeline")}
+    chosen: list[Opportunity] = []
+    for pipeline in pipelines:
+        chosen.extend(
+            opportunities.filter(real_opportunity_filter(pipeline, now=now))
+            .select_related("stage", "pipeline")
+            .prefetch_related("stage__exit_criteria")
+        )
+    chosen.sort(key=lambda o: (-(o.amount_org or Decimal(0)), o.close_date or date.max, o.pk))
+    return chosen[:DEALS]
+
+
+def build_agenda(
+    rep: Person,
+    *,
+    now: datetime | None = None,
+    as_of: date | None = None,
+    minutes: int = DEFAULT_MINUTES,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> Agenda:
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    as_of = as_of or analytics.latest_as_of(window_days)
+    stages = list(Stage.objects.all())
+    phases = stage_phases(stages)
+    next_stage: dict[int, str] = {}
+    for stage in stages:
+        later = [
+            s
+            for s in stages
+            if s.pipeline_id == stage.pipeline_id and s.order > stage.order and s.is_open
+        ]
+        if later:
+            next_stage[stage.pk] = min(later, key=lambda s: s.order).name
+    notes: list[str] = []
+
+    commitments = list(open_commitments(rep).filter(created_at__lte=now))
+    follow_up = _follow_up(commitments, today) if commitments else None
+
+    flags = (
+        list(analytics.flags_for([rep.pk], as_of=as_of, window_days=window_days)) if as_of else []
+    )
+    flag = top_flag(flags)
+    focus = _focus(flag, phases) if flag else None
+    if focus is None:
+        notes.append(
+            "No behavioural flag has enough evidence for this rep: "
+            "choose a skill together, or spend the time on the topic and deals."
+            if as_of
+            else "Analytics have not been computed yet, so there is no behaviour focus."
+        )
+
+    deals = [_deal(o, phases, next_stage, now) for o in early_deals(rep, phases, now=now)]
+    if not deals:
+        notes.append("No real early-stage deals to plan: the pipeline criteria leave none.")
+
+    topic = topic_for(today)
+    topic_item = (
+        AgendaItem(
+            kind=SessionItem.Kind.TOPIC,
+            tag=SessionItem.Tag.SKILL,
+            phase=phases.get(topic.stage_id or 0, ""),
+            title=f"This {topic.get_period_display().lower()}'s topic: {topic.title}",
+            minutes=5,
+            detail=[line for line in topic.guidance.splitlines() if line.strip()],
+            skill_id=topic.skill_id,
+            stage_id=topic.stage_id,
+        )
+        if topic
+        else None
+    )
+
+    # Time box: follow-ups and the topic first; the rest split so deal and skill
+    # coaching each get about half of the whole meeting.
+    left = (
+        minutes
+        - (follow_up.minutes if follow_up else 0)
+        - (topic_item.minutes if topic_item else 0)
+    )
+    if deals and focus:
+        deal_time = max(min(minutes // 2, left - FOCUS_MINUTES_MIN), 4 * len(deals))
+        focus.minutes = max(left - deal_time, 0)
+    elif deals:
+        deal_time = left
+    else:
+        deal_time = 0
+        if focus:
+            focus.minutes = max(left, 0)
+        elif topic_item:
+            topic_item.minutes += max(left, 0)
+    for i, deal in enumerate(deals):
+        deal.minutes = deal_time // len(deals) + (1 if i < deal_time % len(deals) else 0)
+
+    items = [i for i in (follow_up, focus, *deals, topic_item) if i is not None]
+    return Agenda(rep=rep, as_of=as_of, minutes=minutes, items=items, topic=topic, notes=notes)

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from stagecoach.accounts.models import Person
+from stagecoach.coaching.models import Cadence, Commitment, Frequency, Session, SessionItem, Topic
+from stagecoach.pipeline.models import Opportunity
+from stagecoach.process.models import Skill
+
+
+class CadenceForm(forms.ModelForm[Cadence]):
+    class Meta:
+        model = Cadence
+        fields = [
+            "team",
+            "review_weekday",
+            "review_time",
+            "minutes_per_rep",
+            "one_on_one_frequency",
+            "one_on_one_weekday",
+            "one_on_one_time",
+            "one_on_one_minutes",
+        ]
+        widgets = {
+            "review_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "one_on_one_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+        labels = {
+            "review_weekday": "Team pipeline review on",
+            "review_time": "at",
+            "minutes_per_rep": "Minutes per rep",
+            "one_on_one_frequency": "1:1s",
+            "one_on_one_weekday": "on",
+            "one_on_one_time": "at",
+            "one_on_one_minutes": "lasting (minutes)",
+        }
+
+    def __init__(self, *args: Any, teams: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"].queryset = teams  # type: ignore[attr-defined]
+        self.fields["minutes_per_rep"].widget.attrs.update(min=1, max=30)
+        self.fields["one_on_one_minutes"].widget.attrs.update(min=10, max=120)
+
+
+class RepFrequencyForm(forms.Form):
+    frequency = forms.ChoiceField(
+        choices=[("", "As the team"), *Frequency.choices], required=False, label=""
+    )
+
+
+class TopicForm(forms.ModelForm[Topic]):
+    class Meta:
+        model = Topic
+        fields = ["title", "period", "starts_on", "skill", "stage", "guidance"]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "guidance": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"starts_on": "Starting"}
+
+
+class SessionNewForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[c for c in Session.Kind.choices if c[0] != Session.Kind.TEAM_REVIEW]
+    )
+    rep = forms.ModelChoiceField(queryset=Person.objects.none())
+    scheduled_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="When"
+    )
+    duration_minutes = forms.IntegerField(min_value=5, max_value=240, initial=30, label="Minutes")
+
+    def __init__(self, *args: Any, reps: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = reps  # type: ignore[attr-defined]
+
+
+class AgendaItemForm(forms.Form):
+    include = forms.BooleanField(required=False, initial=True)
+    kind = forms.ChoiceField(
+        choices=SessionItem.Kind.choices, initial=SessionItem.Kind.OTHER, widget=forms.HiddenInput
+    )
+    title = forms.CharField(max_length=300, required=False)
+    tag = forms.ChoiceField(choices=SessionItem.Tag.choices, initial=SessionItem.Tag.SKILL)
+    phase = forms.ChoiceField(choices=SessionItem.Phase.choices, required=False)
+    minutes = forms.IntegerField(min_value=0, max_value=120, initial=5)
+    detail = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    questions = forms.CharField(required=False, widget=forms.HiddenInput)
+    opportunity_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    skill_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    stage_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    flag_code = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_questions(self) -> list[str]:
+        raw = self.cleaned_data.get("questions") or "[]"
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError("Questions are not readable.") from None
+        if not isinstance(value, list):
+            raise forms.ValidationError("Questions are not readable.")
+        return [str(q) for q in value][:10]
+
+
+AgendaFormSet = forms.formset_factory(AgendaItemForm, extra=1, max_num=20, absolute_max=30)
+
+
+class LogForm(forms.Form):
+    held_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label="Held at",
+    )
+    duration_minutes = forms.IntegerField(min_value=1, max_value=480, label="Minutes")
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    questions_asked = forms.IntegerField(min_value=0, required=False, label="Questions asked")
+    directives_given = forms.IntegerField(min_value=0, required=False, label="Directives given")
+    tally_source = forms.ChoiceField(
+        choices=Session.TallySource.choices, required=False, widget=forms.HiddenInput
+    )
+    transcript = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Transcript (WebVTT, SRT or plain text)",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        asked, told = data.get("questions_asked"), data.get("directives_given")
+        if (asked is None) != (told is None):
+            raise forms.ValidationError(
+                "Enter both the questions asked and the directives given, or neither."
+            )
+        return data
+
+
+class CommitmentForm(forms.Form):
+    owner = forms.ChoiceField(choices=(), required=False)
+    action = forms.CharField(max_length=500, required=False)
+    due_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    opportunity = forms.ModelChoiceField(queryset=Opportunity.objects.none(), required=False)
+    skill = forms.ModelChoiceField(queryset=Skill.objects.all(), required=False)
+    metric = forms.CharField(max_length=60, required=False)
+
+    def __init__(self, *args: Any, owners: list[Person], opportunities: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [(p.pk, p.name) for p in owners]  # type: ignore[attr-defined]
+        self.fields["opportunity"].queryset = opportunities  # type: ignore[attr-defined]
+        self.owners = {p.pk: p for p in owners}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") and not data.get("due_on"):
+            self.add_error("due_on", "A commitment needs a due date.")
+        if data.get("action") and data.get("owner"):
+            owner = self.owners.get(int(data["owner"]))
+            if owner is None:
+                self.add_error("owner", "Choose who owns it.")
+            data["owner_person"] = owner
+        return data
+
+
+FOLLOW_UP_CHOICES = [
+    ("", "Not discussed"),
+    (Commitment.Status.OPEN, "Still open"),
+    (Commitment.Status.DONE, "Done"),
+    (Commitment.Status.DROPPED, "Dropped"),
+]

@@ -1,0 +1,301 @@
+"""Changes to coaching records: scheduling from a cadence, preparing and logging sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.accounts.selectors import team_members
+from stagecoach.coaching.models import (
+    Cadence,
+    Commitment,
+    Frequency,
+    RepCadence,
+    Session,
+    SessionItem,
+)
+
+SCHEDULE_WEEKS = 4
+
+
+def managed_team(manager: Person) -> Team | None:
+    cadence = Cadence.objects.filter(manager=manager).select_related("team").first()
+    if cadence is not None and cadence.team is not None:
+        return cadence.team
+    return manager.managed_teams.order_by("name").first()
+
+
+def coached_reps(manager: Person) -> list[Person]:
+    """The reps a manager holds 1:1s with: their team's reps, and any direct reports."""
+    team = managed_team(manager)
+    reps = {p.pk: p for p in Person.objects.filter(manager=manager, role=Role.REP, is_active=True)}
+    if team is not None:
+        for person in team_members(team, include_sub_teams=False).filter(role=Role.REP):
+            reps.setdefault(person.pk, person)
+    return sorted(reps.values(), key=lambda p: p.name)
+
+
+def _at(day: date, at: object) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))  # type: ignore[arg-type]
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def one_on_one_due(cadence: Cadence, rep_cadence: RepCadence | None, week: date) -> bool:
+    frequency = rep_cadence.frequency if rep_cadence else cadence.one_on_one_frequency
+    if frequency == Frequency.NONE:
+        return False
+    if frequency == Frequency.WEEKLY:
+        return True
+    anchor = _week_start(rep_cadence.anchor if rep_cadence else date(2024, 1, 1))
+    return ((week - anchor).days // 7) % 2 == 0
+
+
+@dataclass
+class Scheduled:
+    created: int = 0
+    kept: int = 0
+
+
+def schedule_sessions(
+    manager: Person, *, today: date | None = None, weeks: int = SCHEDULE_WEEKS
+) -> Scheduled:
+    """Create the cadence's sessions for the coming weeks. Running it again adds nothing.
+
+    A week that already has a session of the kind (scheduled, held or cancelled; by the
+    cadence or by hand) keeps it, so moving a session never makes a second one appear.
+    """
+    cadence = Cadence.objects.filter(manager=manager).first()
+    result = Scheduled()
+    if cadence is None:
+        return result
+    today = today or timezone.localdate()
+    team = managed_team(manager)
+    reps = coached_reps(manager)
+    rep_cadences = {rc.rep_id: rc for rc in RepCadence.objects.filter(rep__in=reps)}
+    first_week = _week_start(today)
+    horizon_end = _at(first_week + timedelta(weeks=weeks), cadence.review_time)
+    existing: set[tuple[str, int | None, int | None, date]] = set()
+    for kind, rep_id, team_id, at in Session.objects.filter(
+        manager=manager,
+        scheduled_at__gte=_at(first_week, cadence.review_time) - timedelta(days=1),
+        scheduled_at__lt=horizon_end + timedelta(days=7),
+    ).values_list("kind", "rep_id", "team_id", "scheduled_at"):
+        week = _week_start(timezone.localtime(at).date())
+        existing.add((kind, rep_id, team_id, week))
+    to_create: list[Session] = []
+    attendees: list[tuple[Session, list[Person]]] = []
+    for offset in range(weeks):
+        week = first_week + timedelta(weeks=offset)
+        if team is not None:
+            day = week + timedelta(days=cadence.review_weekday)
+            if day >= today:
+                key = (Session.Kind.TEAM_REVIEW, None, team.pk, week)
+                if key in existing:
+                    result.kept += 1
+                else:
+                    session = Session(
+                        kind=Session.Kind.TEAM_REVIEW,
+                        manager=manager,
+                        team=team,
+                        scheduled_at=_at(day, cadence.review_time),
+                        duration_minutes=max(15, cadence.minutes_per_rep * max(len(reps), 1)),
+                        from_cadence=True,
+                    )
+                    to_create.append(session)
+                    attendees.append((session, [manager, *reps]))
+        # 1:1s on the same day follow one another rather than all starting at once.
+        slots: dict[date, int] = {}
+        for rep in reps:
+            rep_cadence = rep_cadences.get(rep.pk)
+            if not one_on_one_due(cadence, rep_cadence, week):
+                continue
+            weekday = (
+                rep_cadence.weekday
+                if rep_cadence and rep_cadence.weekday is not None
+                else cadence.one_on_one_weekday
+            )
+            day = week + timedelta(days=weekday)
+            own_time = rep_cadence is not None and rep_cadence.time is not None
+            slot = 0
+            if not own_time:
+                slot = slots.get(day, 0)
+                slots[day] = slot + 1
+            if day < today:
+                continue
+            if (Session.Kind.ONE_ON_ONE, rep.pk, None, week) in existing:
+                result.kept += 1
+                continue
+            if rep_cadence is not None and rep_cadence.time is not None:
+                starts = _at(day, rep_cadence.time)
+            else:
+                starts = _at(day, cadence.one_on_one_time) + timedelta(
+                    minutes=slot * cadence.one_on_one_minutes
+                )
+            session = Session(
+                kind=Session.Kind.ONE_ON_ONE,
+                manager=manager,
+                rep=rep,
+                scheduled_at=starts,
+                duration_minutes=cadence.one_on_one_minutes,
+                from_cadence=True,
+            )
+            to_create.append(session)
+            attendees.append((session, [manager, rep]))
+    with transaction.atomic():
+        for session in to_create:
+            session.save()
+        for session, people in attendees:
+            session.attendees.set(people)
+    result.created = len(to_create)
+    return result
+
+
+def schedule_everyone(*, today: date | None = None) -> Scheduled:
+    total = Scheduled()
+    for cadence in Cadence.objects.select_related("manager"):
+        result = schedule_sessions(cadence.manager, today=today)
+        total.created += result.created
+        total.kept += result.kept
+    return total
+
+
+def save_cadence(cadence: Cadence, *, today: date | None = None) -> Scheduled:
+    """Store a changed cadence and re-plan the sessions it made that have not happened yet."""
+    with transaction.atomic():
+        cadence.save()
+        Session.objects.filter(
+            manager=cadence.manager,
+            from_cadence=True,
+            status=Session.Status.SCHEDULED,
+            prepared_at__isnull=True,
+            scheduled_at__gte=timezone.now(),
+        ).delete()
+        return schedule_sessions(cadence.manager, today=today)
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """An agenda item as the manager left it before the meeting."""
+
+    kind: str
+    tag: str
+    phase: str
+    title: str
+    detail: str = ""
+    minutes: int = 5
+    questions: tuple[str, ...] = ()
+    opportunity_id: int | None = None
+    skill_id: int | None = None
+    stage_id: int | None = None
+    person_id: int | None = None
+    flag_code: str = ""
+
+
+def save_agenda(session: Session, items: Iterable[PlannedItem]) -> None:
+    """Freeze the (edited) agenda into the session's items."""
+    with transaction.atomic():
+        session.items.all().delete()
+        SessionItem.objects.bulk_create(
+            SessionItem(
+                session=session,
+                position=i,
+                kind=item.kind,
+                tag=item.tag,
+                phase=item.phase,
+                title=item.title[:300],
+                detail=item.detail,
+                minutes=item.minutes,
+                questions=list(item.questions),
+                opportunity_id=item.opportunity_id,
+                skill_id=item.skill_id,
+                stage_id=item.stage_id,
+                person_id=item.person_id,
+                flag_code=item.flag_code,
+            )
+            for i, item in enumerate(items)
+        )
+        session.prepared_at = timezone.now()
+        session.save(update_fields=["prepared_at"])
+
+
+@dataclass(frozen=True)
+class NewCommitment:
+    owner: Person
+    action: str
+    due_on: date
+    opportunity_id: int | None = None
+    skill_id: int | None = None
+    metric: str = ""
+
+
+@dataclass(frozen=True)
+class SessionLog:
+    held_at: datetime
+    duration_minutes: int
+    notes: str
+    covered: dict[int, bool]
+    item_notes: dict[int, str]
+    questions_asked: int | None
+    directives_given: int | None
+    tally_source: str
+    transcript: str = ""
+    follow_ups: dict[int, str] | None = None  # commitment id → new status
+    commitments: tuple[NewCommitment, ...] = ()
+    attendee_ids: tuple[int, ...] = ()
+
+
+def log_session(session: Session, log: SessionLog, *, by: User | None) -> list[Commitment]:
+    """Record what happened: items covered, ask/tell, follow-ups and new commitments."""
+    with transaction.atomic():
+        session.status = Session.Status.HELD
+        session.held_at = log.held_at
+        session.duration_minutes = log.duration_minutes
+        session.notes = log.notes
+        session.questions_asked = log.questions_asked
+        session.directives_given = log.directives_given
+        session.tally_source = log.tally_source
+        session.transcript = log.transcript
+        session.logged_by = by
+        session.save()
+        if log.attendee_ids:
+            session.attendees.set(log.attendee_ids)
+        for item in session.items.all():
+            item.covered = log.covered.get(item.pk, False)
+            item.note = log.item_notes.get(item.pk, "")
+            item.save(update_fields=["covered", "note"])
+        now = timezone.now()
+        for commitment_id, status in (log.follow_ups or {}).items():
+            commitment = Commitment.objects.filter(pk=commitment_id).first()
+            if commitment is None:
+                continue
+            commitment.followed_up_in = session
+            if status in (Commitment.Status.DONE, Commitment.Status.DROPPED):
+                commitment.status = status
+                commitment.closed_at = now
+            commitment.save(update_fields=["followed_up_in", "status", "closed_at"])
+        return [
+            Commitment.objects.create(
+                owner=new.owner,
+                session=session,
+                action=new.action[:500],
+                due_on=new.due_on,
+                opportunity_id=new.opportunity_id,
+                skill_id=new.skill_id,
+                metric=new.metric,
+            )
+            for new in log.commitments
+        ]
+
+
+def set_commitment_status(commitment: Commitment, status: str) -> None:
+    commitment.status = status
+    commitment.closed_at = timezone.now() if status != Commitment.Status.OPEN else None
+    commitment.save(update_fields=["status", "closed_at"])

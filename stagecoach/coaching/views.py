@@ -1,0 +1,534 @@
+"""Coaching pages: the cadence, topics, sessions (prepare, hold, log) and commitments.
+
+Access is decided first, by the coaching selectors; a login that may not see a
+session gets a 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from stagecoach.accounts.models import Person, Role
+from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
+from stagecoach.coaching import asktell, selectors, services
+from stagecoach.coaching.agenda import build_agenda
+from stagecoach.coaching.forms import (
+    FOLLOW_UP_CHOICES,
+    AgendaFormSet,
+    CadenceForm,
+    CommitmentForm,
+    LogForm,
+    RepFrequencyForm,
+    SessionNewForm,
+    TopicForm,
+)
+from stagecoach.coaching.models import (
+    Cadence,
+    Commitment,
+    RepCadence,
+    Session,
+    SessionItem,
+    Topic,
+)
+from stagecoach.pipeline.models import Opportunity
+from stagecoach.process.models import StageKind
+
+NEW_COMMITMENT_ROWS = 3
+
+
+def _manager(request: HttpRequest) -> Person:
+    person = scope_for(request.user).person
+    if person is None or person.role == Role.REP:
+        raise Http404("Only managers keep a cadence.")
+    return person
+
+
+@login_required
+def coaching_home(request: HttpRequest) -> HttpResponse:
+    """Where each login starts on coaching: what is coming, what was missed, what is owed."""
+    scope = scope_for(request.user)
+    person = scope.person
+    now = timezone.now()
+    today = timezone.localdate()
+    sessions = selectors.visible_sessions(request.user).exclude(status=Session.Status.CANCELLED)
+    if person is not None and not scope.everyone:
+        mine = sessions.filter(Q(manager=person) | Q(rep=person))
+    else:
+        mine = sessions
+    upcoming = list(
+        mine.filter(
+            status=Session.Status.SCHEDULED,
+            scheduled_at__gte=now - timedelta(hours=2),
+            scheduled_at__lt=now + timedelta(days=14),
+        )
+        .order_by("scheduled_at")
+        .prefetch_related("items")[:60]
+    )
+    missed = list(selectors.missed_sessions(mine, now=now).order_by("-scheduled_at")[:20])
+    recent = list(
+        mine.filter(status=Session.Status.HELD).order_by("-held_at").prefetch_related("items")[:10]
+    )
+    commitments = list(
+        selectors.visible_commitments(request.user)
+        .filter(status=Commitment.Status.OPEN)
+        .filter(
+            Q(owner=person) | Q(session__manager=person) if person and not scope.everyone else Q()
+        )
+        .order_by("due_on")[:50]
+    )
+    is_rep = person is not None and person.role == Role.REP
+    agenda = None
+    next_session = None
+    if is_rep and person is not None:
+        next_session = selectors.next_one_on_one(person, now=now)
+        agenda = build_agenda(person, now=now)
+    return render(
+        request,
+        "coaching/home.html",
+        {
+            "person": person,
+            "is_rep": is_rep,
+            "upcoming": upcoming,
+            "missed": missed,
+            "recent": recent,
+            "commitments": commitments,
+            "today": today,
+            "agenda": agenda,
+            "next_session": next_session,
+            "topic": selectors.topic_for(today),
+            "has_cadence": person is not None and Cadence.objects.filter(manager=person).exists(),
+            "can_set_topics": selectors.can_set_topics(request.user),
+            "managed_team": services.managed_team(person)
+            if person is not None and person.role == Role.MANAGER
+            else None,
+        },
+    )
+
+
+@login_required
+def cadence_edit(request: HttpRequest) -> HttpResponse:
+    manager = _manager(request)
+    cadence = Cadence.objects.filter(manager=manager).first() or Cadence(
+        manager=manager, team=services.managed_team(manager)
+    )
+    teams = manager.managed_teams.order_by("name")
+    reps = services.coached_reps(manager)
+    overrides = {rc.rep_id: rc for rc in RepCadence.objects.filter(rep__in=reps)}
+    rep_forms = [
+        (
+            rep,
+            RepFrequencyForm(
+                request.POST or None,
+                prefix=f"rep-{rep.pk}",
+                initial={"frequency": overrides[rep.pk].frequency if rep.pk in overrides else ""},
+            ),
+        )
+        for rep in reps
+    ]
+    form = CadenceForm(request.POST or None, instance=cadence, teams=teams)
+    if request.method == "POST" and form.is_valid() and all(f.is_valid() for _, f in rep_forms):
+        for rep, rep_form in rep_forms:
+            frequency = rep_form.cleaned_data["frequency"]
+            if frequency:
+                RepCadence.objects.update_or_create(rep=rep, defaults={"frequency": frequency})
+            else:
+                RepCadence.objects.filter(rep=rep).delete()
+        result = services.save_cadence(form.save(commit=False))
+        messages.success(
+            request,
+            f"Cadence saved: {result.created} sessions scheduled for the next "
+            f"{services.SCHEDULE_WEEKS} weeks.",
+        )
+        return redirect("coaching")
+    return render(
+        request,
+        "coaching/cadence.html",
+        {"form": form, "rep_forms": rep_forms, "cadence": cadence, "manager": manager},
+    )
+
+
+@login_required
+def topic_list(request: HttpRequest) -> HttpResponse:
+    # Topics are organisation-wide guidance, not anyone's data: every login reads them.
+    can_edit = selectors.can_set_topics(request.user)
+    form = TopicForm(request.POST or None) if can_edit else None
+    if request.method == "POST":
+        if form is None:
+            raise Http404("Only leaders set the topic calendar.")
+        if form.is_valid():
+            topic = form.save(commit=False)
+            topic.ends_on = topic_end(topic.period, topic.starts_on)
+            topic.created_by = scope_for(request.user).person
+            topic.save()
+            messages.success(request, f"Topic “{topic.title}” added.")
+            return redirect("topics")
+    today = timezone.localdate()
+    topics = list(
+        Topic.objects.filter(ends_on__gte=today - timedelta(days=90)).select_related(
+            "skill", "stage", "created_by"
+        )
+    )
+    return render(
+        request,
+        "coaching/topics.html",
+        {
+            "topics": topics,
+            "form": form,
+            "can_edit": can_edit,
+            "today": today,
+            "current": selectors.topic_for(today),
+        },
+    )
+
+
+def topic_end(period: str, start: Any) -> Any:
+    if period == Topic.Period.WEEK:
+        return start + timedelta(days=6)
+    months = 1 if period == Topic.Period.MONTH else 3
+    month = start.month - 1 + months
+    year = start.year + month // 12
+    first_after = start.replace(year=year, month=month % 12 + 1, day=1)
+    return first_after - timedelta(days=1)
+
+
+@login_required
+@require_POST
+def topic_delete(request: HttpRequest, topic_id: int) -> HttpResponse:
+    if not selectors.can_set_topics(request.user):
+        raise Http404("Only leaders set the topic calendar.")
+    Topic.objects.filter(pk=topic_id).delete()
+    messages.success(request, "Topic removed.")
+    return redirect("topics")
+
+
+@login_required
+def session_new(request: HttpRequest) -> HttpResponse:
+    manager = _manager(request)
+    reps = visible_people(request.user).filter(role=Role.REP, is_active=True).exclude(pk=manager.pk)
+    initial: dict[str, Any] = {
+        "scheduled_at": timezone.localtime().replace(minute=0, second=0, microsecond=0)
+        + timedelta(hours=1)
+    }
+    if request.GET.get("rep", "").isdigit():
+        initial["rep"] = int(request.GET["rep"])
+    form = SessionNewForm(request.POST or None, reps=reps, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        rep = form.cleaned_data["rep"]
+        session = Session.objects.create(
+            kind=form.cleaned_data["kind"],
+            manager=manager,
+            rep=rep,
+            scheduled_at=form.cleaned_data["scheduled_at"],
+            duration_minutes=form.cleaned_data["duration_minutes"],
+        )
+        session.attendees.set([manager, rep])
+        return redirect("session-prepare", session.pk)
+    return render(request, "coaching/session_new.html", {"form": form})
+
+
+def _can_lead_or_404(request: HttpRequest, session: Session) -> None:
+    if not selectors.can_lead(request.user, session):
+        raise Http404("Only the coach changes a session.")
+
+
+@login_required
+def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = selectors.get_session_for_user(request.user, session_id)
+    if session.kind == Session.Kind.TEAM_REVIEW and session.status == Session.Status.SCHEDULED:
+        return redirect("team-review", session.team_id)
+    items = list(session.items.select_related("opportunity", "skill", "stage", "person"))
+    agenda = None
+    if not items and session.rep is not None and session.status == Session.Status.SCHEDULED:
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+    return render(
+        request,
+        "coaching/session.html",
+        {
+            "session": session,
+            "items": items,
+            "agenda": agenda,
+            "can_lead": selectors.can_lead(request.user, session),
+            "made": session.commitments.select_related("owner", "opportunity", "skill"),
+            "followed": session.follow_ups.select_related("owner"),
+            "open_commitments": selectors.open_commitments(session.rep)
+            if session.rep and session.status == Session.Status.SCHEDULED
+            else [],
+            "deal_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.DEAL),
+            "skill_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.SKILL),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def _agenda_initial(session: Session) -> list[dict[str, Any]]:
+    items = list(session.items.all())
+    if items:
+        return [
+            {
+                "include": True,
+                "kind": i.kind,
+                "title": i.title,
+                "tag": i.tag,
+                "phase": i.phase,
+                "minutes": i.minutes,
+                "detail": i.detail,
+                "questions": json.dumps(i.questions),
+                "opportunity_id": i.opportunity_id,
+                "skill_id": i.skill_id,
+                "stage_id": i.stage_id,
+                "flag_code": i.flag_code,
+            }
+            for i in items
+        ]
+    if session.rep is None:
+        return []
+    agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+    return [
+        {
+            "include": True,
+            "kind": i.kind,
+            "title": i.title,
+            "tag": i.tag,
+            "phase": i.phase,
+            "minutes": i.minutes,
+            "detail": "\n".join(i.detail),
+            "questions": json.dumps(i.questions),
+            "opportunity_id": i.opportunity_id,
+            "skill_id": i.skill_id,
+            "stage_id": i.stage_id,
+            "flag_code": i.flag_code,
+        }
+        for i in agenda.items
+    ]
+
+
+@login_required
+def session_prepare(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The manager edits the generated agenda before the meeting; the result is frozen."""
+    session = selectors.get_session_for_user(request.user, session_id)
+    _can_lead_or_404(request, session)
+    if session.status != Session.Status.SCHEDULED:
+        messages.info(request, "This session has been logged; its agenda is the record now.")
+        return redirect("session", session.pk)
+    formset = AgendaFormSet(
+        request.POST or None, initial=None if request.method == "POST" else _agenda_initial(session)
+    )
+    if request.method == "POST" and formset.is_valid():
+        planned = [
+            services.PlannedItem(
+                kind=data["kind"] or SessionItem.Kind.OTHER,
+                tag=data["tag"],
+                phase=data.get("phase") or "",
+                title=data["title"],
+                detail=data.get("detail") or "",
+                minutes=data["minutes"] if data.get("minutes") is not None else 5,
+                questions=tuple(data.get("questions") or ()),
+                opportunity_id=_owned_opportunity(session, data.get("opportunity_id")),
+                skill_id=data.get("skill_id"),
+                stage_id=data.get("stage_id"),
+                flag_code=data.get("flag_code") or "",
+            )
+            for data in formset.cleaned_data
+            if data and data.get("include") and (data.get("title") or "").strip()
+        ]
+        services.save_agenda(session, planned)
+        messages.success(request, f"Agenda saved: {len(planned)} items.")
+        return redirect("session", session.pk)
+    agenda = build_agenda(session.rep, minutes=session.duration_minutes) if session.rep else None
+    return render(
+        request,
+        "coaching/prepare.html",
+        {"session": session, "formset": formset, "agenda": agenda},
+    )
+
+
+def _owned_opportunity(session: Session, opportunity_id: int | None) -> int | None:
+    """Keep a deal link only when the deal is the rep's: a form can say anything."""
+    if opportunity_id is None or session.rep_id is None:
+        return None
+    owned = Opportunity.objects.filter(pk=opportunity_id, owner_id=session.rep_id).exists()
+    return opportunity_id if owned else None
+
+
+def _commitment_forms(request: HttpRequest, session: Session) -> list[CommitmentForm]:
+    owners = [p for p in (session.rep, session.manager) if p is not None]
+    opportunities = (
+        Opportunity.objects.filter(owner=session.rep, stage__kind=StageKind.OPEN).order_by("name")
+        if session.rep
+        else Opportunity.objects.none()
+    )
+    return [
+        CommitmentForm(
+            request.POST if request.method == "POST" else None,
+            prefix=f"c{i}",
+            owners=owners,
+            opportunities=opportunities,
+            initial={"due_on": timezone.localdate() + timedelta(days=7)},
+        )
+        for i in range(NEW_COMMITMENT_ROWS)
+    ]
+
+
+@login_required
+def session_log(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Record the session: what was covered, ask/tell, follow-ups and new commitments."""
+    session = selectors.get_session_for_user(request.user, session_id)
+    _can_lead_or_404(request, session)
+    if session.status == Session.Status.HELD:
+        messages.info(request, "This session is already logged.")
+        return redirect("session", session.pk)
+    items = list(session.items.all())
+    if not items and session.rep is not None:
+        services.save_agenda(
+            session,
+            [
+                i.planned()
+                for i in build_agenda(session.rep, minutes=session.duration_minutes).items
+            ],
+        )
+        items = list(session.items.all())
+    follow_ups = list(selectors.open_commitments(session.rep)) if session.rep else []
+    now = timezone.localtime()
+    held_default = now if session.scheduled_at > now else timezone.localtime(session.scheduled_at)
+    form = LogForm(
+        request.POST or None,
+        initial={"held_at": held_default, "duration_minutes": session.duration_minutes},
+    )
+    commitment_forms = _commitment_forms(request, session)
+    if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in commitment_forms):
+        data = form.cleaned_data
+        asked, told, source = data["questions_asked"], data["directives_given"], "manual"
+        if asked is None and (data["transcript"] or data["notes"]).strip():
+            text = data["transcript"] or data["notes"]
+            tally = asktell.count(text, coach=session.manager.name)
+            asked, told = tally.questions, tally.directives
+            source = "transcript" if data["transcript"] else "notes"
+        elif asked is not None and data.get("tally_source") in ("notes", "transcript"):
+            source = data["tally_source"]
+        new = tuple(
+            services.NewCommitment(
+                owner=f.cleaned_data["owner_person"],
+                action=f.cleaned_data["action"],
+                due_on=f.cleaned_data["due_on"],
+                opportunity_id=f.cleaned_data["opportunity"].pk
+                if f.cleaned_data.get("opportunity")
+                else None,
+                skill_id=f.cleaned_data["skill"].pk if f.cleaned_data.get("skill") else None,
+                metric=f.cleaned_data.get("metric") or "",
+            )
+            for f in commitment_forms
+            if (f.cleaned_data.get("action") or "").strip() and f.cleaned_data.get("owner_person")
+        )
+        valid_follow_ups = {c.pk for c in follow_ups}
+        statuses = {
+            c_id: request.POST.get(f"follow-{c_id}", "")
+            for c_id in valid_follow_ups
+            if request.POST.get(f"follow-{c_id}", "")
+        }
+        services.log_session(
+            session,
+            services.SessionLog(
+                held_at=data["held_at"],
+                duration_minutes=data["duration_minutes"],
+                notes=data["notes"],
+                covered={i.pk: request.POST.get(f"covered-{i.pk}") == "on" for i in items},
+                item_notes={i.pk: request.POST.get(f"note-{i.pk}", "")[:2000] for i in items},
+                questions_asked=asked,
+                directives_given=told,
+                tally_source=source if asked is not None else "",
+                transcript=data["transcript"],
+                follow_ups=statuses,
+                commitments=new,
+            ),
+            by=request.user if request.user.is_authenticated else None,
+        )
+        messages.success(
+            request,
+            f"Session logged: {sum(1 for i in items if request.POST.get(f'covered-{i.pk}') == 'on')}"
+            f" of {len(items)} items covered, {len(new)} new commitment"
+            + ("s" if len(new) != 1 else "")
+            + ".",
+        )
+        return redirect("session", session.pk)
+    return render(
+        request,
+        "coaching/log.html",
+        {
+            "session": session,
+            "items": items,
+            "form": form,
+            "commitment_forms": commitment_forms,
+            "follow_ups": follow_ups,
+            "follow_up_choices": FOLLOW_UP_CHOICES,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def tally_count(request: HttpRequest, session_id: int) -> HttpResponse:
+    """Count questions and directives in pasted notes or a transcript (for the log form)."""
+    session = selectors.get_session_for_user(request.user, session_id)
+    _can_lead_or_404(request, session)
+    text = request.POST.get("transcript", "") or request.POST.get("notes", "")
+    tally = asktell.count(text[:500_000], coach=session.manager.name)
+    source = "transcript" if request.POST.get("transcript", "").strip() else "notes"
+    payload = {
+        "questions": tally.questions,
+        "directives": tally.directives,
+        "lines": tally.lines,
+        "speakers": tally.speakers,
+        "counted_speaker": tally.counted_speaker,
+        "source": source,
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "coaching/_tally.html", {"tally": payload})
+    return JsonResponse(payload)
+
+
+@login_required
+def agenda_page(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request.user, person_id)
+    agenda = build_agenda(person)
+    now = timezone.now()
+    return render(
+        request,
+        "coaching/agenda.html",
+        {
+            "person": person,
+            "agenda": agenda,
+            "next_session": selectors.next_one_on_one(person, now=now),
+            "can_coach": selectors.can_coach(request.user, person),
+            "is_self": scope_for(request.user).person == person,
+        },
+    )
+
+
+@login_required
+@require_POST
+def commitment_status(request: HttpRequest, commitment_id: int) -> HttpResponse:
+    commitment = selectors.get_commitment_for_user(request.user, commitment_id)
+    status = request.POST.get("status", "")
+    if status not in Commitment.Status.values:
+        return HttpResponse("Unknown status.", status=400)
+    services.set_commitment_status(commitment, status)
+    messages.success(
+        request, f"“{commitment.action}” marked {commitment.get_status_display().lower()}."
+    )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("coaching")
+    return redirect(target)
