@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
@@ -13,6 +13,8 @@ from django.db import connection, transaction
 
 from stagecoach.accounts.models import Person, PersonSourceId, Role, Team, User
 from stagecoach.accounts.services import ensure_ops_group
+from stagecoach.coaching.models import Topic
+from stagecoach.demo.coaching import CoachingSeed, seed_coaching
 from stagecoach.demo.generator import ACTIVITY_TYPES, DemoConfig, DemoOrg
 from stagecoach.demo.history import RepBatch
 from stagecoach.demo.models import PlantedNeed
@@ -50,6 +52,7 @@ class DemoResult:
     activities: int = 0
     quotas: int = 0
     seconds: float = 0.0
+    coaching: CoachingSeed | None = None
     logins: dict[str, str] = field(default_factory=dict)
 
 
@@ -228,6 +231,7 @@ def load_demo(
     result.stage_changes = writers["stage_change"].written
     result.field_changes = writers["field_change"].written
     result.activities = writers["activity"].written
+    result.coaching = seed_coaching(seed=config.seed, now=datetime.fromtimestamp(config.now, UTC))
     result.logins = demo_logins()
     result.seconds = time.monotonic() - started
     return result
@@ -393,6 +397,9 @@ def delete_demo() -> int:
     FieldChange.objects.filter(opportunity__source=Source.DEMO).delete()
     opportunities.delete()
     User.objects.filter(person__id__in=person_ids).delete()
+    # Deleting the people takes their cadences, sessions and commitments with them;
+    # topics only point at their author, so they would outlive a reset.
+    Topic.objects.filter(created_by_id__in=person_ids).delete()
     Team.objects.filter(id__in=team_ids).update(parent=None, manager=None)
     Person.objects.filter(id__in=person_ids).delete()
     Team.objects.filter(id__in=team_ids, members__isnull=True, children__isnull=True).delete()

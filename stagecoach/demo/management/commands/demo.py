@@ -64,6 +64,8 @@ class Command(BaseCommand):
                 f"{result.stage_changes:,} stage changes and {result.activities:,} activities "
                 f"in {result.seconds:.1f} s."
             )
+            if result.coaching is not None:
+                console.print(f"{result.coaching.summary()} ({result.coaching.seconds:.1f} s).")
         else:
             console.print("The demo organisation is already loaded (use --reset to rebuild it).")
         if result.created or not MetricSet.objects.exists():
