@@ -72,14 +72,10 @@ def coaching_home(request: HttpRequest) -> HttpResponse:
             status=Session.Status.SCHEDULED,
             scheduled_at__gte=now - timedelta(hours=2),
             scheduled_at__lt=now + timedelta(days=14),
-        )
-        .order_by("scheduled_at")
-        .prefetch_related("items")[:60]
+        ).order_by("scheduled_at")[:60]
     )
     missed = list(selectors.missed_sessions(mine, now=now).order_by("-scheduled_at")[:20])
-    recent = list(
-        mine.filter(status=Session.Status.HELD).order_by("-held_at").prefetch_related("items")[:10]
-    )
+    recent = list(mine.filter(status=Session.Status.HELD).order_by("-held_at")[:10])
     commitments = list(
         selectors.visible_commitments(request.user)
         .filter(status=Commitment.Status.OPEN)
@@ -273,44 +269,46 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 def _agenda_initial(session: Session) -> list[dict[str, Any]]:
-    items = list(session.items.all())
-    if items:
-        return [
-            {
-                "include": True,
-                "kind": i.kind,
-                "title": i.title,
-                "tag": i.tag,
-                "phase": i.phase,
-                "minutes": i.minutes,
-                "detail": i.detail,
-                "questions": json.dumps(i.questions),
-                "opportunity_id": i.opportunity_id,
-                "skill_id": i.skill_id,
-                "stage_id": i.stage_id,
-                "flag_code": i.flag_code,
-            }
-            for i in items
+    """The agenda to edit: as prepared before, else as built from the evidence."""
+    stored = list(session.items.all())
+    if stored:
+        planned = [
+            services.PlannedItem(
+                kind=i.kind,
+                tag=i.tag,
+                phase=i.phase,
+                title=i.title,
+                detail=i.detail,
+                minutes=i.minutes,
+                questions=tuple(i.questions),
+                opportunity_id=i.opportunity_id,
+                skill_id=i.skill_id,
+                stage_id=i.stage_id,
+                flag_code=i.flag_code,
+            )
+            for i in stored
         ]
-    if session.rep is None:
+    elif session.rep is not None:
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+        planned = [i.planned() for i in agenda.items]
+    else:
         return []
-    agenda = build_agenda(session.rep, minutes=session.duration_minutes)
     return [
         {
             "include": True,
-            "kind": i.kind,
-            "title": i.title,
-            "tag": i.tag,
-            "phase": i.phase,
-            "minutes": i.minutes,
-            "detail": "\n".join(i.detail),
-            "questions": json.dumps(i.questions),
-            "opportunity_id": i.opportunity_id,
-            "skill_id": i.skill_id,
-            "stage_id": i.stage_id,
-            "flag_code": i.flag_code,
+            "kind": p.kind,
+            "title": p.title,
+            "tag": p.tag,
+            "phase": p.phase,
+            "minutes": p.minutes,
+            "detail": p.detail,
+            "questions": json.dumps(list(p.questions)),
+            "opportunity_id": p.opportunity_id,
+            "skill_id": p.skill_id,
+            "stage_id": p.stage_id,
+            "flag_code": p.flag_code,
         }
-        for i in agenda.items
+        for p in planned
     ]
 
 

@@ -17,12 +17,11 @@ from stagecoach.pipeline.importers.csvutil import (
     CsvRow,
     parse_amount,
     parse_currency,
-    parse_datetime,
 )
 from stagecoach.pipeline.importers.labels import (
     BadCell,
     DealPass,
-    DealRowsReader,
+    OwnerScanReader,
     Sheet,
     StageBook,
     estimate_rows,
@@ -40,7 +39,6 @@ from stagecoach.pipeline.importers.records import (
     OpportunityRecord,
     PersonRecord,
     StageChangeRecord,
-    StageRecord,
 )
 
 _HISTORY = re.compile(r'^date (entered|exited) ["“”](.+)["“”]$', re.IGNORECASE)
@@ -89,7 +87,7 @@ class HubSpotDeal:
     pipeline: str
 
 
-class HubSpotReader(DealRowsReader[HubSpotDeal]):
+class HubSpotReader(OwnerScanReader[HubSpotDeal]):
     source = Source.HUBSPOT
 
     def open(self) -> None:
@@ -198,24 +196,7 @@ class HubSpotReader(DealRowsReader[HubSpotDeal]):
         name, email = split_owner(value)
         return PersonRecord(source_id=email.lower() or name, name=name, email=email)
 
-    def people(self) -> Iterator[PersonRecord]:
-        self._scan()
-        for person in self._owners.values():
-            self.report.table("people").read += 1
-            yield person
-
-    def stages(self) -> Iterator[StageRecord]:
-        self._scan()
-        for stage in self.book.records():
-            self.report.table("stages").read += 1
-            yield stage
-
     # -- deals -------------------------------------------------------------------------
-
-    def _moment(self, row: CsvRow, column: str | None) -> datetime | None:
-        return parse_cell(
-            self.sheet, row, column, lambda t: parse_datetime(t, assume=self.time_zone)
-        )
 
     def _parse_deal(self, row: CsvRow, deal_pass: DealPass) -> HubSpotDeal | None:
         self._scan()

@@ -22,8 +22,9 @@ from stagecoach.pipeline.importers.csvutil import (
     CsvRow,
     count_data_lines,
     normalise_header,
+    parse_datetime,
 )
-from stagecoach.pipeline.importers.records import StageRecord
+from stagecoach.pipeline.importers.records import PersonRecord, StageRecord
 from stagecoach.pipeline.importers.report import ImportReport
 
 T = TypeVar("T")
@@ -411,3 +412,31 @@ class DealRowsReader(Reader, Generic[D]):
             if deal is not None:
                 yield row, deal
         self._end_of_pass(deal_pass)
+
+
+class OwnerScanReader(DealRowsReader[D]):
+    """A deals-only export: owners and stages are learnt in one scan of the deals sheet."""
+
+    sheet: Sheet
+    book: StageBook
+    _owners: dict[str, PersonRecord]
+
+    def _scan(self) -> None:
+        raise NotImplementedError
+
+    def people(self) -> Iterator[PersonRecord]:
+        self._scan()
+        for person in self._owners.values():
+            self.report.table("people").read += 1
+            yield person
+
+    def stages(self) -> Iterator[StageRecord]:
+        self._scan()
+        for stage in self.book.records():
+            self.report.table("stages").read += 1
+            yield stage
+
+    def _moment(self, row: CsvRow, column: str | None) -> datetime | None:
+        return parse_cell(
+            self.sheet, row, column, lambda t: parse_datetime(t, assume=self.time_zone)
+        )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers.csvutil import (
@@ -17,12 +16,11 @@ from stagecoach.pipeline.importers.csvutil import (
     parse_amount,
     parse_currency,
     parse_date,
-    parse_datetime,
 )
 from stagecoach.pipeline.importers.labels import (
     BadCell,
     DealPass,
-    DealRowsReader,
+    OwnerScanReader,
     Sheet,
     StageBook,
     estimate_rows,
@@ -39,7 +37,6 @@ from stagecoach.pipeline.importers.records import (
     OpportunityRecord,
     PersonRecord,
     StageChangeRecord,
-    StageRecord,
 )
 
 WON = "Won"
@@ -53,7 +50,7 @@ class PipedriveDeal:
     closed: StageChangeRecord | None
 
 
-class PipedriveReader(DealRowsReader[PipedriveDeal]):
+class PipedriveReader(OwnerScanReader[PipedriveDeal]):
     source = Source.PIPEDRIVE
 
     def open(self) -> None:
@@ -178,24 +175,7 @@ class PipedriveReader(DealRowsReader[PipedriveDeal]):
             )
             return None
 
-    def people(self) -> Iterator[PersonRecord]:
-        self._scan()
-        for person in self._owners.values():
-            self.report.table("people").read += 1
-            yield person
-
-    def stages(self) -> Iterator[StageRecord]:
-        self._scan()
-        for stage in self.book.records():
-            self.report.table("stages").read += 1
-            yield stage
-
     # -- deals -------------------------------------------------------------------------
-
-    def _moment(self, row: CsvRow, column: str | None) -> datetime | None:
-        return parse_cell(
-            self.sheet, row, column, lambda t: parse_datetime(t, assume=self.time_zone)
-        )
 
     def _parse_deal(self, row: CsvRow, deal_pass: DealPass) -> PipedriveDeal | None:
         self._scan()
