@@ -110,6 +110,16 @@ def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(casts)
 
 
+def load_activity_weeks(*, since: datetime) -> pl.DataFrame:
+    """Activity counts per owner, type and week from ``since`` on."""
+    vendor = connection.vendor
+    sql = ACTIVITY_WEEKS[vendor].format(since=since.strftime("%Y-%m-%d %H:%M:%S"))
+    if _adbc_usable():
+        with _adbc() as conn:
+            return _typed("activity_weeks", pl.read_database(sql, conn))
+    return _typed("activity_weeks", _through_django(sql, list(SCHEMAS["activity_weeks"])))
+
+
 def load_data(*, activity_since: datetime) -> Data:
     """Everything the engine needs, as frames."""
     vendor = connection.vendor

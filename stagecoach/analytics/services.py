@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from stagecoach.accounts.models import User
@@ -23,6 +24,10 @@ from stagecoach.analytics.models import Flag, MetricSet, Refresh
 from stagecoach.process.models import PipelineCriterion, Skill, Stage
 
 DEFAULT_WINDOW_DAYS = 365
+
+# Sent after a full refresh has stored its results, with the run, the frames it loaded
+# and its window: other apps (development plans' impact) measure from the same data.
+refreshed = Signal()
 ACTIVITY_WEEKS_LOADED = 14
 ProgressFn = Callable[[str, int, int], None]
 
@@ -205,6 +210,8 @@ def refresh(
         results = compute(data, window, criteria=pipeline_criteria(), process=process_map())
         step("compute", 2)
         run.groups, run.findings = store(results, people=scope)
+        if scope is None:
+            refreshed.send(sender=Refresh, run=run, data=data, window=window)
         prune()
         step("store", 3)
 

@@ -23,12 +23,14 @@ import numpy.typing as npt
 __all__ = [
     "Bar",
     "DurationRow",
+    "Effect",
     "FunnelStep",
     "Series",
     "StackRow",
     "bars",
     "distribution",
     "durations",
+    "effects",
     "format_value",
     "funnel",
     "sparkline",
@@ -1089,3 +1091,79 @@ def sparkline(
     body += _tag("circle", class_="spark-last", cx=end[0], cy=end[1], r=1.8)
     desc = f"{len(found)} values; {summary}."
     return _svg("sparkline", h, label, desc, body, width=w)
+
+
+# --- effects -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An estimated change with its interval; ``scale`` multiplies all three for display
+    (100 turns a share into points), ``better`` says which direction is good."""
+
+    label: str
+    effect: float | None
+    low: float | None
+    high: float | None
+    scale: float = 1.0
+    better: Literal["higher", "lower"] = "higher"
+    unit: str = ""
+
+
+def _effect_class(low: float, high: float, better: str) -> str:
+    good_low, good_high = (low, high) if better == "higher" else (-high, -low)
+    if good_low > 0:
+        return "effect-good"
+    if good_high < 0:
+        return "effect-bad"
+    return "effect-none"
+
+
+def effects(rows: Sequence[Effect], *, title: str | None = None) -> str:
+    """A forest plot: each row's estimate as a dot on its interval, a line at zero. Green
+    when the whole interval is on the good side, red on the bad side, grey across zero.
+    Rows should share a unit; rows without an estimate are left out."""
+    title = title or "Effects with their intervals"
+    clean = [
+        (r, r.effect * r.scale, r.low * r.scale, r.high * r.scale)
+        for r in rows
+        if r.effect is not None
+        and r.low is not None
+        and r.high is not None
+        and all(math.isfinite(v) for v in (r.effect, r.low, r.high))
+    ]
+    if not clean:
+        return _empty("effects", title)
+    lo = min(min(low for _, _, low, _ in clean), 0.0)
+    hi = max(max(high for _, _, _, high in clean), 0.0)
+    lo, hi, step, ticks = _nice_ticks(lo, hi, 5)
+    unit = clean[0][0].unit
+    labels = [_fit(r.label, LABEL_MAX) for r, *_ in clean]
+    row = 24.0
+    x0 = PAD + _column(labels) + GAP
+    x1 = WIDTH - PAD - 90
+    x = _Scale(lo, hi, x0, x1)
+    top = PAD
+    bottom = top + row * len(clean)
+    tick_text = [f"{_trim(f'{t:+.{_decimals(step)}f}')}{unit}" for t in ticks]
+    parts = [_x_grid(ticks, tick_text, x, top, bottom), _line(x(0), top, x(0), bottom, "baseline")]
+    for i, ((source, effect, low, high), label) in enumerate(zip(clean, labels, strict=True)):
+        cy = top + i * row + row / 2
+        cls = _effect_class(low, high, source.better)
+        value = f"{effect:+.1f}{unit} ({low:+.1f} to {high:+.1f})"
+        parts.append(
+            _tag(
+                "g",
+                _title(f"{source.label}: {value}")
+                + _text(x0 - GAP, cy + SHIFT, label, "chart-label", anchor="end")
+                + _whisker(x(low), x(high), cy, 4)
+                + _tag("circle", class_=_classes("effect", cls), cx=x(effect), cy=cy, r=5)
+                + _text(x1 + 8, cy + SHIFT, f"{effect:+.1f}{unit}", "chart-value"),
+                class_="row",
+            )
+        )
+    desc = " ".join(
+        f"{r.label}: {e:+.1f}{unit}, 90% interval {lo_:+.1f} to {hi_:+.1f}."
+        for r, e, lo_, hi_ in clean
+    )
+    return _svg("effects", bottom + 26, title, desc, "".join(parts))

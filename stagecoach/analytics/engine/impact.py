@@ -1,0 +1,372 @@
+"""Did coaching move the metric? Before and during an action plan, against the team.
+
+An action plan names one metric (docs/development.md). When it ends, the rep's metric
+over the plan's weeks is compared with the same metric over the weeks before it, and
+that change with the change for the rest of the team over the same two periods:
+
+    effect = (rep during − rep before) − (team during − team before)
+
+This is a difference in differences: whatever moved the whole team (a season, a price
+change, a new lead source) moves both and cancels, so what is left is the rep's own
+change beyond the team's. Its standard error is the root of the four estimates'
+variances added (the periods and groups share no deals); the interval is the normal
+90% interval, the level used for every interval in stagecoach.
+
+The verdict is ``improved`` when the whole interval lies on the good side of zero,
+``worse`` when it lies on the bad side, ``no_evidence`` when it spans zero, and
+``not_enough_data`` when either of the rep's periods has too small a sample to say
+anything (a rep with three resolved deals cannot show a change in conversion).
+
+Each period is judged as things stood at its own end: a deal that reached the stage in
+the weeks before the plan counts with the outcome it had when the plan began, so the
+before period gets no more time to resolve than the during period. Deals still open
+at the end of a period are left out of its rates, as in every stage conversion.
+
+No Django, no I/O: the caller loads the frames and picks the people.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import polars as pl
+
+from stagecoach.analytics.engine.deals import (
+    completed_visits,
+    deal_states,
+    stage_outcomes,
+    visits,
+)
+from stagecoach.analytics.engine.frames import Data, Window
+
+MetricKind = Literal["conversion", "win_rate", "stage_days", "activities", "new_opportunities"]
+Verdict = Literal["improved", "no_evidence", "worse", "not_enough_data"]
+
+Z90 = 1.6448536269514722
+BEFORE_DAYS = 91  # at least a quarter before the plan: a steadier baseline than six weeks
+# The smallest samples a period of the rep's must have for a verdict (the team's are
+# always larger). Below these a change of any plausible size is indistinguishable from luck.
+MIN_SAMPLE: dict[str, int] = {
+    "conversion": 5,
+    "win_rate": 5,
+    "stage_days": 4,
+    "activities": 3,
+    "new_opportunities": 3,
+}
+UNITS: dict[str, str] = {
+    "conversion": "share",
+    "win_rate": "share",
+    "stage_days": "days",
+    "activities": "per week",
+    "new_opportunities": "per week",
+}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    kind: MetricKind
+    stage_id: int | None = None
+    activity_type: str = ""
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.kind != "stage_days"
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.kind]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A metric over one period for a group of people.
+
+    ``n`` is the sample behind it: resolved deals (conversion), closed deals (win
+    rate), finished stage visits (days in stage) or person-weeks (per-week counts).
+    ``variance`` is the variance of ``value`` as an estimate; None when ``n`` is too
+    small to have one.
+    """
+
+    value: float | None
+    n: int
+    variance: float | None
+    start: date
+    end: date
+    people: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class Impact:
+    verdict: Verdict
+    effect: float | None
+    low: float | None
+    high: float | None
+    rep_before: Measure
+    rep_during: Measure
+    team_before: Measure
+    team_during: Measure
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "effect": self.effect,
+            "low": self.low,
+            "high": self.high,
+            "reason": self.reason,
+            "rep_before": self.rep_before.to_dict(),
+            "rep_during": self.rep_during.to_dict(),
+            "team_before": self.team_before.to_dict(),
+            "team_during": self.team_during.to_dict(),
+        }
+
+
+def before_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The baseline period: as long as the plan, and at least ``BEFORE_DAYS``, ending at its start."""
+    days = max((end - start).days, BEFORE_DAYS)
+    return start - timedelta(days=days), start
+
+
+def _window(start: datetime, end: datetime) -> Window:
+    return Window(as_of=end, days=max((end - start).days, 7))
+
+
+def _proportion(successes: int, trials: int) -> tuple[float | None, float | None]:
+    """Share and the variance of its estimate, p(1 − p)/n, with p kept off 0 and 1 so a
+    small sample of all-successes does not claim certainty (a half-count each way)."""
+    if trials == 0:
+        return None, None
+    p = successes / trials
+    p_var = (successes + 0.5) / (trials + 1)
+    return p, p_var * (1 - p_var) / trials
+
+
+def _mean(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, var / len(values)
+
+
+def _mondays(start: datetime, end: datetime) -> list[date]:
+    """The Mondays of the whole weeks inside [start, end)."""
+    first = start.date() + timedelta(days=(7 - start.date().weekday()) % 7)
+    weeks = []
+    day = first
+    while day + timedelta(days=7) <= end.date():
+        weeks.append(day)
+        day += timedelta(days=7)
+    return weeks
+
+
+def _per_week(
+    counts: pl.DataFrame, people: Collection[int], weeks: list[date]
+) -> tuple[float | None, float | None, int]:
+    """Mean count per person-week (weeks with nothing count zero) and its variance."""
+    if not people or not weeks:
+        return None, None, 0
+    grid = pl.DataFrame(
+        {
+            "owner_id": [p for p in people for _ in weeks],
+            "week": [w for _ in people for w in weeks],
+        },
+        schema={"owner_id": pl.Int64, "week": pl.Date},
+    )
+    filled = grid.join(counts, on=["owner_id", "week"], how="left").fill_null(0)
+    values = [float(v) for v in filled["count"].to_list()]
+    mean, var = _mean(values)
+    return mean, var, len(values)
+
+
+def measure(
+    data: Data,
+    spec: MetricSpec,
+    people: Collection[int],
+    start: datetime,
+    end: datetime,
+) -> Measure:
+    """The metric over [start, end) for these people together, as things stood at ``end``."""
+    owners = sorted(people)
+    window = _window(start, end)
+    value: float | None
+    variance: float | None
+    if spec.kind in ("conversion", "win_rate", "stage_days"):
+        states = deal_states(data, window)
+        mine = states.filter(pl.col("owner_id").is_in(owners))
+        if spec.kind == "win_rate":
+            closed = mine.filter(
+                pl.col("kind").is_in(["won", "lost"])
+                & pl.col("closed_at").is_between(start, end, closed="left")
+            )
+            won = closed.filter(pl.col("kind") == "won").height
+            value, variance = _proportion(won, closed.height)
+            n = closed.height
+        else:
+            deal_visits = visits(data, window, mine)
+            if spec.kind == "conversion":
+                outcomes = stage_outcomes(mine, deal_visits, data.stages, window).filter(
+                    (pl.col("stage_id") == spec.stage_id)
+                    & pl.col("reached_at").is_between(start, end, closed="left")
+                )
+                advanced = outcomes.filter(pl.col("outcome") == "advanced").height
+                lost = outcomes.filter(pl.col("outcome") == "lost").height
+                value, variance = _proportion(advanced, advanced + lost)
+                n = advanced + lost
+            else:
+                done = completed_visits(deal_visits, window).filter(
+                    (pl.col("stage_id") == spec.stage_id)
+                    & pl.col("entered_at").is_between(start, end, closed="left")
+                )
+                days = [float(d) for d in done["days"].to_list()]
+                value, variance = _mean(days)
+                n = len(days)
+    else:
+        weeks = _mondays(start, end)
+        if spec.kind == "activities":
+            counts = data.activity_weeks.filter(pl.col("owner_id").is_in(owners))
+            if spec.activity_type:
+                counts = counts.filter(pl.col("type") == spec.activity_type)
+            counts = counts.group_by("owner_id", "week").agg(pl.col("count").sum())
+        else:
+            created = data.opportunities.filter(
+                pl.col("owner_id").is_in(owners) & pl.col("created_at").is_not_null()
+            ).with_columns(
+                pl.col("created_at").dt.date().dt.truncate("1w").alias("week"),
+            )
+            counts = created.group_by("owner_id", "week").agg(pl.len().alias("count"))
+        counts = counts.select("owner_id", pl.col("week").cast(pl.Date), pl.col("count"))
+        value, variance, n = _per_week(counts, owners, weeks)
+    return Measure(
+        value=value,
+        n=n,
+        variance=variance,
+        start=start.date(),
+        end=end.date(),
+        people=len(owners),
+    )
+
+
+def _describe(value: float | None, spec: MetricSpec) -> str:
+    if value is None:
+        return "—"
+    if spec.unit == "share":
+        return f"{value:.0%}"
+    if spec.unit == "days":
+        return f"{value:.1f} days"
+    return f"{value:.1f} a week"
+
+
+def _change(value: float, spec: MetricSpec) -> str:
+    if spec.unit == "share":
+        return f"{value * 100:+.0f} points"
+    if spec.unit == "days":
+        return f"{value:+.1f} days"
+    return f"{value:+.1f} a week"
+
+
+def difference_in_differences(
+    spec: MetricSpec,
+    rep_before: Measure,
+    rep_during: Measure,
+    team_before: Measure,
+    team_during: Measure,
+) -> Impact:
+    """The rep's change beyond the team's, with its 90% interval and a verdict."""
+    measures = (rep_before, rep_during, team_before, team_during)
+    minimum = MIN_SAMPLE[spec.kind]
+    short = [
+        f"{label} has {m.n}"
+        for label, m in (("before", rep_before), ("during", rep_during))
+        if m.n < minimum or m.value is None
+    ]
+    if short:
+        return Impact(
+            verdict="not_enough_data",
+            effect=None,
+            low=None,
+            high=None,
+            rep_before=rep_before,
+            rep_during=rep_during,
+            team_before=team_before,
+            team_during=team_during,
+            reason=f"Too small a sample to judge: {', '.join(short)} "
+            f"(at least {minimum} needed in each period).",
+        )
+    if any(m.value is None or m.variance is None for m in measures):
+        return Impact(
+            verdict="not_enough_data",
+            effect=None,
+            low=None,
+            high=None,
+            rep_before=rep_before,
+            rep_during=rep_during,
+            team_before=team_before,
+            team_during=team_during,
+            reason="The rest of the team has no comparable data for one of the periods.",
+        )
+    assert rep_before.value is not None and rep_during.value is not None
+    assert team_before.value is not None and team_during.value is not None
+    rep_change = rep_during.value - rep_before.value
+    team_change = team_during.value - team_before.value
+    effect = rep_change - team_change
+    se = math.sqrt(sum(m.variance or 0.0 for m in measures))
+    low, high = effect - Z90 * se, effect + Z90 * se
+    good_low, good_high = (low, high) if spec.higher_is_better else (-high, -low)
+    verdict: Verdict
+    if good_low > 0:
+        verdict = "improved"
+    elif good_high < 0:
+        verdict = "worse"
+    else:
+        verdict = "no_evidence"
+    reason = (
+        f"Rep {_describe(rep_before.value, spec)} → {_describe(rep_during.value, spec)} "
+        f"({_change(rep_change, spec)}); rest of the team "
+        f"{_describe(team_before.value, spec)} → {_describe(team_during.value, spec)} "
+        f"({_change(team_change, spec)}). Difference {_change(effect, spec)}, "
+        f"90% interval {_change(low, spec)} to {_change(high, spec)}."
+    )
+    return Impact(
+        verdict=verdict,
+        effect=effect,
+        low=low,
+        high=high,
+        rep_before=rep_before,
+        rep_during=rep_during,
+        team_before=team_before,
+        team_during=team_during,
+        reason=reason,
+    )
+
+
+def evaluate(
+    data: Data,
+    spec: MetricSpec,
+    *,
+    rep: int,
+    comparison: Collection[int],
+    start: datetime,
+    end: datetime,
+) -> Impact:
+    """Before/during for the rep against ``comparison`` (the rest of the team)."""
+    before_start, before_end = before_period(start, end)
+    others = [p for p in comparison if p != rep]
+    return difference_in_differences(
+        spec,
+        measure(data, spec, [rep], before_start, before_end),
+        measure(data, spec, [rep], start, end),
+        measure(data, spec, others, before_start, before_end),
+        measure(data, spec, others, start, end),
+    )

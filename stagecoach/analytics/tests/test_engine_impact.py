@@ -1,0 +1,210 @@
+"""Coaching impact (difference in differences), on deal histories built by hand.
+
+One pipeline S1 → S2 → Won / Lost. Rep 1 is coached; reps 2 and 3 are the rest of the
+team. The plan runs from day 0 to day 56 (2025-03-03 to 2025-04-28); its baseline is
+the 91 days before day 0.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
+
+import polars as pl
+import pytest
+
+from stagecoach.analytics.engine.frames import Data, conform
+from stagecoach.analytics.engine.impact import (
+    MIN_SAMPLE,
+    Measure,
+    MetricSpec,
+    before_period,
+    difference_in_differences,
+    evaluate,
+    measure,
+)
+
+S1, S2, WON, LOST = 11, 12, 13, 14
+REP, TEAM = 1, (2, 3)
+START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
+END = START + timedelta(days=56)
+CONVERSION = MetricSpec("conversion", stage_id=S1)
+_ids = count(1)
+
+
+def day(n: float) -> datetime:
+    return START + timedelta(days=n)
+
+
+def stages() -> pl.DataFrame:
+    return conform(
+        "stages",
+        pl.DataFrame(
+            {
+                "id": [S1, S2, WON, LOST],
+                "pipeline_id": [1] * 4,
+                "name": ["S1", "S2", "Won", "Lost"],
+                "order": [1, 2, 3, 4],
+                "kind": ["open", "open", "won", "lost"],
+                "target_days": [None] * 4,
+                "is_required": [True] * 4,
+            }
+        ),
+    )
+
+
+def deals(owner: int, start_day: float, advanced: int, lost: int) -> list[tuple[int, int, list]]:  # type: ignore[type-arg]
+    """Deals entering S1 on ``start_day``; ``advanced`` move to S2 ten days later, ``lost``
+    are lost ten days later."""
+    made = []
+    for i in range(advanced + lost):
+        target = S2 if i < advanced else LOST
+        made.append((next(_ids), owner, [(S1, day(start_day)), (target, day(start_day + 10))]))
+    return made
+
+
+def data(*groups: list[tuple[int, int, list]], activity: pl.DataFrame | None = None) -> Data:  # type: ignore[type-arg]
+    rows = [d for group in groups for d in group]
+    opportunities = pl.DataFrame(
+        {
+            "id": [d[0] for d in rows],
+            "owner_id": [d[1] for d in rows],
+            "pipeline_id": [1] * len(rows),
+            "stage_id": [d[2][-1][0] for d in rows],
+            "amount": [1000.0] * len(rows),
+            "created_at": [d[2][0][1] for d in rows],
+            "close_date": [None] * len(rows),
+            "closed_at": [None] * len(rows),
+            "type": [""] * len(rows),
+        }
+    )
+    changes = pl.DataFrame(
+        {
+            "opportunity_id": [d[0] for d in rows for _ in d[2]],
+            "stage_id": [s for d in rows for s, _ in d[2]],
+            "changed_at": [t for d in rows for _, t in d[2]],
+        }
+    )
+    frames = {
+        "stages": stages(),
+        "opportunities": conform("opportunities", opportunities),
+        "stage_changes": conform("stage_changes", changes),
+    }
+    if activity is not None:
+        frames["activity_weeks"] = conform("activity_weeks", activity)
+    return Data(**frames)
+
+
+def test_the_baseline_is_at_least_a_quarter_and_ends_when_the_plan_starts() -> None:
+    assert before_period(START, END) == (START - timedelta(days=91), START)
+    long_end = START + timedelta(days=120)
+    assert before_period(START, long_end) == (START - timedelta(days=120), START)
+
+
+def test_conversion_counts_only_resolved_deals_as_they_stood_at_the_period_end() -> None:
+    frames = data(
+        deals(REP, 5, advanced=3, lost=1),
+        # Entered on day 50: resolved on day 60, after the plan ended: open then, left out.
+        deals(REP, 50, advanced=2, lost=0),
+    )
+    m = measure(frames, CONVERSION, [REP], START, END)
+    assert (m.value, m.n) == (0.75, 4)
+    assert m.variance == pytest.approx((3.5 / 5) * (1.5 / 5) / 4)
+
+
+def test_a_rep_who_improved_beyond_the_team_gets_improved() -> None:
+    frames = data(
+        deals(REP, -60, advanced=3, lost=12),  # before: 20%
+        deals(REP, 10, advanced=12, lost=3),  # during: 80%
+        *[deals(p, -60, advanced=10, lost=10) for p in TEAM],  # team 50% → 50%
+        *[deals(p, 10, advanced=10, lost=10) for p in TEAM],
+    )
+    impact = evaluate(frames, CONVERSION, rep=REP, comparison=[REP, *TEAM], start=START, end=END)
+    assert impact.verdict == "improved"
+    assert impact.effect == pytest.approx(0.6)
+    assert impact.low is not None and impact.low > 0
+    assert (impact.rep_before.n, impact.rep_during.n, impact.team_during.people) == (15, 15, 2)
+    assert "+60 points" in impact.reason
+
+
+def test_a_rise_the_whole_team_shared_is_not_credited_to_coaching() -> None:
+    frames = data(
+        deals(REP, -60, advanced=5, lost=10),
+        deals(REP, 10, advanced=10, lost=5),
+        *[deals(p, -60, advanced=7, lost=14) for p in TEAM],  # team 33% → 67% too
+        *[deals(p, 10, advanced=14, lost=7) for p in TEAM],
+    )
+    impact = evaluate(frames, CONVERSION, rep=REP, comparison=TEAM, start=START, end=END)
+    assert impact.effect == pytest.approx(0.0, abs=1e-9)
+    assert impact.verdict == "no_evidence"
+
+
+def test_a_drop_is_worse_and_days_in_stage_count_lower_as_better() -> None:
+    frames = data(
+        deals(REP, -60, advanced=12, lost=3),
+        deals(REP, 10, advanced=3, lost=12),
+        *[deals(p, -60, advanced=10, lost=10) for p in TEAM],
+        *[deals(p, 10, advanced=10, lost=10) for p in TEAM],
+    )
+    assert evaluate(frames, CONVERSION, rep=REP, comparison=TEAM, start=START, end=END).verdict == (
+        "worse"
+    )
+    days = MetricSpec("stage_days", stage_id=S1)
+    assert not days.higher_is_better
+    shorter = difference_in_differences(
+        days,
+        Measure(20.0, 30, 1.0, START.date(), START.date(), 1),
+        Measure(10.0, 30, 1.0, START.date(), END.date(), 1),
+        Measure(15.0, 60, 0.5, START.date(), START.date(), 2),
+        Measure(15.0, 60, 0.5, START.date(), END.date(), 2),
+    )
+    assert (shorter.verdict, shorter.effect) == ("improved", -10.0)
+
+
+def test_a_handful_of_deals_is_not_enough_to_judge() -> None:
+    frames = data(
+        deals(REP, -60, advanced=0, lost=3),
+        deals(REP, 10, advanced=3, lost=0),
+        *[deals(p, -60, advanced=10, lost=10) for p in TEAM],
+        *[deals(p, 10, advanced=10, lost=10) for p in TEAM],
+    )
+    impact = evaluate(frames, CONVERSION, rep=REP, comparison=TEAM, start=START, end=END)
+    assert impact.verdict == "not_enough_data"
+    assert impact.effect is None
+    assert f"at least {MIN_SAMPLE['conversion']}" in impact.reason
+
+
+def test_activities_per_week_count_quiet_weeks_as_zero() -> None:
+    mondays = [START.date() + timedelta(weeks=i) for i in range(8)]
+    activity = pl.DataFrame(
+        {
+            "owner_id": [REP] * 4,
+            "type": ["call"] * 4,
+            "week": mondays[:4],
+            "count": [10, 10, 10, 10],
+        },
+        schema={"owner_id": pl.Int64, "type": pl.String, "week": pl.Date, "count": pl.Int64},
+    )
+    frames = data(activity=activity)
+    calls = measure(frames, MetricSpec("activities", activity_type="call"), [REP], START, END)
+    assert (calls.value, calls.n) == (5.0, 8)
+    emails = measure(frames, MetricSpec("activities", activity_type="email"), [REP], START, END)
+    assert emails.value == 0.0
+
+
+def test_new_opportunities_per_week() -> None:
+    frames = data(deals(REP, 1, advanced=2, lost=2), deals(2, 1, advanced=1, lost=0))
+    m = measure(frames, MetricSpec("new_opportunities"), [REP], START, END)
+    assert (m.value, m.n) == (0.5, 8)
+    assert m.end == date(2025, 4, 28)
+
+
+@pytest.mark.parametrize("shift", [-0.2, 0.0, 0.15])
+def test_a_common_shift_never_changes_the_effect(shift: float) -> None:
+    def m(value: float) -> Measure:
+        return Measure(value, 40, 0.005, START.date(), END.date(), 1)
+
+    base = difference_in_differences(CONVERSION, m(0.3), m(0.5), m(0.4), m(0.45))
+    moved = difference_in_differences(CONVERSION, m(0.3), m(0.5 + shift), m(0.4), m(0.45 + shift))
+    assert moved.effect == pytest.approx(base.effect)
+    assert (moved.low, moved.high) == pytest.approx((base.low, base.high))
