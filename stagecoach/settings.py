@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "stagecoach.demo",
     "stagecoach.analytics",
     "stagecoach.coaching",
+    "stagecoach.development",
     "stagecoach.web",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("stagecoach.pipeline.urls")),
     path("", include("stagecoach.analytics.urls")),
     path("", include("stagecoach.coaching.urls")),
+    path("", include("stagecoach.development.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

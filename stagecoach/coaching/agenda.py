@@ -2,8 +2,8 @@
 
 In order: (1) follow-up of open commitments; (2) one behaviour focus from the rep's
 top behavioural flag, with its open questions; (3) one or two early-stage deals with
-the most value at stake, for strategy rather than status; (4) the leadership topic of
-the period. The time box (30 minutes by default) is split so deal and skill coaching
+the most value at stake, for strategy rather than status; (4) a check-in on the rep's
+current development action plan; (5) the leadership topic of the period. The time box (30 minutes by default) is split so deal and skill coaching
 get about half each; the split is shown so the manager can see it.
 """
 
@@ -242,6 +242,48 @@ def _deal(
     )
 
 
+def _plan_step(rep: Person, today: date) -> AgendaItem | None:
+    """The current action plan's check-in: how it goes, what is next, whether to revise."""
+    # Imported here: development builds on coaching, not the other way round.
+    from stagecoach.development.impact import format_metric, metric_label
+    from stagecoach.development.selectors import current_action_plan
+
+    action_plan = current_action_plan(rep, today=today)
+    if action_plan is None:
+        return None
+    week = (today - action_plan.starts_on).days // 7 + 1
+    weeks = round(action_plan.weeks)
+    open_actions = [a.text for a in action_plan.actions.all() if a.done_on is None]
+    progress = (action_plan.progress or {}).get("rep_during") or {}
+    detail = [
+        f"Week {min(week, weeks)} of {weeks} · {metric_label(action_plan)}: baseline "
+        f"{format_metric(action_plan.metric, action_plan.baseline)} → target "
+        f"{format_metric(action_plan.metric, action_plan.target)}"
+        + (
+            f" · so far {format_metric(action_plan.metric, progress['value'])} "
+            f"(n = {progress['n']})"
+            if progress.get("value") is not None
+            else ""
+        ),
+        *(f"Open: {text}" for text in open_actions[:3]),
+    ]
+    return AgendaItem(
+        kind=SessionItem.Kind.PLAN,
+        tag=SessionItem.Tag.SKILL,
+        phase="",
+        title=f"Action plan check-in: {action_plan.title}",
+        minutes=4,
+        detail=detail,
+        questions=[
+            "Which of the plan's actions did you do since we last met, and what happened?",
+            "What got in the way, and what would make the next one easier?",
+            "Is the target still right, or should we revise the plan?",
+        ],
+        skill_id=action_plan.skill_id,
+        stage_id=action_plan.metric_stage_id,
+    )
+
+
 def early_deals(rep: Person, phases: dict[int, str], *, now: datetime) -> list[Opportunity]:
     """The rep's real early-stage deals with the most value at stake."""
     early = [stage_id for stage_id, phase in phases.items() if phase == "early"]
@@ -304,6 +346,8 @@ def build_agenda(
     if not deals:
         notes.append("No real early-stage deals to plan: the pipeline criteria leave none.")
 
+    plan_item = _plan_step(rep, today)
+
     topic = topic_for(today)
     topic_item = (
         AgendaItem(
@@ -325,6 +369,7 @@ def build_agenda(
     left = (
         minutes
         - (follow_up.minutes if follow_up else 0)
+        - (plan_item.minutes if plan_item else 0)
         - (topic_item.minutes if topic_item else 0)
     )
     if deals and focus:
@@ -341,5 +386,5 @@ def build_agenda(
     for i, deal in enumerate(deals):
         deal.minutes = deal_time // len(deals) + (1 if i < deal_time % len(deals) else 0)
 
-    items = [i for i in (follow_up, focus, *deals, topic_item) if i is not None]
+    items = [i for i in (follow_up, focus, *deals, plan_item, topic_item) if i is not None]
     return Agenda(rep=rep, as_of=as_of, minutes=minutes, items=items, topic=topic, notes=notes)

@@ -267,10 +267,18 @@ def log_session(session: Session, log: SessionLog, *, by: User | None) -> list[C
         session.save()
         if log.attendee_ids:
             session.attendees.set(log.attendee_ids)
+        plan_notes: list[str] = []
         for item in session.items.all():
             item.covered = log.covered.get(item.pk, False)
             item.note = log.item_notes.get(item.pk, "")
             item.save(update_fields=["covered", "note"])
+            if item.kind == SessionItem.Kind.PLAN and item.covered:
+                plan_notes.append(item.note)
+        if plan_notes and session.rep is not None:
+            # Imported here: development builds on coaching, not the other way round.
+            from stagecoach.development.services import check_in_from_session
+
+            check_in_from_session(session=session, note="\n".join(n for n in plan_notes if n))
         now = timezone.now()
         for commitment_id, status in (log.follow_ups or {}).items():
             commitment = Commitment.objects.filter(pk=commitment_id).first()

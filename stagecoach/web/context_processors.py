@@ -25,6 +25,11 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             items.append(("Organisation", reverse("teams")))
         if person is not None:
             items.append(("Coaching", reverse("coaching")))
+        if person is not None and person.role == Role.REP:
+            items.append(("My development", reverse("development", args=[person.pk])))
+        elif scope.everyone or scope.is_manager:
+            items.append(("Development", reverse("impact")))
+            items.append(("Coaching health", reverse("coaching-health")))
         if can_administer(user):
             items.append(("Imports", reverse("imports")))
 

@@ -98,6 +98,17 @@ PAGES = {
     "session-log": lambda c: reverse("session-log", args=[c.session.pk]),
     "agenda": lambda c: reverse("agenda", args=[c.alice.pk]),
     "team-review": lambda c: reverse("team-review", args=[c.alpha.pk]),
+    "skills": lambda c: reverse("skills", args=[c.alice.pk]),
+    "team-skills": lambda c: reverse("team-skills", args=[c.alpha.pk]),
+    "development": lambda c: reverse("development", args=[c.alice.pk]),
+    "action-plan": lambda c: reverse("action-plan", args=[c.action_plan.pk]),
+    "action-plan-new": lambda c: reverse("action-plan-new", args=[c.alice.pk]),
+    "impact": lambda c: reverse("impact"),
+    "coaching-health": lambda c: reverse("coaching-health"),
+    "coaching-health-csv": lambda c: reverse("coaching-health-csv"),
+    "scorecard": lambda c: reverse("scorecard", args=[c.mona.pk]),
+    "scorecard-csv": lambda c: reverse("scorecard-csv", args=[c.mona.pk]),
+    "self-assessment": lambda c: reverse("self-assessment"),
     # Pages for those who coach: never for a rep or a login linked to nobody.
     "cadence": lambda c: reverse("cadence"),
     "session-new": lambda c: reverse("session-new"),
@@ -122,19 +133,40 @@ ACTIONS = {
     "commitment-status",
     "team-review-log",
     "calendar-feed",
+    # Development: checked in stagecoach/development/tests/test_development.py.
+    "plan-new",
+    "plan-close",
+    "win-new",
+    "action-plan-check-in",
+    "action-plan-close",
+    "action-done",
 }
 
 IMPORTS = {"imports", "import_detail", "import_file"}
 COACH = {"cadence", "session-new"}
 LEAD = {"session", "session-prepare", "session-log", "agenda"}
+DEVELOP = {"skills", "team-skills", "development", "action-plan", "action-plan-new", "impact"}
+HEALTH = {"coaching-health", "coaching-health-csv"}
+SCORECARD = {"scorecard", "scorecard-csv"}
 ALLOWED = {
-    "alice": {"person", "session", "agenda"},
+    "alice": {"person", "session", "agenda", "skills", "development", "action-plan"},
     "bob": set(),
-    "mona": {"team", "person", "team-review", *LEAD, *COACH},
-    "nate": set(COACH),
+    "mona": {"team", "person", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD}
+    | {"self-assessment"},
+    "nate": {*COACH, "impact", *HEALTH, "self-assessment"},
     "charlie": set(),
-    "lena": {"team", "person", "team-review", *LEAD, *COACH},
-    "otto": {"team", "person", "team-review", *LEAD, *COACH, *IMPORTS},
+    "lena": {"team", "person", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD},
+    "otto": {
+        "team",
+        "person",
+        "team-review",
+        *LEAD,
+        *COACH,
+        *IMPORTS,
+        *DEVELOP,
+        *HEALTH,
+        *SCORECARD,
+    },
     "stranger": set(),
 }
 
@@ -168,6 +200,22 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
         session=cast.session,
         action="Alice's commitment",
         due_on=timezone.localdate(),
+    )
+    from datetime import timedelta
+
+    from stagecoach.development.models import ActionPlan, DevelopmentPlan
+
+    today = timezone.localdate()
+    plan = DevelopmentPlan.objects.create(
+        rep=cast.alice, title="Alice's plan", starts_on=today, ends_on=today + timedelta(days=365)
+    )
+    cast.action_plan = ActionPlan.objects.create(
+        plan=plan,
+        title="Alice's action plan",
+        starts_on=today,
+        ends_on=today + timedelta(weeks=6),
+        metric="win_rate",
+        target=0.3,
     )
     return cast
 

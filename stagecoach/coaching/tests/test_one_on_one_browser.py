@@ -41,7 +41,9 @@ def test_prepare_hold_and_log_a_one_on_one(cast, browser_login) -> None:  # type
     )
 
     page = browser_login(cast.mona)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Coaching").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Coaching", exact=True
+    ).click()
     expect(page.get_by_role("heading", name="Coaching", exact=True)).to_be_visible()
     page.locator("table.sessions").get_by_role("link", name="Open").first.click()
     expect(page.get_by_role("heading", name="1:1 with Alice Rep")).to_be_visible()
@@ -86,6 +88,6 @@ def test_prepare_hold_and_log_a_one_on_one(cast, browser_login) -> None:  # type
     # The rep sees what she committed to, and her next agenda follows it up.
     page.get_by_role("button", name="Log out").click()
     page = browser_login(cast.alice)
-    page.get_by_role("link", name="Coaching").click()
+    page.get_by_role("link", name="Coaching", exact=True).click()
     expect(page.locator("table.commitments")).to_contain_text("Ask Initech to be a reference")
     expect(page.locator(".agenda")).to_contain_text("Follow up on 1 open commitment")

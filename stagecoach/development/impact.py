@@ -1,0 +1,219 @@
+"""Measuring action plans against their target metric, and what coaching moved overall.
+
+The arithmetic is in :mod:`stagecoach.analytics.engine.impact`; this module picks each
+plan's comparison group, loads what the engine needs and stores the results on the
+plan: ``progress`` while it runs (the plan so far against the team), ``impact`` once it
+has ended (the whole plan against the team), measured once and kept.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from stagecoach.accounts.models import Person, Role
+from stagecoach.analytics.engine.frames import Data
+from stagecoach.analytics.engine.impact import MetricSpec, before_period, evaluate
+from stagecoach.analytics.loading import load_activity_weeks, load_data
+from stagecoach.development.models import ActionPlan, TargetMetric
+
+MIN_COMPARISON = 2
+VERDICTS = ("improved", "no_evidence", "worse", "not_enough_data")
+VERDICT_LABELS = {
+    "improved": "Improved",
+    "no_evidence": "No evidence of change",
+    "worse": "Worse",
+    "not_enough_data": "Not enough data",
+}
+
+
+def spec_for(action_plan: ActionPlan) -> MetricSpec:
+    return MetricSpec(
+        kind=action_plan.metric,  # type: ignore[arg-type]
+        stage_id=action_plan.metric_stage_id,
+        activity_type=action_plan.metric_activity,
+    )
+
+
+def comparison_group(rep: Person) -> tuple[list[int], str]:
+    """The rest of the rep's team (active reps); the whole sales floor when the team has
+    fewer than two others, since one teammate's luck is no trend."""
+    reps = Person.objects.filter(role=Role.REP, is_active=True).exclude(pk=rep.pk)
+    if rep.team_id is not None:
+        team = list(reps.filter(team_id=rep.team_id).values_list("id", flat=True))
+        if len(team) >= MIN_COMPARISON:
+            return team, "the rest of the team"
+    return list(reps.values_list("id", flat=True)), "all other reps"
+
+
+def _moment(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _due(plans: Iterable[ActionPlan], now: datetime) -> list[ActionPlan]:
+    today = timezone.localtime(now).date()
+    return [p for p in plans if p.starts_on < today and (p.impact is None or p.ends_on > today)]
+
+
+def measure_action_plans(
+    *,
+    now: datetime | None = None,
+    data: Data | None = None,
+    plans: Iterable[ActionPlan] | None = None,
+) -> int:
+    """Measure running plans (progress so far) and ended, unmeasured ones (impact).
+
+    Returns how many plans were measured. ``data`` may come from a refresh that just
+    loaded it; activity weeks are topped up when a baseline reaches further back.
+    """
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    if plans is None:
+        plans = ActionPlan.objects.filter(
+            Q(status=ActionPlan.Status.ACTIVE) | Q(impact__isnull=True)
+        ).select_related("plan__rep")
+    chosen = _due(plans, now)
+    if not chosen:
+        return 0
+    earliest = min(before_period(_moment(p.starts_on), _moment(p.ends_on))[0] for p in chosen)
+    if data is None:
+        data = load_data(activity_since=earliest)
+    elif any(p.metric == TargetMetric.ACTIVITIES for p in chosen):
+        loaded = data.activity_weeks["week"].min()
+        if loaded is None or loaded > earliest.date():  # type: ignore[operator]
+            data = replace(data, activity_weeks=load_activity_weeks(since=earliest))
+    groups: dict[int, tuple[list[int], str]] = {}
+    for plan in chosen:
+        rep = plan.plan.rep
+        if rep.pk not in groups:
+            groups[rep.pk] = comparison_group(rep)
+        comparison, label = groups[rep.pk]
+        ended = plan.ends_on <= today
+        end = _moment(plan.ends_on) if ended else now
+        result = evaluate(
+            data,
+            spec_for(plan),
+            rep=rep.pk,
+            comparison=comparison,
+            start=_moment(plan.starts_on),
+            end=end,
+        ).to_dict()
+        result["comparison"] = label
+        result["target_met"] = _target_met(plan, result["rep_during"]["value"])
+        plan.progress = result
+        fields = ["progress", "measured_at"]
+        if ended:
+            plan.impact = result
+            fields.append("impact")
+        plan.measured_at = now
+        plan.save(update_fields=fields)
+    return len(chosen)
+
+
+def _target_met(plan: ActionPlan, value: float | None) -> bool | None:
+    if value is None:
+        return None
+    if plan.metric == TargetMetric.STAGE_DAYS:
+        return value <= plan.target
+    return value >= plan.target
+
+
+# -- what coaching moved -----------------------------------------------------------------
+
+
+@dataclass
+class FocusRow:
+    """Ended action plans on one focus area (skill) and one metric."""
+
+    skill: str
+    metric: str
+    metric_label: str
+    unit: str
+    plans: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
+    effects: list[float] = field(default_factory=list)
+    targets_met: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.plans - self.verdicts["not_enough_data"]
+
+    @property
+    def mean_effect(self) -> float | None:
+        return sum(self.effects) / len(self.effects) if self.effects else None
+
+    @property
+    def improved_share(self) -> float | None:
+        return self.verdicts["improved"] / self.judged if self.judged else None
+
+
+def focus_areas(plans: Iterable[ActionPlan]) -> list[FocusRow]:
+    """Which focus areas move which metrics: ended, measured plans grouped by skill and
+    metric, with the verdicts and the mean measured effect (judged plans only)."""
+    rows: dict[tuple[str, str], FocusRow] = {}
+    units: dict[str, str] = {
+        TargetMetric.CONVERSION: "points",
+        TargetMetric.WIN_RATE: "points",
+        TargetMetric.STAGE_DAYS: "days",
+        TargetMetric.ACTIVITIES: "a week",
+        TargetMetric.NEW_OPPORTUNITIES: "a week",
+    }
+    for plan in plans:
+        if not plan.impact:
+            continue
+        label = metric_label(plan)
+        key = (plan.skill.name if plan.skill else "No skill named", label)
+        row = rows.setdefault(
+            key,
+            FocusRow(skill=key[0], metric=plan.metric, metric_label=label, unit=units[plan.metric]),
+        )
+        row.plans += 1
+        verdict = plan.impact.get("verdict", "not_enough_data")
+        row.verdicts[verdict] = row.verdicts.get(verdict, 0) + 1
+        if plan.impact.get("effect") is not None and verdict != "not_enough_data":
+            effect = float(plan.impact["effect"])
+            row.effects.append(effect * 100 if row.unit == "points" else effect)
+        if plan.impact.get("target_met"):
+            row.targets_met += 1
+    return sorted(rows.values(), key=lambda r: (-r.plans, r.skill, r.metric_label))
+
+
+def metric_label(plan: ActionPlan) -> str:
+    stage = plan.metric_stage.name if plan.metric_stage else ""
+    if plan.metric == TargetMetric.CONVERSION:
+        return f"{stage} conversion"
+    if plan.metric == TargetMetric.STAGE_DAYS:
+        return f"Days in {stage}"
+    if plan.metric == TargetMetric.ACTIVITIES:
+        kind = plan.get_metric_activity_display().lower() if plan.metric_activity else "activities"
+        return f"{kind.capitalize()} per week"
+    return str(plan.get_metric_display())
+
+
+def format_metric(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE):
+        return f"{value:.0%}"
+    if metric == TargetMetric.STAGE_DAYS:
+        return f"{value:.1f} d"
+    return f"{value:.1f}"
+
+
+def by_verdict(plans: Iterable[ActionPlan]) -> dict[str, list[ActionPlan]]:
+    grouped: dict[str, list[ActionPlan]] = defaultdict(list)
+    for plan in plans:
+        if plan.impact:
+            grouped[plan.impact.get("verdict", "not_enough_data")].append(plan)
+    return grouped
+
+
+def measuring_window(plan: ActionPlan) -> tuple[str, str]:
+    start, _ = before_period(_moment(plan.starts_on), _moment(plan.ends_on))
+    return start.date().isoformat(), (plan.starts_on - timedelta(days=1)).isoformat()
