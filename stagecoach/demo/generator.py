@@ -15,6 +15,12 @@ listed in :attr:`DemoOrg.planted` —
 - ``activity_drop``: the rep's logged activities fall to about a third in the last
   six weeks.
 
+A few other reps improved after coaching, listed in :attr:`DemoOrg.coached`: from
+sixteen weeks ago one converts an early stage far better, another logs half as much
+activity again. The demo's development plans put an eight-week action plan on each,
+so the coaching-impact view has a real change to find (and plans on other reps that
+changed nothing, to find nothing).
+
 Everything else varies only a little from rep to rep, so a sound analysis should
 find the planted needs and little else.
 """
@@ -112,6 +118,17 @@ class PlantedNeed:
 
 
 @dataclass(frozen=True)
+class CoachedLift:
+    person: str
+    kind: str  # conversion | activities
+    stage: str | None
+    since: date
+
+
+LIFT_WEEKS_AGO = 16
+
+
+@dataclass(frozen=True)
 class QuotaRow:
     person: str
     period_start: date
@@ -131,9 +148,11 @@ class DemoOrg:
         self.teams: list[TeamRow] = []
         self.people: list[PersonRow] = []
         self.planted: list[PlantedNeed] = []
+        self.coached: list[CoachedLift] = []
         self._profiles: list[RepProfile] = []
         self._build_people()
         self._plant_needs()
+        self._plant_lifts()
 
     # -- people and teams ---------------------------------------------------------
 
@@ -352,6 +371,31 @@ class DemoOrg:
                         "in the last six weeks",
                     )
                 )
+
+    def _plant_lifts(self) -> None:
+        """Two reps without a planted need improve from sixteen weeks ago (own stream,
+        so the planted needs and everyone else's history stay as they were)."""
+        rng = random.Random(self.config.seed * 31 + 11)
+        needy = {n.person for n in self.planted}
+        since = self.now - LIFT_WEEKS_AGO * WEEK
+        candidates = [
+            p
+            for p in self._profiles
+            if p.key not in needy and p.active_from <= self.start + 30 * DAY
+        ]
+        if len(candidates) < 6:
+            return
+        converter, active = rng.sample(candidates, 2)
+        k = 0  # the first stage: every deal passes through it, so samples are largest
+        converter.lift_from = since
+        converter.lift_stage = k
+        converter.lift_rate = min(0.93, BASE_CONVERSION[k] * 1.5)
+        self.coached.append(
+            CoachedLift(converter.key, "conversion", OPEN_STAGES[k], date_of(since))
+        )
+        active.lift_from = since
+        active.lift_factor = 1.6
+        self.coached.append(CoachedLift(active.key, "activities", None, date_of(since)))
 
     # -- rates and quotas -------------------------------------------------------------
 

@@ -65,6 +65,13 @@ class RepProfile:
     deals_per_week: float
     drop_from: int | None = None
     drop_factor: float = 1.0
+    # A coached improvement: from ``lift_from`` on, the rep converts stage
+    # ``lift_stage`` at ``lift_rate`` (conversion) or logs ``lift_factor`` times the
+    # activity (activities).
+    lift_from: int | None = None
+    lift_stage: int = -1
+    lift_rate: float = 0.0
+    lift_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,10 @@ def _simulate_deal(
         if t_next >= ctx.now:
             break
         t = t_next
-        if rng.random() < p.conversion[k]:
+        rate = p.conversion[k]
+        if p.lift_from is not None and k == p.lift_stage and t >= p.lift_from:
+            rate = p.lift_rate
+        if rng.random() < rate:
             if k == last_open:
                 changes.append((WON_STAGE, t))
                 outcome = "won"
@@ -271,6 +281,8 @@ def _activities(
     level = np.full(weeks, p.activity_level)
     if p.drop_from is not None:
         level[week_starts >= p.drop_from] *= p.drop_factor
+    if p.lift_from is not None and p.lift_factor != 1.0:
+        level[week_starts >= p.lift_from] *= p.lift_factor
     types: list[npt.NDArray[np.int8]] = []
     times: list[npt.NDArray[np.int64]] = []
     for kind_index, activity_type in enumerate(ACTIVITY_TYPES):

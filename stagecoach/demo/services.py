@@ -15,6 +15,7 @@ from stagecoach.accounts.models import Person, PersonSourceId, Role, Team, User
 from stagecoach.accounts.services import ensure_ops_group
 from stagecoach.coaching.models import Topic
 from stagecoach.demo.coaching import CoachingSeed, seed_coaching
+from stagecoach.demo.development import DevelopmentSeed, seed_development
 from stagecoach.demo.generator import ACTIVITY_TYPES, DemoConfig, DemoOrg
 from stagecoach.demo.history import RepBatch
 from stagecoach.demo.models import PlantedNeed
@@ -53,6 +54,7 @@ class DemoResult:
     quotas: int = 0
     seconds: float = 0.0
     coaching: CoachingSeed | None = None
+    development: DevelopmentSeed | None = None
     logins: dict[str, str] = field(default_factory=dict)
 
 
@@ -232,6 +234,12 @@ def load_demo(
     result.field_changes = writers["field_change"].written
     result.activities = writers["activity"].written
     result.coaching = seed_coaching(seed=config.seed, now=datetime.fromtimestamp(config.now, UTC))
+    result.development = seed_development(
+        seed=config.seed,
+        now=datetime.fromtimestamp(config.now, UTC),
+        planted=[(people[n.person], n) for n in org.planted],
+        coached=[(people[c.person], c) for c in org.coached],
+    )
     result.logins = demo_logins()
     result.seconds = time.monotonic() - started
     return result

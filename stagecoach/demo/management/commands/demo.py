@@ -66,6 +66,10 @@ class Command(BaseCommand):
             )
             if result.coaching is not None:
                 console.print(f"{result.coaching.summary()} ({result.coaching.seconds:.1f} s).")
+            if result.development is not None:
+                console.print(
+                    f"{result.development.summary()} ({result.development.seconds:.1f} s)."
+                )
         else:
             console.print("The demo organisation is already loaded (use --reset to rebuild it).")
         if result.created or not MetricSet.objects.exists():
