@@ -8,10 +8,9 @@ has ended (the whole plan against the team), measured once and kept.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
 from django.db.models import Q
@@ -204,16 +203,3 @@ def format_metric(metric: str, value: float | None) -> str:
     if metric == TargetMetric.STAGE_DAYS:
         return f"{value:.1f} d"
     return f"{value:.1f}"
-
-
-def by_verdict(plans: Iterable[ActionPlan]) -> dict[str, list[ActionPlan]]:
-    grouped: dict[str, list[ActionPlan]] = defaultdict(list)
-    for plan in plans:
-        if plan.impact:
-            grouped[plan.impact.get("verdict", "not_enough_data")].append(plan)
-    return grouped
-
-
-def measuring_window(plan: ActionPlan) -> tuple[str, str]:
-    start, _ = before_period(_moment(plan.starts_on), _moment(plan.ends_on))
-    return start.date().isoformat(), (plan.starts_on - timedelta(days=1)).isoformat()

@@ -156,18 +156,6 @@ def close_plan(plan: DevelopmentPlan, *, outcome: str, on: date) -> None:
     plan.save(update_fields=["status", "outcome", "closed_on", "updated_at"])
 
 
-def add_goal(plan: DevelopmentPlan, draft: GoalDraft) -> Goal:
-    position = plan.goals.count()
-    return Goal.objects.create(
-        plan=plan,
-        position=position,
-        text=draft.text,
-        skill_id=draft.skill_id,
-        level_at_start=draft.level_at_start,
-        target_level=draft.target_level,
-    )
-
-
 # -- action plans -----------------------------------------------------------------------
 
 

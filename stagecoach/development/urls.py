@@ -1,10 +1,10 @@
 from django.urls import include, path
 
-from stagecoach.development import views
+from stagecoach.development import impact_views, skills_views, views
 
 urlpatterns = [
-    path("people/<int:person_id>/skills/", views.skills_page, name="skills"),
-    path("teams/<int:team_id>/skills/", views.team_skills, name="team-skills"),
+    path("people/<int:person_id>/skills/", skills_views.skills_page, name="skills"),
+    path("teams/<int:team_id>/skills/", skills_views.team_skills, name="team-skills"),
     path("people/<int:person_id>/development/", views.development_page, name="development"),
     path("people/<int:person_id>/development/new/", views.plan_new, name="plan-new"),
     path(
@@ -30,6 +30,6 @@ urlpatterns = [
         name="action-plan-close",
     ),
     path("development/actions/<int:action_id>/done/", views.plan_action_done, name="action-done"),
-    path("development/impact/", views.impact_page, name="impact"),
+    path("development/impact/", impact_views.impact_page, name="impact"),
     path("", include("stagecoach.development.health_urls")),
 ]

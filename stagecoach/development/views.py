@@ -21,29 +21,23 @@ from django.views.decorators.http import require_POST
 from stagecoach.accounts.models import Person, Role
 from stagecoach.accounts.selectors import (
     get_person_for_user,
-    get_team_for_user,
     scope_for,
-    team_members,
 )
 from stagecoach.coaching.models import Session
 from stagecoach.development import impact, selectors, services
 from stagecoach.development.forms import (
-    LEVEL_CHOICES,
     ActionPlanForm,
     CheckInForm,
     CloseActionPlanForm,
     ClosePlanForm,
     GoalFormSet,
     PlanForm,
-    RatingForm,
     WinForm,
 )
 from stagecoach.development.models import (
-    LEVEL_NAMES,
     ActionPlan,
     DevelopmentPlan,
     PlanAction,
-    SkillRating,
     TargetMetric,
 )
 from stagecoach.lib.csvexport import csv_response
@@ -73,143 +67,58 @@ def _sessions_with(rep: Person) -> Any:
     )
 
 
-# -- skills -----------------------------------------------------------------------------
+def _action_plans_csv(filename: str, plans: list[ActionPlan]) -> HttpResponse:
+    def measured(plan: ActionPlan, key: str) -> Any:
+        result = plan.impact or plan.progress or {}
+        return (result.get(key) or {}).get("value") if key != "effect" else result.get(key)
 
-
-@login_required
-def skills_page(request: HttpRequest, person_id: int) -> HttpResponse:
-    """A rep's skills: the role's expectation, the latest manager and self ratings, the
-    gap, each skill's history and the red flags that point at it. Managers rate here;
-    the rep rates themselves here."""
-    rep = _rep(request, person_id)
-    mine = selectors.is_self(request.user, rep)
-    may_rate = mine or selectors.can_develop(request.user, rep)
-    source = SkillRating.Source.SELF if mine else SkillRating.Source.MANAGER
-    rows = selectors.skill_profile(rep, flags=services.current_flags(rep))
-    model = [row.competency for row in rows]
-    form = RatingForm(model=model, sessions=_sessions_with(rep))
-    if request.method == "POST":
-        if not may_rate:
-            raise Http404("No such page.")
-        form = RatingForm(request.POST, model=model, sessions=_sessions_with(rep))
-        if form.is_valid():
-            saved = services.rate_skills(
-                rep=rep,
-                by=_person(request),
-                source=source,
-                levels=form.levels(),
-                notes=form.notes(),
-                rated_on=form.cleaned_data["rated_on"],
-                session=form.cleaned_data["session"],
-            )
-            messages.success(request, f"Saved {len(saved)} rating{'s' if len(saved) != 1 else ''}.")
-            return redirect("skills", person_id=rep.pk)
-    if _wants_csv(request):
-        return csv_response(
-            f"skills-{rep.pk}.csv",
+    return csv_response(
+        filename,
+        [
+            "rep",
+            "action_plan",
+            "skill",
+            "metric",
+            "starts_on",
+            "ends_on",
+            "status",
+            "outcome",
+            "baseline",
+            "target",
+            "rep_before",
+            "rep_during",
+            "team_before",
+            "team_during",
+            "effect",
+            "low",
+            "high",
+            "verdict",
+            "final",
+        ],
+        [
             [
-                "skill",
-                "category",
-                "stages",
-                "expected",
-                "manager",
-                "manager_on",
-                "self",
-                "self_on",
-                "gap",
-                "flags",
-            ],
-            [
-                [
-                    r.competency.skill.name,
-                    r.competency.skill.category,
-                    "; ".join(r.competency.stages),
-                    r.competency.expected,
-                    r.manager.level if r.manager else None,
-                    r.manager.rated_on if r.manager else None,
-                    r.self_rating.level if r.self_rating else None,
-                    r.self_rating.rated_on if r.self_rating else None,
-                    r.gap,
-                    "; ".join(f.code for f in r.flags),
-                ]
-                for r in rows
-            ],
-        )
-    rated = [r for r in rows if r.level is not None]
-    bars = [
-        charts.Bar(
-            label=r.competency.skill.name,
-            value=float(r.level or 0),
-            note=f"expected {r.competency.expected}"
-            + (" · self-rated" if r.manager is None else ""),
-            css="bar-flagged" if (r.gap or 0) >= 2 else "",
-        )
-        for r in rated
-    ]
-    return render(
-        request,
-        "development/skills.html",
-        {
-            "person": rep,
-            "rows": rows,
-            "rated": len(rated),
-            "bars": bars,
-            "form": form,
-            "may_rate": may_rate,
-            "is_self": mine,
-            "source_label": "your own rating" if mine else "your rating as their manager",
-            "level_names": LEVEL_NAMES,
-            "level_choices": LEVEL_CHOICES,
-        },
-    )
-
-
-@login_required
-def team_skills(request: HttpRequest, team_id: int) -> HttpResponse:
-    """The team heat map: reps by skills, each cell the gap to the role's expectation."""
-    team = get_team_for_user(request.user, team_id)
-    reps = list(team_members(team).filter(role=Role.REP).order_by("name"))
-    model, rows = selectors.heat_map(reps)
-    if _wants_csv(request):
-        return csv_response(
-            f"skills-{team.pk}.csv",
-            ["rep", *[c.skill.name for c in model]],
-            [
-                [
-                    rep.name,
-                    *[
-                        (f"{c.level}{' (self)' if c.is_self else ''}" if c.level else "")
-                        for c in cells
-                    ],
-                ]
-                for rep, cells in rows
-            ],
-        )
-    averages = []
-    for i, c in enumerate(model):
-        levels = [level for _, cells in rows if (level := cells[i].level) is not None]
-        averages.append((c, sum(levels) / len(levels) if levels else None, len(levels)))
-    gaps = [
-        charts.Bar(
-            label=c.skill.name,
-            value=c.expected - avg,
-            note=f"avg {avg:.1f} of {c.expected}, n = {n}",
-        )
-        for c, avg, n in averages
-        if avg is not None and avg < c.expected
-    ]
-    gaps.sort(key=lambda b: -b.value)
-    return render(
-        request,
-        "development/team_skills.html",
-        {
-            "team": team,
-            "model": model,
-            "rows": rows,
-            "averages": averages,
-            "gaps": gaps,
-            "rated": sum(1 for _, cells in rows if any(c.level for c in cells)),
-        },
+                p.plan.rep.name,
+                p.title,
+                p.skill.name if p.skill else "",
+                impact.metric_label(p),
+                p.starts_on,
+                p.ends_on,
+                p.status,
+                p.outcome,
+                p.baseline,
+                p.target,
+                measured(p, "rep_before"),
+                measured(p, "rep_during"),
+                measured(p, "team_before"),
+                measured(p, "team_during"),
+                measured(p, "effect"),
+                (p.impact or p.progress or {}).get("low"),
+                (p.impact or p.progress or {}).get("high"),
+                (p.impact or p.progress or {}).get("verdict", ""),
+                p.impact is not None,
+            ]
+            for p in plans
+        ],
     )
 
 
@@ -240,7 +149,6 @@ def development_page(request: HttpRequest, person_id: int) -> HttpResponse:
             "today": today,
             "win_form": WinForm(),
             "close_form": ClosePlanForm(),
-            "labels": {a.pk: impact.metric_label(a) for a in action_plans},
         },
     )
 
@@ -544,137 +452,3 @@ def plan_action_done(request: HttpRequest, action_id: int) -> HttpResponse:
         raise Http404("No such action.")
     services.set_action_done(action, done=request.POST.get("done") == "1", on=timezone.localdate())
     return redirect("action-plan", action_plan_id=action.action_plan_id)
-
-
-# -- impact -----------------------------------------------------------------------------------
-
-
-def _action_plans_csv(filename: str, plans: list[ActionPlan]) -> HttpResponse:
-    def measured(plan: ActionPlan, key: str) -> Any:
-        result = plan.impact or plan.progress or {}
-        return (result.get(key) or {}).get("value") if key != "effect" else result.get(key)
-
-    return csv_response(
-        filename,
-        [
-            "rep",
-            "action_plan",
-            "skill",
-            "metric",
-            "starts_on",
-            "ends_on",
-            "status",
-            "outcome",
-            "baseline",
-            "target",
-            "rep_before",
-            "rep_during",
-            "team_before",
-            "team_during",
-            "effect",
-            "low",
-            "high",
-            "verdict",
-            "final",
-        ],
-        [
-            [
-                p.plan.rep.name,
-                p.title,
-                p.skill.name if p.skill else "",
-                impact.metric_label(p),
-                p.starts_on,
-                p.ends_on,
-                p.status,
-                p.outcome,
-                p.baseline,
-                p.target,
-                measured(p, "rep_before"),
-                measured(p, "rep_during"),
-                measured(p, "team_before"),
-                measured(p, "team_during"),
-                measured(p, "effect"),
-                (p.impact or p.progress or {}).get("low"),
-                (p.impact or p.progress or {}).get("high"),
-                (p.impact or p.progress or {}).get("verdict", ""),
-                p.impact is not None,
-            ]
-            for p in plans
-        ],
-    )
-
-
-@login_required
-def impact_page(request: HttpRequest) -> HttpResponse:
-    """What coaching moved: every ended action plan's verdict, and by focus area."""
-    scope = scope_for(request.user)
-    if not scope.everyone and (scope.person is None or scope.person.role == Role.REP):
-        raise Http404("No such page.")
-    plans = list(
-        selectors.visible_action_plans(request.user)
-        .exclude(plan__rep=scope.person)
-        .order_by("-ends_on", "-id")
-    )
-    ended = [p for p in plans if p.impact]
-    running = [p for p in plans if p.status == ActionPlan.Status.ACTIVE and not p.impact]
-    if _wants_csv(request):
-        return _action_plans_csv("action-plans.csv", plans)
-    rows = impact.focus_areas(ended)
-    counts = {
-        v: sum(1 for p in ended if p.impact and p.impact.get("verdict") == v)
-        for v in impact.VERDICTS
-    }
-    tones = {"improved": "seg-2", "worse": "seg-5", "no_evidence": "seg-4", "not_enough_data": ""}
-    verdict_chart = charts.bars(
-        [
-            charts.Bar(label=impact.VERDICT_LABELS[v], value=counts[v], css=tones[v])
-            for v in impact.VERDICTS
-        ],
-        title="Verdicts of ended action plans",
-    )
-    groups: dict[str, list[charts.Effect]] = {}
-    for p in ended:
-        result = p.impact or {}
-        if result.get("effect") is None:
-            continue
-        share = p.metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE)
-        unit = " pts" if share else (" d" if p.metric == TargetMetric.STAGE_DAYS else " a week")
-        groups.setdefault(unit, []).append(
-            charts.Effect(
-                label=f"{p.plan.rep.name}: {impact.metric_label(p)}",
-                effect=result["effect"],
-                low=result.get("low"),
-                high=result.get("high"),
-                scale=100.0 if share else 1.0,
-                better="lower" if p.metric == TargetMetric.STAGE_DAYS else "higher",
-                unit=unit,
-            )
-        )
-    names = {
-        " pts": "Rates (percentage points)",
-        " d": "Days in stage",
-        " a week": "Counts per week",
-    }
-    effect_charts = [
-        (
-            names[unit],
-            charts.effects(
-                rows[:30], title=f"{names[unit]}: effect beyond the team's change, 90% interval"
-            ),
-        )
-        for unit, rows in groups.items()
-    ]
-    return render(
-        request,
-        "development/impact.html",
-        {
-            "rows": rows,
-            "ended": ended,
-            "running": running,
-            "counts": [(impact.VERDICT_LABELS[v], counts[v]) for v in impact.VERDICTS],
-            "labels": {p.pk: impact.metric_label(p) for p in plans},
-            "verdict_labels": impact.VERDICT_LABELS,
-            "verdict_chart": verdict_chart,
-            "effect_charts": effect_charts,
-        },
-    )
