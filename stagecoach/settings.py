@@ -12,6 +12,11 @@ STAGECOACH_DATA_DIR   default: $XDG_DATA_HOME/stagecoach
 EMAIL_HOST            SMTP server for the weekly digest (default: print mail to the console)
 EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL
 SITE_URL              the address people open, used in mail and calendar links
+HTTPS                 default: false; true when people reach the app over HTTPS
+HSTS_SECONDS          default: one year when HTTPS is on
+PROXY_COUNT           default: 0; reverse proxies in front that append to X-Forwarded-For
+LOGIN_FAILURE_LIMIT   default: 5 failed sign-ins per account per LOGIN_LOCKOUT_MINUTES
+LOGIN_LOCKOUT_MINUTES default: 15
 """
 
 from __future__ import annotations
@@ -49,6 +54,14 @@ try:
     EMAIL_USE_TLS = env.env_bool("EMAIL_USE_TLS", True)
     DEFAULT_FROM_EMAIL = env.env_str("DEFAULT_FROM_EMAIL", "stagecoach <stagecoach@localhost>")
     SITE_URL = env.env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # SECURE_COOKIES is the older name of HTTPS and still honoured.
+    HTTPS = env.env_bool("HTTPS", env.env_bool("SECURE_COOKIES", False))
+    HSTS_SECONDS = env.env_int("HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+    HSTS_INCLUDE_SUBDOMAINS = env.env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    HSTS_PRELOAD = env.env_bool("HSTS_PRELOAD", False)
+    PROXY_COUNT = env.env_int("PROXY_COUNT", 0, minimum=0)
+    LOGIN_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+    LOGIN_LOCKOUT_MINUTES = env.env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 except env.ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -64,6 +77,7 @@ INSTALLED_APPS = [
     "stagecoach.analytics",
     "stagecoach.coaching",
     "stagecoach.development",
+    "stagecoach.audit",
     "stagecoach.web",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -72,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "template_partials",
     "django_htmx",
     "django_tasks",
@@ -89,7 +104,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "stagecoach.audit.middleware.AuditActorMiddleware",
 ]
 
 ROOT_URLCONF = "stagecoach.urls"
@@ -179,14 +196,46 @@ else:
         }
     }
 
+# Security headers. Everything the pages load comes from the app itself (no CDN), and
+# no page runs inline script or style, so the policy can be strict.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.env_bool("SECURE_COOKIES", False)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Behind HTTPS (directly or through a TLS proxy): cookies only over HTTPS, plain HTTP
+# redirected, and browsers told to remember it (HSTS).
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = HSTS_SECONDS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HSTS_INCLUDE_SUBDOMAINS
+SECURE_HSTS_PRELOAD = HSTS_PRELOAD
+if PROXY_COUNT:
+    # The proxy terminates TLS and says so; only trust the header when one is in front.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS for every subdomain, and the browsers' preload list, commit the whole domain
+    # to HTTPS: a decision for the domain's owner (HSTS_INCLUDE_SUBDOMAINS, HSTS_PRELOAD),
+    # not a default the app may make.
+    "security.W005",
+    "security.W021",
+]
 
 LOGGING = {
     "version": 1,

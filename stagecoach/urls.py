@@ -10,13 +10,14 @@ admin.site.site_title = "stagecoach admin"
 
 urlpatterns = [
     path("", web_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", web_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("stagecoach.accounts.urls")),
     path("", include("stagecoach.pipeline.urls")),
     path("", include("stagecoach.analytics.urls")),
     path("", include("stagecoach.coaching.urls")),
     path("", include("stagecoach.development.urls")),
+    path("", include("stagecoach.audit.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -9,7 +9,7 @@ from stagecoach.accounts.models import Person, Role, User
 
 OPS_GROUP = "Ops admins"
 # The apps an ops admin maintains through the admin: people, the process map, CRM data.
-OPS_APPS = ("accounts", "process", "pipeline")
+OPS_APPS = ("accounts", "process", "pipeline", "audit")
 
 
 def ensure_ops_group() -> Group:

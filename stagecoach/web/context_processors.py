@@ -32,6 +32,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             items.append(("Coaching health", reverse("coaching-health")))
         if can_administer(user):
             items.append(("Imports", reverse("imports")))
+        if scope.everyone:
+            items.append(("Audit log", reverse("audit-log")))
 
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
