@@ -109,6 +109,8 @@ PAGES = {
     "scorecard": lambda c: reverse("scorecard", args=[c.mona.pk]),
     "scorecard-csv": lambda c: reverse("scorecard-csv", args=[c.mona.pk]),
     "self-assessment": lambda c: reverse("self-assessment"),
+    "audit-log": lambda c: reverse("audit-log"),
+    "audit-log-csv": lambda c: reverse("audit-log-csv"),
     # Pages for those who coach: never for a rep or a login linked to nobody.
     "cadence": lambda c: reverse("cadence"),
     "session-new": lambda c: reverse("session-new"),
@@ -123,23 +125,44 @@ LISTS = {
     "calendar": lambda c: reverse("calendar"),
 }
 PUBLIC = {"login", "logout"}
-# State-changing endpoints, checked by their own tests below and in the coaching app's
-# (test_sessions.py, test_review.py); the calendar feed answers to its private token
-# only (test_feeds.py).
+# Answers to its private token only, never to a login (test_feeds.py).
+TOKEN = {"calendar-feed"}
+
+# State-changing endpoints: (how to build the URL, what to post, who may). Every login
+# not listed gets a 404 and changes nothing; anonymous is sent to the login page.
+LEADS = {"mona", "lena", "otto"}
 ACTIONS = {
-    "refresh_analytics",
-    "topic-delete",
-    "session-count",
-    "commitment-status",
-    "team-review-log",
-    "calendar-feed",
-    # Development: checked in stagecoach/development/tests/test_development.py.
-    "plan-new",
-    "plan-close",
-    "win-new",
-    "action-plan-check-in",
-    "action-plan-close",
-    "action-done",
+    "refresh_analytics": (lambda c: reverse("refresh_analytics"), {}, LEADS | {"nate"}),
+    "topic-delete": (lambda c: reverse("topic-delete", args=[c.topic.pk]), {}, {"lena", "otto"}),
+    "session-count": (
+        lambda c: reverse("session-count", args=[c.session.pk]),
+        {"notes": "How did it go? Send the proposal."},
+        LEADS,
+    ),
+    "commitment-status": (
+        lambda c: reverse("commitment-status", args=[c.commitment.pk]),
+        {"status": "done"},
+        LEADS | {"alice"},
+    ),
+    "team-review-log": (lambda c: reverse("team-review-log", args=[c.alpha.pk]), {}, LEADS),
+    "plan-new": (lambda c: reverse("plan-new", args=[c.alice.pk]), {}, LEADS),
+    "plan-close": (lambda c: reverse("plan-close", args=[c.action_plan.plan_id]), {}, LEADS),
+    "win-new": (lambda c: reverse("win-new", args=[c.alice.pk]), {}, LEADS),
+    "action-plan-check-in": (
+        lambda c: reverse("action-plan-check-in", args=[c.action_plan.pk]),
+        {},
+        LEADS,
+    ),
+    "action-plan-close": (
+        lambda c: reverse("action-plan-close", args=[c.action_plan.pk]),
+        {},
+        LEADS,
+    ),
+    "action-done": (
+        lambda c: reverse("action-done", args=[c.plan_action.pk]),
+        {"done": "1"},
+        LEADS | {"alice"},
+    ),
 }
 
 IMPORTS = {"imports", "import_detail", "import_file"}
@@ -147,6 +170,7 @@ COACH = {"cadence", "session-new"}
 LEAD = {"session", "session-prepare", "session-log", "agenda"}
 DEVELOP = {"skills", "team-skills", "development", "action-plan", "action-plan-new", "impact"}
 HEALTH = {"coaching-health", "coaching-health-csv"}
+AUDIT = {"audit-log", "audit-log-csv"}
 SCORECARD = {"scorecard", "scorecard-csv"}
 ALLOWED = {
     "alice": {"person", "session", "agenda", "skills", "development", "action-plan"},
@@ -155,7 +179,7 @@ ALLOWED = {
     | {"self-assessment"},
     "nate": {*COACH, "impact", *HEALTH, "self-assessment"},
     "charlie": set(),
-    "lena": {"team", "person", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD},
+    "lena": {"team", "person", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD, *AUDIT},
     "otto": {
         "team",
         "person",
@@ -166,6 +190,7 @@ ALLOWED = {
         *DEVELOP,
         *HEALTH,
         *SCORECARD,
+        *AUDIT,
     },
     "stranger": set(),
 }
@@ -195,7 +220,7 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
         scheduled_at=timezone.now(),
         notes="Alice's 1:1 notes",
     )
-    Commitment.objects.create(
+    cast.commitment = Commitment.objects.create(
         owner=cast.alice,
         session=cast.session,
         action="Alice's commitment",
@@ -216,6 +241,13 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
         ends_on=today + timedelta(weeks=6),
         metric="win_rate",
         target=0.3,
+    )
+    from stagecoach.coaching.models import Topic
+    from stagecoach.development.models import PlanAction
+
+    cast.plan_action = PlanAction.objects.create(action_plan=cast.action_plan, text="Role-play")
+    cast.topic = Topic.objects.create(
+        title="Discovery questions", period="month", starts_on=today, ends_on=today
     )
     return cast
 
@@ -238,7 +270,7 @@ def _all_url_names() -> set[str]:
 
 
 def test_every_page_is_in_the_access_matrix() -> None:
-    assert _all_url_names() - set(PAGES) - set(LISTS) - PUBLIC - ACTIONS == set()
+    assert _all_url_names() - set(PAGES) - set(LISTS) - PUBLIC - TOKEN - set(ACTIONS) == set()
 
 
 @pytest.mark.parametrize("who", sorted(ALLOWED))
@@ -307,3 +339,113 @@ def test_refresh_needs_a_csrf_token(cast) -> None:  # type: ignore[no-untyped-de
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.mona.user)
     assert client.post(reverse("refresh_analytics")).status_code == 403
+
+
+# -- state changes ----------------------------------------------------------------------
+
+ROLES = sorted(ALLOWED)
+
+
+def _snapshot() -> dict[str, object]:
+    """What the actions change, to prove a refused one changed nothing."""
+    from stagecoach.analytics.models import Refresh
+    from stagecoach.coaching.models import Commitment, Session, Topic
+    from stagecoach.development.models import (
+        ActionPlan,
+        CheckIn,
+        DevelopmentPlan,
+        PlanAction,
+        Win,
+    )
+
+    return {
+        "refreshes": Refresh.objects.count(),
+        "topics": Topic.objects.count(),
+        "sessions": list(Session.objects.order_by("pk").values_list("pk", "status", "notes")),
+        "commitments": list(Commitment.objects.order_by("pk").values_list("pk", "status")),
+        "plans": list(DevelopmentPlan.objects.order_by("pk").values_list("pk", "status")),
+        "action_plans": list(ActionPlan.objects.order_by("pk").values_list("pk", "status")),
+        "actions": list(PlanAction.objects.order_by("pk").values_list("pk", "done_on")),
+        "check_ins": CheckIn.objects.count(),
+        "wins": Win.objects.count(),
+    }
+
+
+@pytest.mark.parametrize("who", [*ROLES, "anonymous"])
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_actions_allow_or_deny(cast, client, login, who: str, action: str) -> None:  # type: ignore[no-untyped-def]
+    url, data, allowed = ACTIONS[action]
+    browser = client if who == "anonymous" else login(getattr(cast, who))
+    before = _snapshot()
+    response = browser.post(url(cast), data)
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    elif who in allowed:
+        assert response.status_code not in (403, 404), response.status_code
+        assert response.status_code < 500
+        return
+    else:
+        assert response.status_code == 404, response.status_code
+    assert _snapshot() == before, f"{who} changed something through {action}"
+
+
+@pytest.mark.parametrize("who", ROLES)
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_a_page_someone_may_not_open_takes_no_post_from_them(
+    cast, login, who: str, page: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Forms post to the page that shows them: a login refused the page is refused the post."""
+    if page in ALLOWED[who]:
+        return
+    client = login(getattr(cast, who))
+    before = _snapshot()
+    response = client.post(PAGES[page](cast), {})
+    assert response.status_code in (404, 405), response.status_code
+    assert _snapshot() == before
+
+
+def _every_url(cast) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every named URL of the app and the API, with an address built for the cast."""
+    from stagecoach.api import api
+
+    builders = {**PAGES, **LISTS, **{name: entry[0] for name, entry in ACTIONS.items()}}
+    urls = [(name, build(cast)) for name, build in builders.items()]
+    urls += [
+        ("calendar-feed", reverse("calendar-feed", args=["x" * 40])),
+        ("login", reverse("login")),
+        ("logout", reverse("logout")),
+        ("admin", reverse("admin:index")),
+    ]
+    for path in api.get_openapi_schema()["paths"]:
+        urls.append((path, path.format(person_id=cast.alice.pk, team_id=cast.alpha.pk)))
+    return urls
+
+
+def test_every_state_change_needs_the_csrf_token(cast) -> None:  # type: ignore[no-untyped-def]
+    """No view is exempt: a post without the token is refused before the view runs."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.otto.user)
+    urls = _every_url(cast)
+    assert len(urls) > 40
+    accepted = []
+    for name, url in urls:
+        response = client.post(url, {"status": "done"})
+        # The API takes no posts at all (test_api.py checks every route is a read).
+        refused = 405 if name.startswith("/api/") else 403
+        if response.status_code != refused:
+            accepted.append(f"{name} ({url}): {response.status_code}")
+    assert accepted == []
+
+
+def test_the_admin_is_for_staff_only(cast, client, login) -> None:  # type: ignore[no-untyped-def]
+    url = reverse("admin:index")
+    for who in ROLES:
+        user = getattr(cast, who)
+        user = getattr(user, "user", None) or user
+        response = login(getattr(cast, who)).get(url)
+        assert response.status_code == (200 if user.is_staff else 302), who
+        client.logout()
+    assert client.get(url).status_code == 302
