@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -21,9 +22,15 @@ from stagecoach.analytics.engine.flags import ProcessMap
 from stagecoach.analytics.engine.frames import Window
 from stagecoach.analytics.loading import load_data
 from stagecoach.analytics.models import Flag, MetricSet, Refresh
+from stagecoach.lib import heartbeat
 from stagecoach.process.models import PipelineCriterion, Skill, Stage
 
 DEFAULT_WINDOW_DAYS = 365
+HEARTBEAT = "refresh"
+INTERRUPTED = (
+    "interrupted: the process stopped; the previous results are still shown, refresh again"
+)
+logger = logging.getLogger(__name__)
 
 # Sent after a full refresh has stored its results, with the run, the frames it loaded
 # and its window: other apps (development plans' impact) measure from the same data.
@@ -193,6 +200,21 @@ def refresh(
         requested_by=user,
         people=scope or [],
     )
+    # If the process dies, the beat stops and the scheduler marks the run interrupted.
+    with heartbeat.beating(HEARTBEAT, run.pk):
+        return _refresh(
+            run=run, moment=moment, window_days=window_days, scope=scope, progress=progress
+        )
+
+
+def _refresh(
+    *,
+    run: Refresh,
+    moment: datetime,
+    window_days: int,
+    scope: list[int] | None,
+    progress: ProgressFn | None,
+) -> Refresh:
     run.status = Refresh.Status.RUNNING
     run.save(update_fields=["status"])
     started = time.perf_counter()
@@ -224,8 +246,36 @@ def refresh(
         run.seconds = time.perf_counter() - started
         run.timings = timings
         run.finished_at = timezone.now()
-        run.save()
+        heartbeat.save_outcome(run)
     return run
+
+
+def mark_interrupted(run_id: int, *, now: datetime) -> bool:
+    """Fail a refresh whose process stopped; False when it had finished meanwhile.
+
+    Results are stored in one transaction, so the pages still show the previous ones.
+    """
+    with transaction.atomic():
+        run = Refresh.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status not in (Refresh.Status.QUEUED, Refresh.Status.RUNNING):
+            return False
+        run.status = Refresh.Status.FAILED
+        run.error = INTERRUPTED
+        run.finished_at = now
+        run.save(update_fields=["status", "error", "finished_at"])
+    logger.warning("refresh %s was interrupted: its process stopped", run_id)
+    return True
+
+
+def recover_interrupted_refreshes(*, now: datetime) -> list[int]:
+    """Mark failed every running refresh whose process stopped beating; their ids."""
+    interrupted = []
+    for run in Refresh.objects.filter(status=Refresh.Status.RUNNING):
+        # A refresh has no start time of its own; it beats before it is marked running.
+        alive = heartbeat.is_alive(HEARTBEAT, run.pk, since=run.created_at, now=now)
+        if not alive and mark_interrupted(run.pk, now=now):
+            interrupted.append(run.pk)
+    return interrupted
 
 
 def ensure_metrics(*, as_of: date, window_days: int) -> date:

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from stagecoach.accounts.models import User
+from stagecoach.lib import heartbeat
 from stagecoach.pipeline.importers import reader_class
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.loader import Loader
@@ -31,6 +33,8 @@ from stagecoach.pipeline.models import ImportRun
 
 logger = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
+HEARTBEAT = "import"
+INTERRUPTED = "interrupted: the process stopped; nothing was imported, run it again"
 
 
 @dataclass
@@ -99,11 +103,33 @@ def run_import(
     The log row (ImportRun) is written outside the import's transaction so that it
     survives a failed or dry run and others can watch progress while it runs.
     """
-    started = time.monotonic()
     if run is None:
         run = ImportRun.objects.create(
             format=format_name, file_name=path.name, requested_by=user, dry_run=dry_run
         )
+    # The beat shows this run is alive while it is "running"; if the process dies,
+    # the scheduler sees the beat stop and marks the run interrupted.
+    with heartbeat.beating(HEARTBEAT, run.pk):
+        return _run(
+            run=run,
+            format_name=format_name,
+            path=path,
+            dry_run=dry_run,
+            mapping=mapping,
+            progress=progress,
+        )
+
+
+def _run(
+    *,
+    run: ImportRun,
+    format_name: str,
+    path: Path,
+    dry_run: bool,
+    mapping: Path | None,
+    progress: ProgressFn | None,
+) -> ImportOutcome:
+    started = time.monotonic()
     run.status = ImportRun.Status.RUNNING
     run.started_at = timezone.now()
     run.save(update_fields=["status", "started_at"])
@@ -178,7 +204,7 @@ def run_import(
 
     run.rejects_path = str(folder) if outcome.rejects_files else ""
     run.mapping_path = str(outcome.mapping_file or "")
-    run.save()
+    heartbeat.save_outcome(run)
     return outcome
 
 
@@ -245,6 +271,34 @@ def import_progress(run: ImportRun) -> ImportProgress:
         done=int(progress.get("done", 0)),
         total=int(progress.get("total", 0)),
     )
+
+
+def mark_interrupted(run_id: int, *, now: datetime) -> bool:
+    """Fail a run whose process stopped; False when it had finished meanwhile.
+
+    Its transaction died with the process, so nothing of it is in the database.
+    """
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status not in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
+            return False
+        run.status = ImportRun.Status.FAILED
+        run.error = INTERRUPTED
+        run.finished_at = now
+        run.save(update_fields=["status", "error", "finished_at"])
+    cache.delete(progress_key(run_id))
+    logger.warning("import %s was interrupted: its process stopped", run_id)
+    return True
+
+
+def recover_interrupted_imports(*, now: datetime) -> list[int]:
+    """Mark failed every running import whose process stopped beating; their ids."""
+    interrupted = []
+    for run in ImportRun.objects.filter(status=ImportRun.Status.RUNNING):
+        alive = heartbeat.is_alive(HEARTBEAT, run.pk, since=run.started_at, now=now)
+        if not alive and mark_interrupted(run.pk, now=now):
+            interrupted.append(run.pk)
+    return interrupted
 
 
 def rejects_preview(run: ImportRun, limit: int = 100) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from stagecoach.coaching.scheduler import run_due_jobs
+from stagecoach.pipeline.tasks import recover_interrupted_work
 
 logger = logging.getLogger("stagecoach.coaching.scheduler")
 
@@ -19,7 +20,8 @@ logger = logging.getLogger("stagecoach.coaching.scheduler")
 class Command(BaseCommand):
     help = (
         "Queue the recurring jobs when they are due (weekly digest, daily scheduling), "
-        "checking every minute until stopped. Safe to run on several servers at once."
+        "checking every minute until stopped, and mark failed the imports, refreshes and "
+        "tasks whose process died. Safe to run on several servers at once."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -33,6 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
+            self._recover()
             self._report(run_due_jobs(now=timezone.now()))
             return
         stop = threading.Event()
@@ -56,6 +59,7 @@ class Command(BaseCommand):
             self.stdout.write("Scheduler stopped.")
 
     def _tick(self) -> None:
+        self._recover()
         try:
             queued = run_due_jobs(now=timezone.now())
         except DatabaseError:
@@ -63,6 +67,18 @@ class Command(BaseCommand):
             logger.exception("scheduler: could not check the jobs")
             return
         self._report(queued)
+
+    def _recover(self) -> None:
+        """Mark failed the imports, refreshes and tasks whose process died (a killed
+        server or worker): at start, and then every tick."""
+        try:
+            recovered = recover_interrupted_work()
+        except DatabaseError:
+            logger.exception("scheduler: could not check for interrupted work")
+            return
+        if recovered:
+            self.stdout.write(f"{str(recovered).capitalize()}.")
+            self.stdout.flush()
 
     def _report(self, queued: list[str]) -> None:
         for job in queued:
