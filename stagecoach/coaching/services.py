@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role, Team, User
-from stagecoach.accounts.selectors import team_members
 from stagecoach.coaching.models import (
     Cadence,
     Commitment,
@@ -32,12 +33,45 @@ def managed_team(manager: Person) -> Team | None:
 
 def coached_reps(manager: Person) -> list[Person]:
     """The reps a manager holds 1:1s with: their team's reps, and any direct reports."""
-    team = managed_team(manager)
-    reps = {p.pk: p for p in Person.objects.filter(manager=manager, role=Role.REP, is_active=True)}
-    if team is not None:
-        for person in team_members(team, include_sub_teams=False).filter(role=Role.REP):
-            reps.setdefault(person.pk, person)
-    return sorted(reps.values(), key=lambda p: p.name)
+    return coached_reps_by_manager([manager])[manager.pk]
+
+
+def coached_reps_by_manager(managers: Iterable[Person]) -> dict[int, list[Person]]:
+    """:func:`coached_reps` of many managers in three queries (the coaching health page
+    lists every manager of the organisation)."""
+    ids = [m.pk for m in managers]
+    # The team of managed_team(): the cadence's, else the first managed team by name.
+    team_of: dict[int | None, int | None] = dict(
+        Cadence.objects.filter(manager_id__in=ids, team__isnull=False).values_list(
+            "manager_id", "team_id"
+        )
+    )
+    for team_id, manager_id in (
+        Team.objects.filter(manager_id__in=ids).order_by("name").values_list("id", "manager_id")
+    ):
+        team_of.setdefault(manager_id, team_id)
+    people = list(
+        Person.objects.filter(role=Role.REP, is_active=True)
+        .filter(Q(manager_id__in=ids) | Q(team_id__in=set(team_of.values())))
+        .select_related("team")
+        .order_by("name", "id")
+    )
+    direct: dict[int, list[Person]] = defaultdict(list)
+    members: dict[int, list[Person]] = defaultdict(list)
+    for person in people:
+        if person.manager_id is not None:
+            direct[person.manager_id].append(person)
+        if person.team_id is not None:
+            members[person.team_id].append(person)
+    found: dict[int, list[Person]] = {}
+    for manager_id in ids:
+        reps = {p.pk: p for p in direct[manager_id]}
+        team = team_of.get(manager_id)
+        if team is not None:
+            for person in members[team]:
+                reps.setdefault(person.pk, person)
+        found[manager_id] = sorted(reps.values(), key=lambda p: p.name)
+    return found
 
 
 def _at(day: date, at: object) -> datetime:

@@ -18,10 +18,11 @@ the thresholds there in step with the constants below.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.http import Http404
@@ -30,9 +31,10 @@ from django.utils import timezone
 from stagecoach.accounts.models import Person, Role, Team, User
 from stagecoach.accounts.selectors import scope_for
 from stagecoach.analytics import selectors as analytics
+from stagecoach.analytics.models import MetricSet
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 from stagecoach.coaching.models import MISSED_AFTER, Commitment, Session, SessionItem
-from stagecoach.coaching.services import coached_reps
+from stagecoach.coaching.services import coached_reps_by_manager
 from stagecoach.development.models import CheckIn, DevelopmentPlan, SelfAssessment, Win
 
 WEEK_CHOICES = (4, 8, 13)
@@ -268,21 +270,27 @@ class Accountability:
 
 
 def _sessions_in(manager: Person, window: Window) -> list[Session]:
-    return list(
-        Session.objects.filter(
-            manager=manager, scheduled_at__gte=window.start, scheduled_at__lt=window.now
-        ).only(
-            "id",
-            "kind",
-            "status",
-            "scheduled_at",
-            "duration_minutes",
-            "rep_id",
-            "team_id",
-            "questions_asked",
-            "directives_given",
-        )
-    )
+    return _sessions_by_manager([manager.pk], window)[manager.pk]
+
+
+def _sessions_by_manager(manager_ids: Sequence[int], window: Window) -> dict[int, list[Session]]:
+    found: dict[int, list[Session]] = {pk: [] for pk in manager_ids}
+    for session in Session.objects.filter(
+        manager_id__in=manager_ids, scheduled_at__gte=window.start, scheduled_at__lt=window.now
+    ).only(
+        "id",
+        "manager_id",
+        "kind",
+        "status",
+        "scheduled_at",
+        "duration_minutes",
+        "rep_id",
+        "team_id",
+        "questions_asked",
+        "directives_given",
+    ):
+        found[session.manager_id].append(session)
+    return found
 
 
 def count_sessions(sessions: Iterable[Session], *, now: datetime) -> SessionCounts:
@@ -299,11 +307,40 @@ def count_sessions(sessions: Iterable[Session], *, now: datetime) -> SessionCoun
     return SessionCounts(held=held, missed=missed, cancelled=cancelled, pending=pending)
 
 
+def _reviews(sessions: Iterable[Session]) -> list[Session]:
+    return [
+        s
+        for s in sessions
+        if s.status == Session.Status.HELD
+        and s.kind == Session.Kind.TEAM_REVIEW
+        and s.team_id is not None
+    ]
+
+
+def _team_reps(team_ids: Iterable[int]) -> dict[int, set[int]]:
+    """The active reps of each team today."""
+    team_reps: dict[int, set[int]] = defaultdict(set)
+    ids = set(team_ids)
+    if ids:
+        for team_id, person_id in Person.objects.filter(
+            team_id__in=ids, role=Role.REP, is_active=True
+        ).values_list("team_id", "id"):
+            team_reps[team_id].add(person_id)
+    return team_reps
+
+
 def rep_minutes(
-    reps: Sequence[Person], sessions: Iterable[Session], *, weeks: int
+    reps: Sequence[Person],
+    sessions: Iterable[Session],
+    *,
+    weeks: int,
+    team_reps: Mapping[int, set[int]] | None = None,
 ) -> list[RepMinutes]:
     """Held minutes with each rep: their own sessions, plus an equal share of each held
-    team review of their team (the review's minutes ÷ the team's active reps today)."""
+    team review of their team (the review's minutes ÷ the team's active reps today).
+
+    ``team_reps`` (team id → its active reps) is read from the database when not given.
+    """
     held = [s for s in sessions if s.status == Session.Status.HELD]
     own: dict[int, int] = defaultdict(int)
     count: dict[int, int] = defaultdict(int)
@@ -311,13 +348,9 @@ def rep_minutes(
         if s.kind in REP_KINDS and s.rep_id is not None:
             own[s.rep_id] += s.duration_minutes
             count[s.rep_id] += 1
-    reviews = [s for s in held if s.kind == Session.Kind.TEAM_REVIEW and s.team_id is not None]
-    team_reps: dict[int, set[int]] = defaultdict(set)
-    if reviews:
-        for team_id, person_id in Person.objects.filter(
-            team_id__in={s.team_id for s in reviews}, role=Role.REP, is_active=True
-        ).values_list("team_id", "id"):
-            team_reps[team_id].add(person_id)
+    reviews = _reviews(held)
+    if team_reps is None:
+        team_reps = _team_reps(s.team_id for s in reviews if s.team_id is not None)
     shared: dict[int, float] = defaultdict(float)
     for s in reviews:
         members = team_reps.get(s.team_id or 0, set())
@@ -336,12 +369,53 @@ def rep_minutes(
 
 
 def count_commitments(manager: Person, rep_ids: Iterable[int], window: Window) -> CommitmentCounts:
-    mine = Commitment.objects.filter(Q(owner_id__in=list(rep_ids)) | Q(session__manager=manager))
+    return _commitments_by_manager({manager.pk: list(rep_ids)}, window)[manager.pk]
+
+
+# One commitment as the counts need it: id, status, due_on, closed_at.
+_CommitmentRow = tuple[int, str, date, datetime | None]
+
+
+def _commitments_by_manager(
+    rep_ids: Mapping[int, Sequence[int]], window: Window
+) -> dict[int, CommitmentCounts]:
+    """The commitment counts of each manager (id → their reps' ids), in one query: the
+    commitments their reps own, or agreed in sessions they led."""
     yesterday = window.today - timedelta(days=1)
-    due = on_time = late = open_late = dropped = 0
-    for status, due_on, closed_at in mine.filter(
-        due_on__gte=window.first_day, due_on__lte=yesterday
-    ).values_list("status", "due_on", "closed_at"):
+    owners = {pk for ids in rep_ids.values() for pk in ids}
+    by_owner: dict[int, list[_CommitmentRow]] = defaultdict(list)
+    by_manager: dict[int, list[_CommitmentRow]] = defaultdict(list)
+    for pk, owner_id, manager_id, status, due_on, closed_at in (
+        Commitment.objects.filter(Q(owner_id__in=owners) | Q(session__manager_id__in=rep_ids))
+        .filter(
+            Q(due_on__gte=window.first_day, due_on__lte=yesterday)
+            | Q(status=Commitment.Status.OPEN, due_on__lt=window.today)
+        )
+        .values_list("id", "owner_id", "session__manager_id", "status", "due_on", "closed_at")
+    ):
+        row = (pk, status, due_on, closed_at)
+        if owner_id in owners:
+            by_owner[owner_id].append(row)
+        if manager_id is not None:
+            by_manager[manager_id].append(row)
+    found: dict[int, CommitmentCounts] = {}
+    for manager_id, ids in rep_ids.items():
+        rows = {row[0]: row for row in by_manager[manager_id]}
+        for owner_id in ids:
+            rows.update((row[0], row) for row in by_owner[owner_id])
+        found[manager_id] = _count_commitments(rows.values(), window, yesterday)
+    return found
+
+
+def _count_commitments(
+    rows: Iterable[_CommitmentRow], window: Window, yesterday: date
+) -> CommitmentCounts:
+    due = on_time = late = open_late = dropped = overdue_open = 0
+    for _pk, status, due_on, closed_at in rows:
+        if status == Commitment.Status.OPEN and due_on < window.today:
+            overdue_open += 1
+        if not window.first_day <= due_on <= yesterday:
+            continue
         due += 1
         if status == Commitment.Status.DROPPED:
             dropped += 1
@@ -351,7 +425,6 @@ def count_commitments(manager: Person, rep_ids: Iterable[int], window: Window) -
             on_time += 1
         else:
             late += 1
-    overdue_open = mine.filter(status=Commitment.Status.OPEN, due_on__lt=window.today).count()
     return CommitmentCounts(
         due=due,
         on_time=on_time,
@@ -363,37 +436,77 @@ def count_commitments(manager: Person, rep_ids: Iterable[int], window: Window) -
 
 
 def plan_share(rep_ids: Sequence[int]) -> Share:
-    with_plan = (
-        DevelopmentPlan.objects.filter(rep_id__in=rep_ids, status=DevelopmentPlan.Status.ACTIVE)
-        .values("rep_id")
-        .distinct()
-        .count()
+    with_plan = _with_active_plan(rep_ids)
+    return Share(len(with_plan), len(rep_ids))
+
+
+def _with_active_plan(rep_ids: Iterable[int]) -> set[int]:
+    return set(
+        DevelopmentPlan.objects.filter(
+            rep_id__in=list(rep_ids), status=DevelopmentPlan.Status.ACTIVE
+        ).values_list("rep_id", flat=True)
     )
-    return Share(with_plan, len(rep_ids))
 
 
 def process_figures(rep_ids: Sequence[int]) -> tuple[Adherence, Freshness]:
     """Adherence and freshness of these reps' deals, from the latest stored analytics."""
+    return _process_figures_by_manager({0: rep_ids})[0]
+
+
+# The parts of a rep's stored metrics the process figures read; the rest of each
+# stored result (stages, activities, forecast samples) is not fetched.
+_QUALITY_FIELDS = ("won", "lost", "open", "quality")
+
+
+def _process_figures_by_manager(
+    rep_ids: Mapping[int, Sequence[int]],
+) -> dict[int, tuple[Adherence, Freshness]]:
     as_of = analytics.latest_as_of()
     refresh = analytics.last_refresh()
     refreshed_at = refresh.finished_at if refresh is not None else None
-    if as_of is None or not rep_ids:
-        return (
-            Adherence(as_of=as_of, deals=0, skipped=0, process_skip_flags=0, reps_with_data=0),
-            Freshness(
-                as_of=as_of,
-                open_deals=0,
-                stale=0,
-                past_close_date=0,
-                stale_data_flags=0,
-                refreshed_at=refreshed_at,
-            ),
-        )
-    data = analytics.metrics_for_subjects(
-        [f"rep:{pk}" for pk in rep_ids], as_of=as_of, window_days=DEFAULT_WINDOW_DAYS
-    )
-    deals = skipped = open_deals = stale = past = 0
-    for group in data.values():
+    everyone = sorted({pk for ids in rep_ids.values() for pk in ids})
+    data: dict[int, dict[str, Any]] = {}
+    flags: dict[int, dict[str, int]] = defaultdict(dict)
+    if as_of is not None and everyone:
+        for subject, *values in MetricSet.objects.filter(
+            subject__in=[f"rep:{pk}" for pk in everyone],
+            as_of=as_of,
+            window_days=DEFAULT_WINDOW_DAYS,
+        ).values_list("subject", *(f"data__{key}" for key in _QUALITY_FIELDS)):
+            data[int(subject.removeprefix("rep:"))] = dict(
+                zip(_QUALITY_FIELDS, values, strict=True)
+            )
+        for person_id, code, n in (
+            analytics.flags_for(everyone, as_of=as_of, window_days=DEFAULT_WINDOW_DAYS)
+            .filter(code__in=["process_skip", "stale_data"])
+            .order_by()
+            .values("person_id", "code")
+            .annotate(n=Count("id"))
+            .values_list("person_id", "code", "n")
+        ):
+            flags[person_id][code] = n
+    return {
+        manager_id: _process_figures(ids, data, flags, as_of=as_of, refreshed_at=refreshed_at)
+        for manager_id, ids in rep_ids.items()
+    }
+
+
+def _process_figures(
+    rep_ids: Sequence[int],
+    data: Mapping[int, Mapping[str, Any]],
+    flags: Mapping[int, Mapping[str, int]],
+    *,
+    as_of: date | None,
+    refreshed_at: datetime | None,
+) -> tuple[Adherence, Freshness]:
+    deals = skipped = open_deals = stale = past = skip_flags = stale_flags = with_data = 0
+    for pk in rep_ids:
+        skip_flags += flags.get(pk, {}).get("process_skip", 0)
+        stale_flags += flags.get(pk, {}).get("stale_data", 0)
+        group = data.get(pk)
+        if group is None:
+            continue
+        with_data += 1
         quality = group.get("quality") or {}
         deals += int(group.get("won") or 0) + int(group.get("lost") or 0)
         deals += int(group.get("open") or 0)
@@ -401,28 +514,20 @@ def process_figures(rep_ids: Sequence[int]) -> tuple[Adherence, Freshness]:
         open_deals += int(quality.get("open_deals") or 0)
         stale += int(quality.get("stale") or 0)
         past += int(quality.get("open_past_close_date") or 0)
-    flags = dict(
-        analytics.flags_for(rep_ids, as_of=as_of, window_days=DEFAULT_WINDOW_DAYS)
-        .filter(code__in=["process_skip", "stale_data"])
-        .order_by()
-        .values("code")
-        .annotate(n=Count("id"))
-        .values_list("code", "n")
-    )
     return (
         Adherence(
             as_of=as_of,
             deals=deals,
             skipped=skipped,
-            process_skip_flags=flags.get("process_skip", 0),
-            reps_with_data=len(data),
+            process_skip_flags=skip_flags,
+            reps_with_data=with_data,
         ),
         Freshness(
             as_of=as_of,
             open_deals=open_deals,
             stale=stale,
             past_close_date=past,
-            stale_data_flags=flags.get("stale_data", 0),
+            stale_data_flags=stale_flags,
             refreshed_at=refreshed_at,
         ),
     )
@@ -432,23 +537,49 @@ def accountability(
     manager: Person, *, window: Window, sessions: Sequence[Session] | None = None
 ) -> Accountability:
     """Every accountability figure of one manager over the window."""
-    reps = coached_reps(manager)
-    rep_ids = [r.pk for r in reps]
+    return accountabilities(
+        [manager], window=window, sessions=None if sessions is None else {manager.pk: sessions}
+    )[0]
+
+
+def accountabilities(
+    managers: Sequence[Person],
+    *,
+    window: Window,
+    sessions: Mapping[int, Sequence[Session]] | None = None,
+) -> list[Accountability]:
+    """:func:`accountability` of each manager, in order, with a fixed number of queries
+    however many managers there are (the leaders' table lists all of them)."""
+    ids = [m.pk for m in managers]
+    reps = coached_reps_by_manager(managers)
+    rep_ids = {pk: [r.pk for r in reps[pk]] for pk in ids}
     if sessions is None:
-        sessions = _sessions_in(manager, window)
-    adherence, freshness = process_figures(rep_ids)
-    return Accountability(
-        manager=manager,
-        window=window,
-        reps=reps,
-        sessions=count_sessions(sessions, now=window.now),
-        rep_minutes=rep_minutes(reps, sessions, weeks=window.weeks),
-        total_minutes=sum(s.duration_minutes for s in sessions if s.status == Session.Status.HELD),
-        commitments=count_commitments(manager, rep_ids, window),
-        plans=plan_share(rep_ids),
-        adherence=adherence,
-        freshness=freshness,
+        sessions = _sessions_by_manager(ids, window)
+    figures = _process_figures_by_manager(rep_ids)
+    commitments = _commitments_by_manager(rep_ids, window)
+    with_plan = _with_active_plan(pk for pks in rep_ids.values() for pk in pks)
+    team_reps = _team_reps(
+        s.team_id for pk in ids for s in _reviews(sessions[pk]) if s.team_id is not None
     )
+    return [
+        Accountability(
+            manager=m,
+            window=window,
+            reps=reps[m.pk],
+            sessions=count_sessions(sessions[m.pk], now=window.now),
+            rep_minutes=rep_minutes(
+                reps[m.pk], sessions[m.pk], weeks=window.weeks, team_reps=team_reps
+            ),
+            total_minutes=sum(
+                s.duration_minutes for s in sessions[m.pk] if s.status == Session.Status.HELD
+            ),
+            commitments=commitments[m.pk],
+            plans=Share(sum(1 for pk in rep_ids[m.pk] if pk in with_plan), len(rep_ids[m.pk])),
+            adherence=figures[m.pk][0],
+            freshness=figures[m.pk][1],
+        )
+        for m in managers
+    ]
 
 
 # --- who may see whom ---------------------------------------------------------------

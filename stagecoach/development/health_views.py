@@ -71,7 +71,7 @@ def coaching_health(request: HttpRequest) -> HttpResponse:
     """One row per visible manager: is the coaching happening, and is it followed up?"""
     managers = health.visible_managers(request.user)
     window = _window(request)
-    rows = [health.accountability(m, window=window) for m in managers]
+    rows = health.accountabilities(managers, window=window)
     bands = _org_bands(request, window)
     return render(
         request,
@@ -275,7 +275,7 @@ def coaching_health_csv(request: HttpRequest) -> HttpResponse:
     return csv_response(
         f"coaching-health-{window.today:%Y-%m-%d}-{window.weeks}w.csv",
         ACCOUNTABILITY_HEADER,
-        (accountability_row(health.accountability(m, window=window)) for m in managers),
+        (accountability_row(r) for r in health.accountabilities(managers, window=window)),
     )
 
 

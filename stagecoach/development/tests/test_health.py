@@ -277,6 +277,27 @@ def test_a_wider_window_counts_older_sessions(mona_history) -> None:  # type: ig
     assert r.total_minutes == 175
 
 
+def test_the_table_gives_each_manager_their_own_figures_in_a_fixed_number_of_queries(
+    mona_history,
+) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = mona_history
+    window = health.window_for(8, now=NOW)
+    managers = [c.mona, c.nate]
+    table = health.accountabilities(managers, window=window)
+    assert table == [health.accountability(m, window=window) for m in managers]
+    assert table[0].commitments.due == 5 and table[1].commitments.due == 1
+
+    with CaptureQueriesContext(connection) as two:
+        health.accountabilities(managers, window=window)
+    more = managers + [make_person(f"Manager {i}", role=Role.MANAGER) for i in range(4)]
+    with CaptureQueriesContext(connection) as six:
+        health.accountabilities(more, window=window)
+    assert len(six.captured_queries) == len(two.captured_queries)
+
+
 # --- accountability: invariants ------------------------------------------------------
 
 
