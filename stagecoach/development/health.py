@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Count, Q, Sum
 from django.http import Http404
@@ -269,31 +269,67 @@ class Accountability:
         return (values[middle - 1] + values[middle]) / 2
 
 
+class SessionFacts(Protocol):
+    """What the accountability figures read of a session: a Session, or a row of
+    :func:`_session_facts` when every manager's sessions are read at once."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+    @property
+    def duration_minutes(self) -> int: ...
+    @property
+    def rep_id(self) -> int | None: ...
+    @property
+    def team_id(self) -> int | None: ...
+
+
 def _sessions_in(manager: Person, window: Window) -> list[Session]:
-    return _sessions_by_manager([manager.pk], window)[manager.pk]
+    return list(
+        Session.objects.filter(
+            manager=manager, scheduled_at__gte=window.start, scheduled_at__lt=window.now
+        ).only(
+            "id",
+            "kind",
+            "status",
+            "scheduled_at",
+            "duration_minutes",
+            "rep_id",
+            "team_id",
+            "questions_asked",
+            "directives_given",
+        )
+    )
 
 
-def _sessions_by_manager(manager_ids: Sequence[int], window: Window) -> dict[int, list[Session]]:
-    found: dict[int, list[Session]] = {pk: [] for pk in manager_ids}
-    for session in Session.objects.filter(
-        manager_id__in=manager_ids, scheduled_at__gte=window.start, scheduled_at__lt=window.now
-    ).only(
-        "id",
-        "manager_id",
-        "kind",
-        "status",
-        "scheduled_at",
-        "duration_minutes",
-        "rep_id",
-        "team_id",
-        "questions_asked",
-        "directives_given",
+def _session_facts(manager_ids: Sequence[int], window: Window) -> dict[int, list[SessionFacts]]:
+    """Each manager's sessions in the window, as plain rows: the leaders' table reads
+    thousands, and building a model instance for each costs more than the query."""
+    found: dict[int, list[SessionFacts]] = {pk: [] for pk in manager_ids}
+    for row in (
+        Session.objects.filter(
+            manager_id__in=manager_ids, scheduled_at__gte=window.start, scheduled_at__lt=window.now
+        )
+        .order_by()
+        .values_list(
+            "manager_id",
+            "kind",
+            "status",
+            "scheduled_at",
+            "duration_minutes",
+            "rep_id",
+            "team_id",
+            named=True,
+        )
     ):
-        found[session.manager_id].append(session)
+        found[row.manager_id].append(row)
     return found
 
 
-def count_sessions(sessions: Iterable[Session], *, now: datetime) -> SessionCounts:
+def count_sessions(sessions: Iterable[SessionFacts], *, now: datetime) -> SessionCounts:
     held = missed = cancelled = pending = 0
     for s in sessions:
         if s.status == Session.Status.HELD:
@@ -307,7 +343,7 @@ def count_sessions(sessions: Iterable[Session], *, now: datetime) -> SessionCoun
     return SessionCounts(held=held, missed=missed, cancelled=cancelled, pending=pending)
 
 
-def _reviews(sessions: Iterable[Session]) -> list[Session]:
+def _reviews(sessions: Iterable[SessionFacts]) -> list[SessionFacts]:
     return [
         s
         for s in sessions
@@ -331,7 +367,7 @@ def _team_reps(team_ids: Iterable[int]) -> dict[int, set[int]]:
 
 def rep_minutes(
     reps: Sequence[Person],
-    sessions: Iterable[Session],
+    sessions: Iterable[SessionFacts],
     *,
     weeks: int,
     team_reps: Mapping[int, set[int]] | None = None,
@@ -391,6 +427,7 @@ def _commitments_by_manager(
             Q(due_on__gte=window.first_day, due_on__lte=yesterday)
             | Q(status=Commitment.Status.OPEN, due_on__lt=window.today)
         )
+        .order_by()
         .values_list("id", "owner_id", "session__manager_id", "status", "due_on", "closed_at")
     ):
         row = (pk, status, due_on, closed_at)
@@ -411,6 +448,7 @@ def _count_commitments(
     rows: Iterable[_CommitmentRow], window: Window, yesterday: date
 ) -> CommitmentCounts:
     due = on_time = late = open_late = dropped = overdue_open = 0
+    zone = timezone.get_current_timezone()  # once: localtime() looks it up on every call
     for _pk, status, due_on, closed_at in rows:
         if status == Commitment.Status.OPEN and due_on < window.today:
             overdue_open += 1
@@ -421,7 +459,7 @@ def _count_commitments(
             dropped += 1
         elif status == Commitment.Status.OPEN:
             open_late += 1
-        elif closed_at is not None and timezone.localtime(closed_at).date() <= due_on:
+        elif closed_at is not None and closed_at.astimezone(zone).date() <= due_on:
             on_time += 1
         else:
             late += 1
@@ -534,7 +572,7 @@ def _process_figures(
 
 
 def accountability(
-    manager: Person, *, window: Window, sessions: Sequence[Session] | None = None
+    manager: Person, *, window: Window, sessions: Sequence[SessionFacts] | None = None
 ) -> Accountability:
     """Every accountability figure of one manager over the window."""
     return accountabilities(
@@ -546,7 +584,7 @@ def accountabilities(
     managers: Sequence[Person],
     *,
     window: Window,
-    sessions: Mapping[int, Sequence[Session]] | None = None,
+    sessions: Mapping[int, Sequence[SessionFacts]] | None = None,
 ) -> list[Accountability]:
     """:func:`accountability` of each manager, in order, with a fixed number of queries
     however many managers there are (the leaders' table lists all of them)."""
@@ -554,7 +592,7 @@ def accountabilities(
     reps = coached_reps_by_manager(managers)
     rep_ids = {pk: [r.pk for r in reps[pk]] for pk in ids}
     if sessions is None:
-        sessions = _sessions_by_manager(ids, window)
+        sessions = _session_facts(ids, window)
     figures = _process_figures_by_manager(rep_ids)
     commitments = _commitments_by_manager(rep_ids, window)
     with_plan = _with_active_plan(pk for pks in rep_ids.values() for pk in pks)
