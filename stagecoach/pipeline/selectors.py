@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 
 from stagecoach.accounts.models import Person, User
@@ -52,11 +52,22 @@ def open_pipeline_by_owner(owner_ids: Iterable[int], *, today: date) -> dict[int
         summary.past_close_date += row["overdue"]
         summary.by_stage[row["stage_id"]] = row["n"]
         summary.amount_by_stage[row["stage_id"]] = row["amount"] or Decimal(0)
-    last = (
-        Activity.objects.filter(owner_id__in=ids).values("owner_id").annotate(at=Max("occurred_at"))
+    # Each owner's latest activity from the (owner, occurred_at) index, one probe an
+    # owner: MAX() grouped by owner reads every activity they ever logged (thousands a
+    # rep over a few years).
+    latest = (
+        Activity.objects.filter(owner_id=OuterRef("pk"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
     )
-    for row in last:
-        result[row["owner_id"]].last_activity = row["at"]
+    for owner_id, at in (
+        Person.objects.filter(id__in=ids)
+        .order_by()
+        .annotate(at=Subquery(latest))
+        .values_list("id", "at")
+    ):
+        if at is not None:
+            result[owner_id].last_activity = at
     return {owner_id: result[owner_id] for owner_id in ids}
 
 

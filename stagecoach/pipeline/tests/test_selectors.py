@@ -14,7 +14,12 @@ from stagecoach.pipeline.selectors import (
     real_opportunity_filter,
 )
 from stagecoach.process.models import PipelineCriterion
-from stagecoach.testing.factories import default_pipeline, make_opportunity, stage
+from stagecoach.testing.factories import (
+    default_pipeline,
+    make_activity,
+    make_opportunity,
+    stage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +31,17 @@ def test_open_pipeline_converts_to_the_org_currency(cast) -> None:  # type: igno
     assert summary[cast.alice.pk].amount == Decimal(1500)
     assert summary[cast.alice.pk].count == 2
     assert summary[cast.bob.pk].count == 0
+
+
+def test_open_pipeline_knows_each_owners_latest_activity(cast) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    make_activity(cast.alice, occurred_at=now - timedelta(days=30))
+    latest = make_activity(cast.alice, occurred_at=now - timedelta(days=2))
+    make_activity(cast.alice, occurred_at=now - timedelta(days=9))
+    make_activity(cast.bob, occurred_at=now - timedelta(days=1))
+    summary = open_pipeline_by_owner([cast.alice.pk, cast.charlie.pk], today=now.date())
+    assert summary[cast.alice.pk].last_activity == latest.occurred_at
+    assert summary[cast.charlie.pk].last_activity is None
 
 
 def test_opportunity_access_follows_the_owner(cast) -> None:  # type: ignore[no-untyped-def]
