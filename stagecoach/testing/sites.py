@@ -10,6 +10,7 @@ SQL: pytest-django's test database cannot be shared with another process on SQLi
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -252,7 +253,7 @@ class Site:
         if self.postgres:
             with self._connection.cursor() as cursor:
                 cursor.execute(query.replace("?", "%s"), params)
-                return list(cursor.fetchall())
+                return list(cursor.fetchall()) if cursor.description else []
         return list(self._connection.execute(query, params).fetchall())
 
     def counts(self) -> dict[str, int]:
@@ -302,9 +303,41 @@ class Site:
             )
         )
 
-    def metrics(self, as_of: str) -> Any:
-        """``stagecoach metrics --json`` as of a day, parsed."""
-        return json.loads(self.run("metrics", "--json", "--as-of", as_of).stdout)
+    def metrics(self, as_of: str | None = None) -> Any:
+        """``stagecoach metrics --json`` as of a day (default: the latest refresh), parsed."""
+        day = ["--as-of", as_of] if as_of else []
+        return json.loads(self.run("metrics", "--json", *day).stdout)
+
+
+def differences(first: Any, second: Any, *, where: str = "") -> list[str]:
+    """Where two results (metrics, snapshots) differ, floats compared to 1e-9.
+
+    The analytics engine's float sums are not bit-for-bit repeatable: two refreshes of
+    the same data can differ in the last digit. Anything beyond that is a difference.
+    """
+    if isinstance(first, dict) and isinstance(second, dict):
+        found = (
+            [f"{where}: keys {sorted(first)} != {sorted(second)}"]
+            if first.keys() != second.keys()
+            else []
+        )
+        for key in first.keys() & second.keys():
+            found += differences(first[key], second[key], where=f"{where}.{key}")
+        return found
+    if isinstance(first, list | tuple) and isinstance(second, list | tuple):
+        if len(first) != len(second):
+            return [f"{where}: {len(first)} items != {len(second)}"]
+        found = []
+        for index, (a, b) in enumerate(zip(first, second, strict=True)):
+            found += differences(a, b, where=f"{where}[{index}]")
+        return found
+    if isinstance(first, float) and isinstance(second, float | int):
+        return (
+            []
+            if math.isclose(first, second, rel_tol=1e-9, abs_tol=1e-12)
+            else [f"{where}: {first} != {second}"]
+        )
+    return [] if first == second else [f"{where}: {first!r} != {second!r}"]
 
 
 def _json(value: Any) -> Any:
