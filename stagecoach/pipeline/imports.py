@@ -65,21 +65,29 @@ def usable_path(path: Path) -> Iterator[Path]:
     if path.suffix.lower() != ".zip":
         yield path
         return
+    if not path.is_file():
+        raise ImportFileError(path.name, "file not found")
     target = Path(tempfile.mkdtemp(prefix="stagecoach-import-"))
     try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.infolist():
-                destination = (target / member.filename).resolve()
-                if not destination.is_relative_to(target.resolve()):
-                    raise ImportFileError(
-                        path.name, f"unsafe path in the archive: {member.filename}"
-                    )
-            archive.extractall(target)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    destination = (target / member.filename).resolve()
+                    if not destination.is_relative_to(target.resolve()):
+                        raise ImportFileError(
+                            path.name, f"unsafe path in the archive: {member.filename}"
+                        )
+                archive.extractall(target)
+        except zipfile.BadZipFile:
+            raise ImportFileError(path.name, "not a valid .zip file") from None
+        except (RuntimeError, NotImplementedError, EOFError, OSError) as error:
+            # Encrypted members, an unknown compression method, a truncated archive.
+            raise ImportFileError(
+                path.name, f"the .zip file cannot be unpacked ({error})"
+            ) from None
         entries = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
         # An archive of one folder: use the folder.
         yield entries[0] if len(entries) == 1 and entries[0].is_dir() else target
-    except zipfile.BadZipFile:
-        raise ImportFileError(path.name, "not a valid .zip file") from None
     finally:
         shutil.rmtree(target, ignore_errors=True)
 

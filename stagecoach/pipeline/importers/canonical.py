@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,8 @@ from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers import columnar
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import (
+    EARLIEST_DAY,
+    LATEST_DAY,
     CsvFile,
     CsvRow,
     count_data_lines,
@@ -79,6 +82,8 @@ TABLES = {
 }
 
 T = TypeVar("T")
+EARLIEST = datetime.combine(EARLIEST_DAY, time.min, tzinfo=UTC)
+LATEST = datetime.combine(LATEST_DAY, time.max, tzinfo=UTC)
 
 
 class RowError(ValueError):
@@ -380,7 +385,11 @@ class CanonicalReader(Reader):
             )
             sound = pl.all_horizontal(
                 *[pl.col(c) != "" for c in required],
-                *[pl.col(f"_{t}").is_not_null() for t in times.values()],
+                # Out of range (year 1, year 9999): the careful parser says why.
+                *[
+                    pl.col(f"_{t}").is_between(EARLIEST, LATEST).fill_null(False)
+                    for t in times.values()
+                ],
                 *[pl.col(c).is_in(list(allowed)) for c, allowed in choices.items()],
             )
             checked = chunk.filter(~sound)

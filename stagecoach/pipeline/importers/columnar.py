@@ -36,7 +36,9 @@ def is_plain(path: Path, encoding: str) -> bool:
     if encoding not in ("utf-8", "utf-8-sig") or path.stat().st_size == 0:
         return False
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return data.find(b'"') == -1 and _NOT_PLAIN.search(data) is None
+        return (
+            data.find(b'"') == -1 and data.find(b"\x00") == -1 and _NOT_PLAIN.search(data) is None
+        )
 
 
 def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
@@ -184,6 +186,12 @@ class FrameWriter:
         if self.staging is not None:
             self.created = self.staging.insert_missing()
         return self.created
+
+    def drop_repeats(self, keys: Sequence[str]) -> int:
+        """Rows that repeat the keys of an earlier row; the first is kept (see StagingTable).
+
+        Call before :meth:`finish`. A first import skips repeats as it inserts."""
+        return self.staging.drop_repeats(keys) if self.staging is not None else 0
 
     def update_changed(self, *, keys: Sequence[str], values: Sequence[str]) -> int:
         return self.staging.update_changed(keys=keys, values=values) if self.staging else 0

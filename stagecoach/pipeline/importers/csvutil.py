@@ -84,16 +84,18 @@ class CsvFile:
     - the encoding is detected (UTF-8 with or without BOM, Windows-1252, Latin-1);
     - CR, LF and CRLF line endings all work, quoted fields may span lines;
     - headers are matched trimmed and case-insensitively;
-    - blank lines are skipped; each row knows its physical line number.
+    - blank lines are skipped; each row knows its physical line number;
+    - NUL characters, which no database text can hold, are dropped from the values.
     """
 
     def __init__(self, path: Path, *, delimiter: str | None = None) -> None:
         self.path = path
         self.name = path.name
         self.encoding = detect_encoding(path)
+        self._nul = contains_nul(path)
         self._delimiter = delimiter
         with self._open() as handle:
-            reader = csv.reader(handle, dialect=self._dialect(handle))
+            reader = csv.reader(self._lines(handle), dialect=self._dialect(handle))
             try:
                 self.header = next(reader)
             except StopIteration:
@@ -107,6 +109,11 @@ class CsvFile:
 
     def _open(self) -> IO[str]:
         return self.path.open(encoding=self.encoding, newline="")
+
+    def _lines(self, handle: IO[str]) -> Iterator[str]:
+        if not self._nul:
+            return handle
+        return (line.replace("\x00", "") for line in handle)
 
     def _dialect(self, handle: IO[str]) -> type[csv.Dialect] | csv.Dialect:
         if self._delimiter:
@@ -148,7 +155,7 @@ class CsvFile:
         """(line, cells) for each data row: the lean form for the biggest files."""
 
         with self._open() as handle:
-            reader = csv.reader(handle, dialect=self._dialect(handle))
+            reader = csv.reader(self._lines(handle), dialect=self._dialect(handle))
             next(reader, None)
             line = reader.line_num + 1
             try:
@@ -163,6 +170,14 @@ class CsvFile:
                 raise ImportFileError(
                     self.name, f"line {line}: not readable as CSV: {exc}"
                 ) from None
+
+
+def contains_nul(path: Path, chunk_size: int = 1 << 20) -> bool:
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            if b"\x00" in chunk:
+                return True
+    return False
 
 
 def count_data_lines(path: Path) -> int:
@@ -212,8 +227,20 @@ def parse_amount(text: str) -> Decimal | None:
     return -amount if negative else amount
 
 
+# A day a day away from the calendar's ends, so that no time zone takes it past them.
+EARLIEST_DAY = date(1, 1, 2)
+LATEST_DAY = date(9999, 12, 30)
+
+
 def parse_date(text: str) -> date | None:
     """A date: ISO (``2017-03-01``, with or without a time), or US ``5/26/17``, ``5/26/2017``."""
+    day = _date(text)
+    if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(f"not a date: {text.strip()!r} (out of range)")
+    return day
+
+
+def _date(text: str) -> date | None:
     value = text.strip()
     if not value:
         return None
@@ -245,6 +272,18 @@ def parse_datetime(text: str, *, assume: tzinfo = UTC) -> datetime | None:
     Accepts ISO 8601 (``2018-10-13 17:16:45``, ``2018-10-13T17:16:45.000Z``,
     ``…+0000``), a bare date (midnight), and US ``5/26/2017 3:04 PM``.
     """
+    moment = _datetime(text, assume)
+    if moment is not None:
+        try:
+            in_range = EARLIEST_DAY <= moment.astimezone(UTC).date() <= LATEST_DAY
+        except OverflowError:  # 0001-01-01T00:00+14:00 is before the calendar in UTC
+            in_range = False
+        if not in_range:
+            raise ValueError(f"not a date and time: {text.strip()!r} (out of range)")
+    return moment
+
+
+def _datetime(text: str, assume: tzinfo) -> datetime | None:
     value = text.strip()
     if not value:
         return None

@@ -14,8 +14,11 @@ import polars as pl
 
 from stagecoach.pipeline.importers import columnar
 from stagecoach.pipeline.importers.columnar import FrameWriter
+from stagecoach.pipeline.importers.records import MAX_ID
 from stagecoach.pipeline.importers.staging import DirectInsert, StagingTable
 from stagecoach.pipeline.models import Activity, FieldChange, StageChange
+
+ACTIVITY_KEYS = ("source", "source_id")
 
 if TYPE_CHECKING:
     from stagecoach.pipeline.importers.canonical import FrameChunk
@@ -113,7 +116,6 @@ def load_activities(loader: Loader) -> None:
     if frames is not None:
         load_activity_frames(loader, frames)
         return
-    counts = loader.report.table("activities")
     columns = (
         "source",
         "source_id",
@@ -134,6 +136,27 @@ def load_activities(loader: Loader) -> None:
         else DirectInsert(table, columns, types=types)
     ) as staging:
         for record in loader.reader.activities():
+            too_long = next(
+                (
+                    column
+                    for column, value in (
+                        ("activity_id", record.source_id),
+                        ("owner_id", record.owner_source_id),
+                    )
+                    if len(value) > MAX_ID
+                ),
+                None,
+            )
+            if too_long is not None:
+                loader.report.reject(
+                    table="activities",
+                    file=record.file,
+                    line=record.line,
+                    column=too_long,
+                    reason=f"the id is longer than {MAX_ID} characters",
+                    row=record.raw,
+                )
+                continue
             owner = loader.people.owner(record.owner_source_id, file=record.file, line=record.line)
             opp_id: Any = None
             if record.opportunity_source_id:
@@ -152,23 +175,39 @@ def load_activities(loader: Loader) -> None:
                 )
             )
             loader.tick(1)
-        created = staging.finish()
-        # A first import of this source has nothing to compare against.
-        updated = (
-            staging.update_changed(
-                keys=("source", "source_id"),
+        if isinstance(staging, StagingTable):
+            repeats = staging.drop_repeats(ACTIVITY_KEYS)
+            created = staging.finish()
+            updated = staging.update_changed(
+                keys=ACTIVITY_KEYS,
                 values=("owner_id", "type", "occurred_at", "opportunity_id", "subject"),
             )
-            if isinstance(staging, StagingTable)
-            else 0
-        )
-    counts.created += created
-    counts.updated += updated
-    counts.unchanged += staging.staged - created - updated
+        else:
+            # A first import of this source has nothing to compare against; it inserts
+            # the first row of each id and skips repeats.
+            created, updated = staging.finish(), 0
+            repeats = staging.staged - created
+    _count_activities(loader, staging.staged, created, updated, repeats)
     if missing_opportunities:
         loader.report.warn(
             f"{missing_opportunities:,} activities name an opportunity that is not in the "
             "data; they were kept without it"
+        )
+
+
+def _count_activities(
+    loader: Loader, staged: int, created: int, updated: int, repeats: int
+) -> None:
+    """Of the ``staged`` rows, ``repeats`` repeat an earlier id: skipped, with a warning."""
+    counts = loader.report.table("activities")
+    counts.created += created
+    counts.updated += updated
+    counts.unchanged += staged - created - updated - repeats
+    counts.skipped += repeats
+    if repeats:
+        loader.report.warn(
+            f"{repeats:,} activities repeat the id of an activity read before them; "
+            "the first row of each id was kept"
         )
 
 
@@ -255,7 +294,6 @@ def load_stage_change_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> No
 
 
 def load_activity_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> None:
-    counts = loader.report.table("activities")
     had_any = Activity.objects.filter(source=loader.source).exists()
     columns = (
         "source",
@@ -270,6 +308,17 @@ def load_activity_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> None:
     with FrameWriter(Activity._meta.db_table, columns, fresh=not had_any) as writer:
         for chunk in chunks:
             frame = chunk.frame
+            for column in ("activity_id", "owner_id"):
+                too_long = pl.col(column).str.len_chars() > MAX_ID
+                _reject_rows(
+                    loader,
+                    chunk,
+                    frame.filter(too_long),
+                    table="activities",
+                    column=column,
+                    reason=lambda row: f"the id is longer than {MAX_ID} characters",
+                )
+                frame = frame.filter(~too_long)
             for owner in frame["owner_id"].unique().to_list():
                 if owner not in loader.people.ids:
                     line = frame.filter(pl.col("owner_id") == owner)["_line"][0]
@@ -291,14 +340,15 @@ def load_activity_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> None:
                 )
             )
             loader.tick(frame.height)
+        repeats = writer.drop_repeats(ACTIVITY_KEYS)
         created = writer.finish()
         updated = writer.update_changed(
-            keys=("source", "source_id"),
+            keys=ACTIVITY_KEYS,
             values=("owner_id", "type", "occurred_at", "opportunity_id", "subject"),
         )
-    counts.created += created
-    counts.updated += updated
-    counts.unchanged += writer.staged - created - updated
+        if writer.staging is None:
+            repeats = writer.staged - created
+    _count_activities(loader, writer.staged, created, updated, repeats)
     if missing_opportunities:
         loader.report.warn(
             f"{missing_opportunities:,} activities name an opportunity that is not in the "

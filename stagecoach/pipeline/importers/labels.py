@@ -61,7 +61,7 @@ def cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(value).replace("\x00", "")  # as CsvFile does: no database text holds NUL
 
 
 class XlsxFile:
@@ -411,6 +411,8 @@ class DealRowsReader(Reader, Generic[D]):
                 continue
             if deal is not None:
                 yield row, deal
+            elif loud:
+                self.report.table(self.deals_table).skipped += 1
         self._end_of_pass(deal_pass)
 
 

@@ -25,9 +25,9 @@ from stagecoach.lib.bulk import BulkWriter, next_free_id, sync_id_sequence
 from stagecoach.pipeline.importers import history
 from stagecoach.pipeline.importers.base import Reader
 from stagecoach.pipeline.importers.people import PeopleLoader
-from stagecoach.pipeline.importers.records import OpportunityRecord, RateRecord
+from stagecoach.pipeline.importers.records import MAX_ID, OpportunityRecord, RateRecord
 from stagecoach.pipeline.importers.report import ImportReport
-from stagecoach.pipeline.importers.stagemap import StageMap
+from stagecoach.pipeline.importers.stagemap import StageMap, name_too_long
 from stagecoach.pipeline.models import ExchangeRate, FieldChange, Opportunity, Quota, StageChange
 from stagecoach.process.models import Pipeline, Stage
 
@@ -36,6 +36,11 @@ ProgressFn = Callable[[str, int, int], None]
 CENT = Decimal("0.01")
 # DecimalField(max_digits=18, decimal_places=2) holds sixteen digits before the point.
 MAX_AMOUNT = Decimal(10) ** 16
+# Quota amounts: max_digits=14, decimal_places=2.
+MAX_QUOTA = Decimal(10) ** 12
+# Rates: max_digits=18, decimal_places=8; a rate that rounds to zero divides by zero.
+MAX_RATE = Decimal(10) ** 10
+MIN_RATE = Decimal("0.00000001")
 
 
 def batched(items: Iterator[T], size: int) -> Iterator[list[T]]:
@@ -122,14 +127,49 @@ class Loader:
 
     def load_rates(self) -> None:
         counts = self.report.table("rates")
-        records = list(self.reader.rates())
+        records: list[RateRecord] = []
+        first: dict[tuple[str, date], RateRecord] = {}
+        for record in self.reader.rates():
+            key = (record.currency, record.valid_from)
+            if key in first:
+                reason = (
+                    f"a second {record.currency} rate from {record.valid_from}; the first "
+                    f"({first[key].file}, line {first[key].line}) was kept"
+                )
+            elif not MIN_RATE <= record.rate < MAX_RATE:
+                reason = f"rate {record.rate} is out of range ({MIN_RATE:f} to {MAX_RATE:,})"
+            else:
+                first[key] = record
+                records.append(record)
+                continue
+            self.report.reject(
+                table="rates",
+                file=record.file,
+                line=record.line,
+                column="rate",
+                reason=reason,
+                row=None,
+            )
         # A CRM's rates are relative to its own corporate currency; ours to the
         # organisation's. Where they differ, divide through by the organisation's rate.
         base = {r.valid_from: r.rate for r in records if r.currency == self.org_currency}
         for record in records:
             if record.currency == self.org_currency:
+                # The organisation's own rate is 1; the row only rebases the others.
+                counts.skipped += 1
                 continue
             rate = self._relative_rate(record, base)
+            if not MIN_RATE <= rate < MAX_RATE:
+                self.report.reject(
+                    table="rates",
+                    file=record.file,
+                    line=record.line,
+                    column="rate",
+                    reason=f"rate {record.rate} is out of range once relative to "
+                    f"{self.org_currency} ({rate})",
+                    row=None,
+                )
+                continue
             row, created = ExchangeRate.objects.get_or_create(
                 currency=record.currency, valid_from=record.valid_from, defaults={"rate": rate}
             )
@@ -205,6 +245,8 @@ class Loader:
 
     @staticmethod
     def unknown_stage_reason(pipeline: str, name: str) -> str:
+        if (too_long := name_too_long(pipeline, name)) is not None:
+            return too_long
         where = f" in pipeline {pipeline!r}" if pipeline else ""
         return f"unknown stage {name!r}{where}: map it in the stage mapping file and import again"
 
@@ -301,13 +343,22 @@ class Loader:
         }
 
     def _values(self, record: OpportunityRecord) -> tuple[Any, ...] | None:
-        if record.amount is not None and abs(record.amount) >= MAX_AMOUNT:
+        problem = None
+        if len(record.source_id) > MAX_ID:
+            problem = ("opportunity_id", f"the id is longer than {MAX_ID} characters")
+        elif len(record.owner_source_id) > MAX_ID:
+            problem = ("owner_id", f"the owner's id is longer than {MAX_ID} characters")
+        elif record.amount is not None and abs(record.amount) >= MAX_AMOUNT:
+            problem = ("amount", f"amount {record.amount} is too large")
+        elif record.amount is not None and record.amount < 0:
+            problem = ("amount", f"amount {record.amount} is negative")
+        if problem is not None:
             self.report.reject(
                 table="opportunities",
                 file=record.file,
                 line=record.line,
-                column="amount",
-                reason=f"amount {record.amount} is too large",
+                column=problem[0],
+                reason=problem[1],
                 row=record.raw,
             )
             return None
@@ -321,8 +372,18 @@ class Loader:
         )
         if stage is None:
             return None
-        owner = self.people.owner(record.owner_source_id, file=record.file, line=record.line)
         amount, currency, amount_org, rate = self._money(record)
+        if amount_org is not None and amount_org >= MAX_AMOUNT:
+            self.report.reject(
+                table="opportunities",
+                file=record.file,
+                line=record.line,
+                column="amount",
+                reason=f"amount {record.amount} {currency} is too large in {self.org_currency}",
+                row=record.raw,
+            )
+            return None
+        owner = self.people.owner(record.owner_source_id, file=record.file, line=record.line)
         return (
             owner,
             stage.pipeline_id,
@@ -420,6 +481,16 @@ class Loader:
                         line=record.line,
                         column="person_id",
                         reason=f"no person {record.person_source_id!r}",
+                        row=record.raw,
+                    )
+                    continue
+                if record.amount >= MAX_QUOTA:
+                    self.report.reject(
+                        table="quotas",
+                        file=record.file,
+                        line=record.line,
+                        column="amount",
+                        reason=f"amount {record.amount} is too large",
                         row=record.raw,
                     )
                     continue

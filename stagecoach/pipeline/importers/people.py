@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 from stagecoach.accounts.models import Person, PersonSourceId, Role, Team
 from stagecoach.lib.sources import Source
-from stagecoach.pipeline.importers.records import PersonRecord, TeamRecord
+from stagecoach.pipeline.importers.records import MAX_ID, PersonRecord, TeamRecord
 from stagecoach.pipeline.importers.report import ImportReport
 
 UNASSIGNED_ID = "__unassigned__"
@@ -43,7 +43,7 @@ class PeopleLoader:
 
     def load_people(self, stream: Iterable[PersonRecord]) -> None:
         counts = self.report.table("people")
-        records = list(stream)
+        records = self._acceptable(list(stream))
         self.tick(len(records))
         teams = self._teams_for(records)
         existing = Person.objects.in_bulk(self.ids.values())
@@ -77,6 +77,33 @@ class PeopleLoader:
                 counts.unchanged += 1
         self._link_managers(records, existing)
         self._assign_team_managers(teams, records)
+
+    def _acceptable(self, records: list[PersonRecord]) -> list[PersonRecord]:
+        """The records to load: a second row for the same person, or an id too long to
+        keep, is rejected (a second row would overwrite the first on every import)."""
+        kept: list[PersonRecord] = []
+        first: dict[str, int] = {}
+        for record in records:
+            if len(record.source_id) > MAX_ID:
+                reason = f"the id is longer than {MAX_ID} characters"
+            elif record.source_id in first:
+                reason = (
+                    f"person {record.source_id!r} appears twice; the first "
+                    f"(line {first[record.source_id]}) was kept"
+                )
+            else:
+                first[record.source_id] = record.line
+                kept.append(record)
+                continue
+            self.report.reject(
+                table="people",
+                file=record.file,
+                line=record.line,
+                column="person_id",
+                reason=reason,
+                row=record.raw,
+            )
+        return kept
 
     def _teams_for(self, records: list[PersonRecord]) -> dict[str, Team]:
         teams: dict[str, Team] = {}
@@ -150,5 +177,8 @@ class PeopleLoader:
         )
         PersonSourceId.objects.create(person=person, source=self.source.value, source_id=key)
         self.ids[key] = person.pk
-        self.report.table("people").created += 1
+        # An owner named only on a deal or an activity is a person read from that row.
+        counts = self.report.table("people")
+        counts.read += 1
+        counts.created += 1
         return person.pk

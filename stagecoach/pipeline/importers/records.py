@@ -21,6 +21,8 @@ STAGE_KINDS = ("open", "won", "lost")
 OPPORTUNITY_TYPES = ("new", "renewal", "expansion", "other")
 ACTIVITY_TYPES = ("call", "email", "meeting", "demo", "proposal", "other")
 FIELDS = ("close_date", "amount", "owner")
+# The longest CRM id stagecoach keeps (the source_id columns); a longer one is refused.
+MAX_ID = 100
 
 
 @dataclass(slots=True)

@@ -15,11 +15,19 @@ _QUOTED = re.compile(r"'[^']*\d[^']*'|\(line \d+\)|\b\d[\d,.]*\b")
 
 @dataclass
 class TableCounts:
+    """Every row read ends up in exactly one of the other counts.
+
+    ``skipped`` rows are read and deliberately not imported: deleted in the CRM, a
+    history row that changes nothing stagecoach keeps, the organisation's own exchange
+    rate, a repeat of an activity id already read.
+    """
+
     read: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    skipped: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -28,6 +36,7 @@ class TableCounts:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
+            "skipped": self.skipped,
         }
 
 

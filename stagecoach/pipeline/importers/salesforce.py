@@ -161,11 +161,15 @@ class SalesforceReader(Reader):
     def teams(self) -> Iterator[TeamRecord]:
         if "user" in self._files:
             people, role_of = salesforce_org.read_users(self._files["user"], None)
-            yield from salesforce_org.organise(people, role_of, self._roles())
+            for team in salesforce_org.organise(people, role_of, self._roles()):
+                self.report.table("teams").read += 1
+                yield team
 
     def people(self) -> Iterator[PersonRecord]:
         if self._report_export is not None:
-            yield from self._report_export.people()
+            for person in self._report_export.people():
+                self.report.table("people").read += 1
+                yield person
         elif "user" in self._files:
             people, role_of = salesforce_org.read_users(self._files["user"], self.report)
             salesforce_org.organise(people, role_of, self._roles())
@@ -247,6 +251,7 @@ class SalesforceReader(Reader):
             try:
                 if deleted(row):
                     self.report.warn("deleted opportunities skipped", file=sheet.name)
+                    counts.skipped += 1
                     continue
                 record = self._opportunity(sheet, row, seen)
             except BadCell as error:

@@ -87,7 +87,9 @@ def stage_changes(
     report: ImportReport, files: dict[str, CsvFile], history: History
 ) -> Iterator[StageChangeRecord]:
     for file, row, change in _history_rows(report, files, history, loud=True):
-        if change.stage is not None:
+        if change.stage is None:
+            report.table("stage_changes").skipped += 1  # an amount or close date moved
+        else:
             yield StageChangeRecord(
                 change.opportunity,
                 change.stage,
@@ -102,9 +104,11 @@ def field_changes(
     report: ImportReport, files: dict[str, CsvFile], history: History
 ) -> Iterator[FieldChangeRecord]:
     if "opportunityhistory" in files:
+        counts = report.table("field_changes")
         for file, row, change in _history_rows(report, files, history, loud=False):
             for name, values in (("close_date", change.close_date), ("amount", change.amount)):
                 if values is not None:
+                    counts.read += 1  # one history row can change both
                     yield FieldChangeRecord(
                         change.opportunity,
                         name,
@@ -139,8 +143,11 @@ def _history_rows(
                 reject(report, "stage_changes", sheet, row, error)
         elif (change := history.changes.get(row.line)) is not None:
             yield sheet.name, row, change
-        elif loud and quiet(parse_bool, row.get("isdeleted")):
-            report.warn("deleted history rows skipped", file=sheet.name)
+        elif loud:
+            # Deleted, or no change of stage (an amount or close date moved).
+            counts.skipped += 1
+            if quiet(parse_bool, row.get("isdeleted")):
+                report.warn("deleted history rows skipped", file=sheet.name)
 
 
 def _field_history(
@@ -160,15 +167,18 @@ def _field_history(
             continue
         counts.read += 1
         if (name := wanted.get(field_name)) is None:
+            counts.skipped += 1  # a field stagecoach does not keep
             continue
         try:
             if deleted(row):
                 report.warn("deleted history rows skipped", file=sheet.name)
+                counts.skipped += 1
                 continue
             old, new = row.get("oldvalue"), row.get("newvalue")
             if name == "owner":
                 # Each owner change is written twice: once with user ids, once with names.
                 if not (_USER_ID.fullmatch(old) or _USER_ID.fullmatch(new)):
+                    counts.skipped += 1
                     continue
                 old, new = clean_id(old) or "", clean_id(new) or ""
             elif name == "close_date":

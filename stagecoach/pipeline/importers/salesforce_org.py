@@ -205,6 +205,7 @@ def activities(report: ImportReport, files: dict[str, CsvFile]) -> Iterator[Acti
             try:
                 if deleted(row):
                     report.warn("deleted activities skipped", file=sheet.name)
+                    counts.skipped += 1
                     continue
                 record = _activity(row, is_event=stem == "event")
             except BadCell as error:

@@ -27,6 +27,17 @@ from stagecoach.pipeline.importers.report import ImportReport
 from stagecoach.process.models import Pipeline, Stage, StageAlias, StageKind
 
 MAPPING_COLUMNS = ["crm_pipeline", "crm_stage", "pipeline", "stage", "kind", "how"]
+# What the process tables hold (Pipeline.name, Stage.name, StageAlias.crm_pipeline).
+MAX_NAME = 120
+
+
+def name_too_long(crm_pipeline: str, crm_stage: str) -> str | None:
+    """Why a CRM stage cannot be a stage of the process, when its name is too long."""
+    if len(crm_stage) > MAX_NAME:
+        return f"the stage name is longer than {MAX_NAME} characters"
+    if len(crm_pipeline) > MAX_NAME:
+        return f"the pipeline name is longer than {MAX_NAME} characters"
+    return None
 
 
 def kind_from_name(name: str) -> str | None:
@@ -143,13 +154,17 @@ class StageMap:
 
         by_pipeline: dict[str, dict[str, StageRecord]] = defaultdict(dict)
         for record in records:
-            by_pipeline[record.pipeline][record.name] = record
+            # Too long a name cannot be stored; rows in such a stage are rejected.
+            if name_too_long(record.pipeline, record.name) is None:
+                by_pipeline[record.pipeline][record.name] = record
         if records:
             # The export defines its stages: a name outside them is unknown, not new.
             names_in_use = {}
         for (pipeline_name, name), _ in sorted(names_in_use.items(), key=lambda kv: kv[1]):
             if pipeline_name == "" and len(by_pipeline) == 1:
                 pipeline_name = next(iter(by_pipeline))
+            if name_too_long(pipeline_name, name) is not None:
+                continue
             if name not in by_pipeline[pipeline_name]:
                 kind = kind_from_name(name) or StageKind.OPEN
                 by_pipeline[pipeline_name][name] = StageRecord(
@@ -170,8 +185,13 @@ class StageMap:
                 positions[(pipeline_name, name)] = position
 
         first_appearance = {key: i for i, key in enumerate(names_in_use)}
+        # The CRM's unnamed pipeline is "Sales", unless the CRM has a "Sales" of its own.
+        unnamed, number = "Sales", 1
+        while unnamed in by_pipeline:
+            number += 1
+            unnamed = f"Sales {number}"
         for index, (pipeline_name, stages) in enumerate(sorted(by_pipeline.items())):
-            pipeline = Pipeline.objects.create(name=pipeline_name or "Sales", is_default=index == 0)
+            pipeline = Pipeline.objects.create(name=pipeline_name or unnamed, is_default=index == 0)
 
             def sort_key(
                 record: StageRecord, pipeline_name: str = pipeline_name
@@ -192,7 +212,7 @@ class StageMap:
             for order, record in enumerate(ordered, start=1):
                 stage = Stage.objects.create(
                     pipeline=pipeline,
-                    name=record.name[:120],
+                    name=record.name,
                     order=order,
                     kind=record.kind,
                     default_probability=record.probability,
@@ -226,6 +246,8 @@ class StageMap:
         return cached.stage
 
     def _resolve(self, crm_pipeline: str, crm_stage: str) -> Resolution:
+        if name_too_long(crm_pipeline, crm_stage) is not None:
+            return Resolution(None, "unknown")
         aliases = StageAlias.objects.select_related("stage", "stage__pipeline").filter(
             source=self.source, crm_name=crm_stage
         )

@@ -122,6 +122,26 @@ class StagingTable:
             "WHERE true ON CONFLICT DO NOTHING"
         )
 
+    def drop_repeats(self, keys: Sequence[str]) -> int:
+        """Delete staged rows whose ``keys`` an earlier staged row has; return how many.
+
+        An export that repeats an id then keeps its first row, as a first import does,
+        instead of updating to whichever repeat the database joins first.
+        """
+        self.flush()
+        if self.vendor == "postgresql":
+            match = " AND ".join(f"a.{k} = b.{k}" for k in keys)
+            sql = (
+                f"DELETE FROM {self.name} a USING {self.name} b "  # noqa: S608
+                f"WHERE {match} AND a.ctid > b.ctid"
+            )
+        else:
+            sql = (
+                f"DELETE FROM {self.name} WHERE rowid NOT IN "  # noqa: S608
+                f"(SELECT MIN(rowid) FROM {self.name} GROUP BY {', '.join(keys)})"
+            )
+        return self._execute(sql)
+
     def update_changed(self, *, keys: Sequence[str], values: Sequence[str]) -> int:
         """Update target rows matched on ``keys`` whose ``values`` differ; return how many."""
         self.flush()
