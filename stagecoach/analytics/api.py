@@ -8,6 +8,7 @@ Who may see whom is decided only by ``accounts.selectors``; anything out of reac
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -32,6 +33,12 @@ from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS, metrics_date
 
 MIN_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 3650
+# No CRM history is older, and a window ending near year 1 would start before the
+# calendar does.
+EARLIEST_AS_OF = date(1900, 1, 1)
+FLAG_CODE = r"^[a-z_]{0,30}$"  # empty: any code
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 router = Router(tags=["analytics"])
 
@@ -42,8 +49,17 @@ router = Router(tags=["analytics"])
 class Period(Schema):
     as_of: date | None = Field(
         None,
-        description="As things stood at the end of this day (YYYY-MM-DD). "
-        "Default: the latest refresh, else today.",
+        description="As things stood at the end of this day (YYYY-MM-DD), from "
+        f"{EARLIEST_AS_OF.isoformat()} to today. Default (also when empty): the latest "
+        "refresh, else today.",
+        # An empty value (a blank form field) means the default.
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "maxLength": 0},
+                {"type": "null"},
+            ]
+        },
     )
     window: int = Field(
         DEFAULT_WINDOW_DAYS,
@@ -63,6 +79,9 @@ class Period(Schema):
             day = value
         else:
             try:
+                # fromisoformat alone would also take 20240105 and 2024-W01-1.
+                if not ISO_DAY.fullmatch(str(value)):
+                    raise ValueError
                 day = date.fromisoformat(str(value))
             except ValueError:
                 raise ValueError(f"as_of must be a date as YYYY-MM-DD, got {value!r}") from None
@@ -70,15 +89,20 @@ class Period(Schema):
         # compute today's figures on every request and never find them stored.
         if day > timezone.localdate():
             raise ValueError(f"as_of {day.isoformat()} is in the future")
+        if day < EARLIEST_AS_OF:
+            raise ValueError(
+                f"as_of {day.isoformat()} is before {EARLIEST_AS_OF.isoformat()}, "
+                "the earliest day metrics can be computed for"
+            )
         return day
 
     @field_validator("window", mode="before")
     @classmethod
     def _parse_window(cls, value: object) -> int:
-        try:
-            days = int(str(value))
-        except ValueError:
-            raise ValueError(f"window must be a whole number of days, got {value!r}") from None
+        # int() alone would also take " 30", "3_0" and other scripts' digits ("٣٠").
+        if not WHOLE_NUMBER.fullmatch(str(value)):
+            raise ValueError(f"window must be a whole number of days, got {value!r}")
+        days = int(str(value))
         if not MIN_WINDOW_DAYS <= days <= MAX_WINDOW_DAYS:
             raise ValueError(
                 f"window must be between {MIN_WINDOW_DAYS} and {MAX_WINDOW_DAYS} days, got {days}"
@@ -88,8 +112,24 @@ class Period(Schema):
 
 class FlagFilters(Period):
     team: int | None = Field(None, description="Only people in this team and its sub-teams.")
-    code: str | None = Field(None, description="Only flags with this code, e.g. slow_stage.")
+    code: str | None = Field(
+        None, pattern=FLAG_CODE, description="Only flags with this code, e.g. slow_stage."
+    )
     severity: Flag.Severity | None = Field(None, description="Only flags of this severity.")
+
+    # Checked before it reaches the database: PostgreSQL refuses text with a NUL byte.
+    @field_validator("code", mode="before")
+    @classmethod
+    def _parse_code(cls, value: object) -> str | None:
+        if value is None or value == "":
+            return None
+        code = str(value)
+        if not re.fullmatch(FLAG_CODE, code):
+            raise ValueError(
+                f"code must be a flag code (lower-case letters and _), such as slow_stage, "
+                f"got {code[:40]!r}"
+            )
+        return code
 
 
 # Responses -------------------------------------------------------------------------
