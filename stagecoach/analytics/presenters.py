@@ -35,6 +35,10 @@ class Period:
         return self.as_of - timedelta(days=self.window_days)
 
 
+# The same floor as the API's: no sales history predates it.
+EARLIEST_AS_OF = date(1900, 1, 1)
+
+
 def period_from(request: HttpRequest, latest: date | None, today: date) -> Period:
     """``?window=180&as_of=2026-06-30``; anything odd falls back to the defaults."""
     try:
@@ -47,6 +51,9 @@ def period_from(request: HttpRequest, latest: date | None, today: date) -> Perio
     try:
         as_of = date.fromisoformat(raw) if raw else (latest or today)
     except ValueError:
+        as_of = latest or today
+    # Dates near the calendar's ends would overflow the window arithmetic.
+    if as_of < EARLIEST_AS_OF:
         as_of = latest or today
     as_of = min(as_of, today)
     return Period(as_of=as_of, window_days=window, latest=as_of == (latest or today))

@@ -124,3 +124,13 @@ def test_organisation_page_shows_the_tree(cast, login) -> None:  # type: ignore[
 def test_admin_is_for_ops_only(cast, login) -> None:  # type: ignore[no-untyped-def]
     assert login(cast.otto).get("/admin/process/stage/").status_code == 200
     assert login(cast.mona).get("/admin/process/stage/").status_code == 302
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1899-12-31", "9999-12-31", "junk"])
+def test_an_odd_as_of_falls_back_instead_of_failing(cast, login, as_of: str) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    make_opportunity(cast.alice, name="Alice's deal")
+    client = login(cast.mona)
+    for url in (reverse("team", args=[cast.alpha.pk]), reverse("person", args=[cast.alice.pk])):
+        assert client.get(url, {"as_of": as_of, "window": "90"}).status_code == 200
