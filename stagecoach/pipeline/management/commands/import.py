@@ -85,13 +85,14 @@ class Command(BaseCommand):
 
     def _print(self, outcome: ImportOutcome, console: Console) -> None:
         out = Console(soft_wrap=True)
-        table = Table("table", "read", "created", "updated", "unchanged", "rejected")
+        columns = ("read", "created", "updated", "unchanged", "skipped", "rejected")
+        table = Table("table", *columns)
         counts = outcome.run.counts
         for name in sorted(counts, key=lambda n: TABLE_ORDER.index(n) if n in TABLE_ORDER else 99):
             row = counts[name]
             table.add_row(
                 name,
-                *(f"{row[k]:,}" for k in ("read", "created", "updated", "unchanged", "rejected")),
+                *(f"{row.get(k, 0):,}" for k in columns),
             )
         out.print(table)
         warnings = outcome.report.warnings
