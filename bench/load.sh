@@ -141,12 +141,12 @@ wall = ended - started
 print(f"server CPU: {seconds:.0f} s over {wall:.0f} s = {seconds / wall:.2f} cores "
       f"({100 * seconds / wall / cores:.0f}% of {cores:.0f})")
 EOF
+# Summed peaks overstate the whole: each process counts the pages it shares.
 awk '$1 ~ /^[0-9]+$/ {
-  mib = $1 / 1024; total += mib
-  role = ($0 ~ /db_worker/) ? "background worker" : ($0 ~ /scheduler/) ? "scheduler" : "web"
-  if (role == "web") { web += 1; if (mib > top) top = mib }
+  mib = $1 / 1024; total += mib; n += 1
+  if ($0 !~ /db_worker|scheduler/ && mib > top) top = mib
 } END {
-  printf "server peak RSS: %.0f MiB summed over its %d processes (largest web process %.0f MiB)\n", total, NR, top
+  printf "server peak RSS: %.0f MiB summed over its %d processes (largest web process %.0f MiB)\n", total, n, top
 }' <<<"$memory"
 echo "CSV: $out/locust_stats.csv, $out/requests.csv; server log: $out/server.log"
 if [ "$status" != 0 ]; then
