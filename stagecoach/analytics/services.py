@@ -220,10 +220,13 @@ def _refresh(
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
+    # A full refresh has a fourth step: what listens to it (action plans are measured).
+    steps = 3 if scope is not None else 4
+
     def step(name: str, index: int) -> None:
         timings[name] = round(time.perf_counter() - started - sum(timings.values()), 3)
         if progress:
-            progress("Refreshing analytics", index, 3)
+            progress("Refreshing analytics", index, steps)
 
     try:
         window = Window(as_of=timezone.localtime(moment), days=window_days)
@@ -232,10 +235,11 @@ def _refresh(
         results = compute(data, window, criteria=pipeline_criteria(), process=process_map())
         step("compute", 2)
         run.groups, run.findings = store(results, people=scope)
-        if scope is None:
-            refreshed.send(sender=Refresh, run=run, data=data, window=window)
         prune()
         step("store", 3)
+        if scope is None:
+            refreshed.send(sender=Refresh, run=run, data=data, window=window)
+            step("follow-up", 4)
 
         run.status = Refresh.Status.SUCCEEDED
     except Exception as exc:

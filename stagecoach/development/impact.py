@@ -8,7 +8,7 @@ has ended (the whole plan against the team), measured once and kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role
 from stagecoach.analytics.engine.frames import Data
-from stagecoach.analytics.engine.impact import MetricSpec, before_period, evaluate
+from stagecoach.analytics.engine.impact import MetricSpec, before_period, evaluate, restrict
 from stagecoach.analytics.loading import load_activity_weeks, load_data
 from stagecoach.development.models import ActionPlan, TargetMetric
 
@@ -40,15 +40,24 @@ def spec_for(action_plan: ActionPlan) -> MetricSpec:
     )
 
 
-def comparison_group(rep: Person) -> tuple[list[int], str]:
+def comparison_group(
+    rep: Person, reps: Sequence[tuple[int, int | None]] | None = None
+) -> tuple[list[int], str]:
     """The rest of the rep's team (active reps); the whole sales floor when the team has
-    fewer than two others, since one teammate's luck is no trend."""
-    reps = Person.objects.filter(role=Role.REP, is_active=True).exclude(pk=rep.pk)
+    fewer than two others, since one teammate's luck is no trend.
+
+    ``reps``: every active rep as (id, team id), when the caller has them already.
+    """
+    if reps is None:
+        reps = list(
+            Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id")
+        )
+    others = [(pk, team) for pk, team in reps if pk != rep.pk]
     if rep.team_id is not None:
-        team = list(reps.filter(team_id=rep.team_id).values_list("id", flat=True))
+        team = [pk for pk, team_id in others if team_id == rep.team_id]
         if len(team) >= MIN_COMPARISON:
             return team, "the rest of the team"
-    return list(reps.values_list("id", flat=True)), "all other reps"
+    return [pk for pk, _ in others], "all other reps"
 
 
 def _moment(day: Any) -> datetime:
@@ -87,16 +96,24 @@ def measure_action_plans(
         loaded = data.activity_weeks["week"].min()
         if loaded is None or loaded > earliest.date():  # type: ignore[operator]
             data = replace(data, activity_weeks=load_activity_weeks(since=earliest))
+    active = list(Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id"))
     groups: dict[int, tuple[list[int], str]] = {}
+    # A team's plans share one slice of the data: the rep and the rest of the team.
+    slices: dict[frozenset[int], Data] = {}
+    running_plans: list[ActionPlan] = []
+    ended_plans: list[ActionPlan] = []
     for plan in chosen:
         rep = plan.plan.rep
         if rep.pk not in groups:
-            groups[rep.pk] = comparison_group(rep)
+            groups[rep.pk] = comparison_group(rep, active)
         comparison, label = groups[rep.pk]
+        people = frozenset([rep.pk, *comparison])
+        if people not in slices:
+            slices[people] = restrict(data, people)
         ended = plan.ends_on <= today
         end = _moment(plan.ends_on) if ended else now
         result = evaluate(
-            data,
+            slices[people],
             spec_for(plan),
             rep=rep.pk,
             comparison=comparison,
@@ -106,12 +123,15 @@ def measure_action_plans(
         result["comparison"] = label
         result["target_met"] = _target_met(plan, result["rep_during"]["value"])
         plan.progress = result
-        fields = ["progress", "measured_at"]
         if ended:
             plan.impact = result
-            fields.append("impact")
         plan.measured_at = now
-        plan.save(update_fields=fields)
+        (ended_plans if ended else running_plans).append(plan)
+    # One statement per batch rather than one per plan: a large organisation has hundreds.
+    ActionPlan.objects.bulk_update(running_plans, ["progress", "measured_at"], batch_size=200)
+    ActionPlan.objects.bulk_update(
+        ended_plans, ["progress", "impact", "measured_at"], batch_size=200
+    )
     return len(chosen)
 
 
