@@ -18,7 +18,8 @@ import pytest
 from stagecoach.analytics.services import INTERRUPTED
 from stagecoach.lib import heartbeat
 from stagecoach.pipeline.tests.test_faults import AS_OF, grown_export
-from stagecoach.testing.sites import Site, differences
+from stagecoach.testing.compare import differences
+from stagecoach.testing.sites import Site
 
 # Inside store()'s transaction: the day's metric rows are already deleted and written
 # again, the red flags are next.

@@ -10,8 +10,14 @@ unchanged, and the same import run again giving exactly the rows of a clean one.
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +29,8 @@ from stagecoach.lib import heartbeat
 from stagecoach.pipeline import imports
 from stagecoach.pipeline.imports import INTERRUPTED
 from stagecoach.pipeline.tests.test_import_canonical import small_export
-from stagecoach.testing.sites import Site, differences
+from stagecoach.testing.compare import differences
+from stagecoach.testing.sites import Site
 
 AS_OF = "2026-06-30"
 # The last phase of an import: every row is written, only the commit is missing.
@@ -193,3 +200,50 @@ def test_a_worker_killed_mid_upload_leaves_nothing_and_its_task_is_failed(
     assert site.counts() == prepared.expected_counts
     statuses = sorted(status for (status,) in site.sql(f"SELECT status FROM {tasks}"))  # noqa: S608
     assert statuses == ["FAILED", "SUCCESSFUL"]
+
+
+def children(pid: int, needle: str) -> list[int]:
+    """Live child processes of ``pid`` whose command line holds ``needle`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and needle in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_for(condition: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + 120
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.2)
+    return value
+
+
+def test_serve_starts_a_killed_worker_again_and_the_upload_lands(
+    prepared: Prepared, site: Site
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "stagecoach.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=site.environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        [worker] = wait_for(lambda: children(server.pid, "db_worker"), "the worker to start")
+        os.kill(worker, signal.SIGKILL)
+        run_id = site.python(QUEUE_UPLOAD.format(export=str(prepared.export)))
+        wait_for(lambda: site.import_runs()[-1][1] == "succeeded", "the upload to be imported")
+        assert site.import_runs()[-1] == (run_id, "succeeded", "")
+        assert children(server.pid, "db_worker") != [worker]
+        assert site.counts() == prepared.expected_counts
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

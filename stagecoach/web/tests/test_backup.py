@@ -14,7 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from stagecoach.lib.backup import PG_DUMP_MAGIC, SQLITE_MAGIC
-from stagecoach.testing.sites import Site, differences
+from stagecoach.testing.compare import differences
+from stagecoach.testing.sites import Site
 
 
 @pytest.fixture(scope="module")

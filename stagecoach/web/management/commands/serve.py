@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import threading
 from argparse import ArgumentParser
 from typing import Any
 
@@ -13,6 +15,8 @@ from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
 from stagecoach.lib.env import ConfigError, require_secret_key
+
+logger = logging.getLogger("stagecoach.serve")
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -28,6 +32,71 @@ class _Server(BaseApplication):  # type: ignore[misc]
         from stagecoach.wsgi import application
 
         return application
+
+
+BACKGROUND = {
+    "background worker": [
+        "db_worker",
+        "--queue-name",
+        "*",
+        "--no-reload",
+        "--no-startup-delay",
+        "--verbosity",
+        "1",
+    ],
+    # Queues the weekly digest and the daily scheduling, and marks failed the work of
+    # processes that died; several servers may each run one, since every job claims its
+    # period in the database first.
+    "scheduler": ["scheduler"],
+}
+RESTART_AFTER = 5.0
+
+
+class _Background:
+    """The worker and the scheduler beside the web server, started again when they stop.
+
+    The worker exits when the database goes away, even for the second a restart takes,
+    and may be killed (out of memory); without this the app would go on taking uploads
+    that nothing ever imports.
+    """
+
+    def __init__(self) -> None:
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = threading.Event()
+        self.watcher = threading.Thread(target=self._watch, name="background", daemon=True)
+
+    def start(self) -> None:
+        for name in BACKGROUND:
+            self.processes[name] = self._spawn(name)
+        self.watcher.start()
+
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "stagecoach.cli", *BACKGROUND[name]]
+        return subprocess.Popen(command)  # noqa: S603 (fixed arguments)
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(RESTART_AFTER):
+            for name, process in list(self.processes.items()):
+                if process.poll() is not None and not self.stopping.is_set():
+                    logger.warning(
+                        "the %s stopped (exit status %s); starting it again",
+                        name,
+                        process.returncode,
+                    )
+                    self.processes[name] = self._spawn(name)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.watcher.is_alive():
+            self.watcher.join()
+        running = [p for p in self.processes.values() if p.poll() is None]
+        for process in running:
+            process.terminate()
+        for process in running:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 class Command(BaseCommand):
@@ -72,42 +141,14 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         self._check_migrations()
         workers = options["workers"] or (os.cpu_count() or 1) + 1
-        background: list[subprocess.Popen[bytes]] = []
+        background = _Background()
 
         def start_worker(server: Any) -> None:
-            if options["no_worker"]:
-                return
-            background.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "stagecoach.cli",
-                        "db_worker",
-                        "--queue-name",
-                        "*",
-                        "--no-reload",
-                        "--no-startup-delay",
-                        "--verbosity",
-                        "1",
-                    ],
-                )
-            )
-            # Queues the weekly digest and the daily scheduling; several servers may each
-            # run one, since every job claims its period in the database first.
-            background.append(
-                subprocess.Popen([sys.executable, "-m", "stagecoach.cli", "scheduler"])
-            )
+            if not options["no_worker"]:
+                background.start()
 
         def stop_worker(server: Any) -> None:
-            running = [process for process in background if process.poll() is None]
-            for process in running:
-                process.terminate()
-            for process in running:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            background.stop()
 
         self.stdout.write(
             f"Serving stagecoach on http://{options['host']}:{options['port']}/ "
