@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def _deploy_check(**env: str) -> subprocess.CompletedProcess[str]:
     environ.update(
         SECRET_KEY="k" * 10 + "-production-secret-for-the-deploy-check-0123456789",
         ALLOWED_HOSTS="coach.example.com",
-        STAGECOACH_DATA_DIR=str(ROOT / "var" / "deploy-check"),
+        STAGECOACH_DATA_DIR=tempfile.mkdtemp(prefix="stagecoach-deploy-check-"),
         **env,
     )
     return subprocess.run(
