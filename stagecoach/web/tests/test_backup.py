@@ -56,6 +56,10 @@ def test_a_restored_backup_serves_the_same_metrics_and_refreshes_the_same(
     assert fresh.counts() == source.counts()
     assert fresh.snapshots() == source.snapshots()
     assert fresh.metrics() == source.metrics()
+    # Both ends are in the audit log: the backup in the source, the restore in the copy.
+    log = "SELECT summary FROM audit_auditevent WHERE action = 'backup' ORDER BY id"
+    assert any(f"to {backup}" in row[0] for row in source.sql(log))
+    assert fresh.sql(log)[-1][0].endswith(f"from {backup}")
 
     # A new refresh on the restored database computes what the original computes.
     original = source.clone(tmp_path / "original")

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from stagecoach.audit.models import AuditEvent
+from stagecoach.audit.services import record
 from stagecoach.lib.backup import BackupError, restore_database
 
 
@@ -36,6 +38,13 @@ class Command(BaseCommand):
         )
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if not pending:
+            # Into the restored database: its log now says it was restored, and from what.
+            record(
+                AuditEvent.Action.BACKUP,
+                f"restored the {done.kind} database {done.database} from {done.path}",
+                detail={"path": str(done.path), "bytes": done.size, "tables": done.tables},
+            )
         if pending:
             self.stdout.write(
                 f"The backup predates {len(pending)} migration(s) of this version: "
