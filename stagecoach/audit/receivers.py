@@ -12,7 +12,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from stagecoach.accounts.models import Person, Team, User
-from stagecoach.audit.context import current_actor
+from stagecoach.audit.context import Actor, current_actor
 from stagecoach.audit.models import AuditEvent
 from stagecoach.audit.services import actor_for, record
 from stagecoach.coaching.models import Cadence, RepCadence, Topic
@@ -128,9 +128,8 @@ def _through_the_app() -> bool:
     return actor is not None and actor.user is not None
 
 
-@receiver(pre_save, dispatch_uid="audit_config_before")
 def configuration_before(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-    if sender not in CONFIGURATION or not _through_the_app() or kwargs.get("raw"):
+    if not _through_the_app() or kwargs.get("raw"):
         return
     before = None
     if instance.pk is not None:
@@ -138,11 +137,10 @@ def configuration_before(sender: type[models.Model], instance: models.Model, **k
     instance._audit_before = _values(before) if before is not None else None  # type: ignore[attr-defined]
 
 
-@receiver(post_save, dispatch_uid="audit_config_saved")
 def configuration_saved(
     sender: type[models.Model], instance: models.Model, created: bool, **kwargs: Any
 ) -> None:
-    if sender not in CONFIGURATION or not _through_the_app() or kwargs.get("raw"):
+    if not _through_the_app() or kwargs.get("raw"):
         return
     before: dict[str, Any] | None = getattr(instance, "_audit_before", None)
     after = _values(instance)
@@ -184,14 +182,27 @@ def configuration_deleted(
     )
 
 
+# Only the configuration models: every other save in the app (imports, sessions,
+# analytics) never reaches these receivers.
+for _model in CONFIGURATION:
+    pre_save.connect(
+        configuration_before, sender=_model, dispatch_uid=f"audit_before_{_model._meta.label}"
+    )
+    post_save.connect(
+        configuration_saved, sender=_model, dispatch_uid=f"audit_saved_{_model._meta.label}"
+    )
+    post_delete.connect(
+        configuration_deleted, sender=_model, dispatch_uid=f"audit_deleted_{_model._meta.label}"
+    )
+
+
 # Sign-ins ------------------------------------------------------------------------------
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def signed_in(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
-    actor = actor_for(user)
-    if request is not None:
-        actor = type(actor)(user=user, label=actor.label, ip=client_ip(request))
+    ip = client_ip(request) if request is not None else None
+    actor = Actor(user=user, label=user.email or user.get_username(), ip=ip)
     record(AuditEvent.Action.LOGIN, f"{actor.label} signed in", actor=actor, obj=user)
 
 
