@@ -168,11 +168,10 @@ def configuration_saved(
     )
 
 
-@receiver(post_delete, dispatch_uid="audit_config_deleted")
 def configuration_deleted(
     sender: type[models.Model], instance: models.Model, **kwargs: Any
 ) -> None:
-    if sender not in CONFIGURATION or not _through_the_app():
+    if not _through_the_app():
         return
     record(
         AuditEvent.Action.DELETE,
