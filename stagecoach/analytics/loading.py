@@ -1,9 +1,16 @@
 """Reading the database into the engine's frames (engine/frames.py).
 
-Refreshes read committed data straight into Arrow through ADBC — PostgreSQL's and
-SQLite's drivers — with no Python object per row. Inside a transaction (an import that
-refreshes what it touched, or a test) a second connection cannot see the uncommitted
-rows, so the same queries run through Django's own connection instead.
+On PostgreSQL, refreshes read committed data straight into Arrow through ADBC, with no
+Python object per row. Inside a transaction (an import that refreshes what it touched,
+or a test) a second connection cannot see the uncommitted rows, so the same queries run
+through Django's own connection instead.
+
+SQLite is always read through Django's own connection, that is through Python's
+``sqlite3`` and the one SQLite library it links. A second copy of SQLite in the process
+(ADBC's driver bundles one) corrupts the database file under concurrent use: SQLite's
+locks are POSIX advisory locks, which belong to the process, and closing a file through
+one copy releases the locks the other copy holds on it. Another process can then
+checkpoint the write-ahead log under a reader, or two writers can append to it at once.
 Activities are counted per owner, type and week in SQL: the engine never needs them
 one by one.
 """
@@ -50,31 +57,22 @@ FLOAT = {"postgresql": "double precision", "sqlite": "REAL"}
 
 
 def _adbc_usable() -> bool:
-    if connection.in_atomic_block:
-        return False
-    if connection.vendor == "sqlite":
-        name = str(settings.DATABASES["default"]["NAME"])
-        return ":memory:" not in name and "mode=memory" not in name
-    return connection.vendor == "postgresql"
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 @contextmanager
 def _adbc() -> Iterator[Any]:
+    import adbc_driver_postgresql.dbapi as driver
+
     db = settings.DATABASES["default"]
-    if connection.vendor == "postgresql":
-        import adbc_driver_postgresql.dbapi as driver
-
-        user = db.get("USER") or ""
-        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-        auth = f"{user}{password}@" if user else ""
-        uri = f"postgresql://{auth}{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
-        with driver.connect(uri) as conn:
-            yield conn
-    else:
-        import adbc_driver_sqlite.dbapi as sqlite_driver
-
-        with sqlite_driver.connect(str(db["NAME"])) as conn:
-            yield conn
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    uri = (
+        f"postgresql://{auth}{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
+    with driver.connect(uri) as conn:
+        yield conn
 
 
 def _through_django(sql: str, columns: list[str]) -> pl.DataFrame:

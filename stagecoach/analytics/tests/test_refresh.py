@@ -86,7 +86,8 @@ def test_refresh_stores_flags_with_their_evidence(cast) -> None:  # type: ignore
 
 @pytest.mark.django_db(transaction=True)
 def test_both_read_paths_give_the_same_frames(tmp_path: Path) -> None:
-    """Arrow through ADBC (committed data) and Django's cursor (inside a transaction)."""
+    """PostgreSQL: Arrow through ADBC (committed data) and Django's cursor (inside a
+    transaction) agree. SQLite is only ever read through Django's own connection."""
     from datetime import timedelta
 
     from django.db import transaction
@@ -98,7 +99,6 @@ def test_both_read_paths_give_the_same_frames(tmp_path: Path) -> None:
         assert loading._adbc_usable()
         direct = loading.load_data(activity_since=since)
     else:
-        # The test database is in memory: a second connection cannot reach it.
         assert not loading._adbc_usable()
         direct = None
     with transaction.atomic():
@@ -120,8 +120,8 @@ def test_both_read_paths_give_the_same_frames(tmp_path: Path) -> None:
             assert left.equals(right), name
 
 
-def test_the_cli_reads_a_file_database_through_adbc(tmp_path: Path) -> None:
-    """End to end on an SQLite file: demo, then metrics and flags as JSON (the ADBC path)."""
+def test_the_cli_reads_a_file_database(tmp_path: Path) -> None:
+    """End to end on an SQLite file: demo, then metrics and flags as JSON."""
     script = Path(sys.executable).with_name("stagecoach")
     environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environ["STAGECOACH_DATA_DIR"] = str(tmp_path)
