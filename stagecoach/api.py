@@ -10,10 +10,12 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.security import django_auth
 
 from stagecoach.analytics.api import router as analytics_router
+from stagecoach.analytics.ondemand import Refused
 
 api = NinjaAPI(
     title="stagecoach API",
@@ -27,3 +29,12 @@ api = NinjaAPI(
     docs_decorator=login_required,
 )
 api.add_router("/", analytics_router)
+
+
+@api.exception_handler(Refused)
+def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
+    """400 outside the data, 429 over the login's hourly allowance, 503 while busy."""
+    response = api.create_response(request, {"detail": exc.message}, status=exc.status)
+    if exc.retry_after:
+        response["Retry-After"] = str(exc.retry_after)
+    return response

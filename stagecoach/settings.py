@@ -17,6 +17,9 @@ HSTS_SECONDS          default: one year when HTTPS is on
 PROXY_COUNT           default: 0; reverse proxies in front that append to X-Forwarded-For
 LOGIN_FAILURE_LIMIT   default: 5 failed sign-ins per account per LOGIN_LOCKOUT_MINUTES
 LOGIN_LOCKOUT_MINUTES default: 15
+ANALYTICS_ON_DEMAND_PER_HOUR     default: 30 past dates or windows one login may have computed an hour
+ANALYTICS_ON_DEMAND_CONCURRENCY  default: 2 such computations at once, across all servers
+ANALYTICS_ON_DEMAND_KEEP         default: 30 dates and windows kept besides the latest
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ try:
     PROXY_COUNT = env.env_int("PROXY_COUNT", 0, minimum=0)
     LOGIN_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
     LOGIN_LOCKOUT_MINUTES = env.env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+    ANALYTICS_ON_DEMAND_PER_HOUR = env.env_int("ANALYTICS_ON_DEMAND_PER_HOUR", 30, minimum=1)
+    ANALYTICS_ON_DEMAND_CONCURRENCY = env.env_int("ANALYTICS_ON_DEMAND_CONCURRENCY", 2, minimum=1)
+    ANALYTICS_ON_DEMAND_KEEP = env.env_int("ANALYTICS_ON_DEMAND_KEEP", 30, minimum=1)
 except env.ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -107,6 +113,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "stagecoach.audit.middleware.AuditActorMiddleware",
+    "stagecoach.analytics.middleware.RefusedMiddleware",
 ]
 
 ROOT_URLCONF = "stagecoach.urls"

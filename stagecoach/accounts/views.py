@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from stagecoach.accounts.models import Person, Role, Team
+from stagecoach.accounts.models import Person, Role, Team, User
 from stagecoach.accounts.selectors import (
     can_administer,
     get_person_for_user,
@@ -23,9 +23,8 @@ from stagecoach.accounts.selectors import (
     team_members,
     visible_teams,
 )
-from stagecoach.analytics import presenters, selectors
+from stagecoach.analytics import ondemand, presenters, selectors
 from stagecoach.analytics.models import Flag
-from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS, ensure_metrics
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
@@ -34,14 +33,27 @@ from stagecoach.process.selectors import default_pipeline, open_stages
 
 
 def _period(request: HttpRequest) -> presenters.Period:
-    window = request.GET.get("window", "")
-    days = int(window) if window.isdigit() else DEFAULT_WINDOW_DAYS
-    period = presenters.period_from(request, selectors.latest_as_of(days), timezone.localdate())
+    today = timezone.localdate()
+    span = ondemand.data_span()
+    asked = presenters.requested_period(request, first=span.first, today=today)
+    days = asked.window_days
     scope = scope_for(request.user)
     # Only someone who can see people's data may make the server compute for them.
     if scope.everyone or scope.person is not None:
-        ensure_metrics(as_of=period.as_of, window_days=period.window_days)
-    return period
+        user = request.user if isinstance(request.user, User) else None
+        as_of = ondemand.ensure_for(user, as_of=asked.as_of, window_days=days)
+    else:
+        as_of = asked.as_of or selectors.latest_as_of(days) or today
+    latest = selectors.latest_as_of(days)
+    notes = list(asked.notes)
+    if as_of == latest and as_of < today and span.last is not None and span.last <= as_of:
+        notes.append(
+            f"The data ends on {span.last:%-d %b %Y}, so these figures are as of that day, "
+            "not today."
+        )
+    return presenters.Period(
+        as_of=as_of, window_days=days, latest=as_of == (latest or today), notes=tuple(notes)
+    )
 
 
 def _money(value: Any) -> str:

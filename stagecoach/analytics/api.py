@@ -17,7 +17,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, field_validator
 
-from stagecoach.accounts.models import Person, Role, Team
+from stagecoach.accounts.models import Person, Role, Team, User
 from stagecoach.accounts.selectors import (
     get_person_for_user,
     get_team_for_user,
@@ -25,11 +25,11 @@ from stagecoach.accounts.selectors import (
     team_members,
     visible_people,
 )
-from stagecoach.analytics import selectors
+from stagecoach.analytics import ondemand, selectors
 from stagecoach.analytics.engine.compute import empty_group
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.reports import flag_report, rep_report, source_ids
-from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS, metrics_date
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 
 MIN_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 3650
@@ -143,7 +143,16 @@ class ValidationErrorRead(Schema):
     detail: list[dict[str, Any]]
 
 
-ERRORS: dict[int, type[Schema]] = {401: ErrorRead, 404: ErrorRead, 422: ValidationErrorRead}
+# 400: as_of outside the data; 429: over the login's hourly allowance of figures computed
+# on request; 503: busy computing other dates (analytics/ondemand.py).
+ERRORS: dict[int, type[Schema]] = {
+    400: ErrorRead,
+    401: ErrorRead,
+    404: ErrorRead,
+    422: ValidationErrorRead,
+    429: ErrorRead,
+    503: ErrorRead,
+}
 
 
 class StageMetricsRead(Schema):
@@ -385,8 +394,9 @@ class FlagRead(Schema):
 # Reads -----------------------------------------------------------------------------
 
 
-def _metrics_date(period: Period) -> date:
-    return metrics_date(period.as_of, period.window)
+def _metrics_date(request: HttpRequest, period: Period) -> date:
+    user = request.user if isinstance(request.user, User) else None
+    return ondemand.ensure_for(user, as_of=period.as_of, window_days=period.window)
 
 
 def _rep_reports(people: list[Person], *, as_of: date, window_days: int) -> list[dict[str, Any]]:
@@ -428,7 +438,7 @@ def _team(team: Team) -> dict[str, Any]:
 )
 def list_rep_metrics(request: HttpRequest, period: Query[Period]) -> list[dict[str, Any]]:
     """Reps only, sorted by name; a rep with no stored metrics for the window is left out."""
-    as_of = _metrics_date(period)
+    as_of = _metrics_date(request, period)
     reps = list(visible_people(request.user).filter(role=Role.REP).order_by("name", "id"))
     return _rep_reports(reps, as_of=as_of, window_days=period.window)
 
@@ -441,7 +451,7 @@ def list_rep_metrics(request: HttpRequest, period: Query[Period]) -> list[dict[s
 def person_metrics(request: HttpRequest, person_id: int, period: Query[Period]) -> dict[str, Any]:
     """404 when the person is out of your reach or has no metrics stored for the window."""
     person = get_person_for_user(request.user, person_id)
-    as_of = _metrics_date(period)
+    as_of = _metrics_date(request, period)
     reports = _rep_reports([person], as_of=as_of, window_days=period.window)
     if not reports:
         raise Http404("No metrics for this person.")
@@ -456,7 +466,7 @@ def person_metrics(request: HttpRequest, person_id: int, period: Query[Period]) 
 def team_metrics(request: HttpRequest, team_id: int, period: Query[Period]) -> dict[str, Any]:
     """The team's figures cover its sub-teams; `reps` lists the reps you may see in them."""
     team = get_team_for_user(request.user, team_id)
-    as_of = _metrics_date(period)
+    as_of = _metrics_date(request, period)
     subject = f"team:{team.pk}"
     group = _group(subject, as_of=as_of, window_days=period.window) or empty_group(subject)
     reps = list(
@@ -482,7 +492,7 @@ def org_metrics(request: HttpRequest, period: Query[Period]) -> dict[str, Any]:
     """For logins that see everyone (leaders, ops admins); 404 for everybody else."""
     if not scope_for(request.user).everyone:
         raise Http404("No such page.")
-    as_of = _metrics_date(period)
+    as_of = _metrics_date(request, period)
     return {
         "as_of": as_of,
         "window_days": period.window,
@@ -502,7 +512,7 @@ def list_flags(request: HttpRequest, filters: Query[FlagFilters]) -> list[dict[s
     if filters.team is not None:
         team = get_team_for_user(request.user, filters.team)
         people = people.filter(id__in=team_members(team).values("id"))
-    as_of = _metrics_date(filters)
+    as_of = _metrics_date(request, filters)
     flags = selectors.flags_for(
         people.values_list("id", flat=True), as_of=as_of, window_days=filters.window
     )

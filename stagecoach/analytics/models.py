@@ -40,6 +40,12 @@ class Refresh(models.Model):
     groups = models.PositiveIntegerField(default=0)
     findings = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    data_first = models.DateTimeField(
+        null=True, blank=True, help_text="The oldest moment in the CRM history it read."
+    )
+    data_last = models.DateTimeField(
+        null=True, blank=True, help_text="The newest moment in the CRM history it read."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -24,39 +24,66 @@ ACTIVITY_NAMES = {
 
 @dataclass(frozen=True)
 class Period:
-    """The window and as-of date a page shows, read from its query string."""
+    """The window and as-of date a page shows, read from its query string.
+
+    ``notes`` say what the page did with what it was asked: a value it could not use,
+    a date outside the data, figures older than today because the data ends earlier.
+    """
 
     as_of: date
     window_days: int
     latest: bool
+    notes: tuple[str, ...] = ()
 
     @property
     def start(self) -> date:
         return self.as_of - timedelta(days=self.window_days)
 
 
+@dataclass(frozen=True)
+class Requested:
+    as_of: date | None
+    window_days: int
+    notes: tuple[str, ...]
+
+
 # The same floor as the API's: no sales history predates it.
 EARLIEST_AS_OF = date(1900, 1, 1)
 
 
-def period_from(request: HttpRequest, latest: date | None, today: date) -> Period:
-    """``?window=180&as_of=2026-06-30``; anything odd falls back to the defaults."""
-    try:
-        window = int(request.GET.get("window", DEFAULT_WINDOW_DAYS))
-    except ValueError:
-        window = DEFAULT_WINDOW_DAYS
+def requested_period(request: HttpRequest, *, first: date | None, today: date) -> Requested:
+    """``?window=180&as_of=2026-06-30``: what the page may show, and what it could not.
+
+    No as_of (or one it cannot use) means the latest figures. A date before the data
+    begins shows its first day; a date after today shows today.
+    """
+    notes: list[str] = []
+    raw_window = request.GET.get("window", "")
+    window = int(raw_window) if raw_window.isdigit() else DEFAULT_WINDOW_DAYS
     if window not in dict(WINDOWS):
+        if raw_window:
+            choices = ", ".join(label for _, label in WINDOWS)
+            notes.append(f"“{raw_window[:20]}” is not a window this page offers ({choices}).")
         window = DEFAULT_WINDOW_DAYS
     raw = request.GET.get("as_of", "")
-    try:
-        as_of = date.fromisoformat(raw) if raw else (latest or today)
-    except ValueError:
-        as_of = latest or today
-    # Dates near the calendar's ends would overflow the window arithmetic.
-    if as_of < EARLIEST_AS_OF:
-        as_of = latest or today
-    as_of = min(as_of, today)
-    return Period(as_of=as_of, window_days=window, latest=as_of == (latest or today))
+    as_of: date | None = None
+    if raw:
+        try:
+            as_of = date.fromisoformat(raw)
+        except ValueError:
+            notes.append(f"“{raw[:20]}” is not a date (YYYY-MM-DD); showing the latest figures.")
+    if as_of is not None and as_of > today:
+        notes.append(f"{as_of:%-d %b %Y} is in the future; showing today.")
+        as_of = today
+    floor = max(first or EARLIEST_AS_OF, EARLIEST_AS_OF)
+    if as_of is not None and as_of < floor:
+        notes.append(
+            f"The data begins on {floor:%-d %b %Y}; showing that day instead of {as_of:%-d %b %Y}."
+            if first
+            else "That date is too early; showing the latest figures."
+        )
+        as_of = floor if first else None
+    return Requested(as_of=as_of, window_days=window, notes=tuple(notes))
 
 
 def stage_rows(group: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +20,8 @@ from django.utils import timezone
 from stagecoach.accounts.models import User
 from stagecoach.analytics.engine.compute import Criteria, Results, compute
 from stagecoach.analytics.engine.flags import ProcessMap
-from stagecoach.analytics.engine.frames import Window
-from stagecoach.analytics.loading import load_data
+from stagecoach.analytics.engine.frames import Data, Window, data_span
+from stagecoach.analytics.loading import load_activity_weeks, load_data
 from stagecoach.analytics.models import Flag, MetricSet, Refresh
 from stagecoach.lib import heartbeat
 from stagecoach.process.models import PipelineCriterion, Skill, Stage
@@ -190,7 +191,12 @@ def refresh(
     run: Refresh | None = None,
     progress: ProgressFn | None = None,
 ) -> Refresh:
-    """Recompute and store. With ``people``, only their rows and the group rows change."""
+    """Recompute and store. With ``people``, only their rows and the group rows change.
+
+    Without ``as_of``, the figures are as of now, unless the data ends before the
+    window would start (an old export): then as of the data's newest day, so the window
+    holds the data rather than nothing. The run records the data's first and last moment.
+    """
     moment = as_of or timezone.now()
     scope = sorted(set(people)) if people is not None else None
     run = run or Refresh.objects.create(
@@ -203,7 +209,12 @@ def refresh(
     # If the process dies, the beat stops and the scheduler marks the run interrupted.
     with heartbeat.beating(HEARTBEAT, run.pk):
         return _refresh(
-            run=run, moment=moment, window_days=window_days, scope=scope, progress=progress
+            run=run,
+            moment=moment,
+            window_days=window_days,
+            scope=scope,
+            progress=progress,
+            follow_data=as_of is None,
         )
 
 
@@ -214,6 +225,7 @@ def _refresh(
     window_days: int,
     scope: list[int] | None,
     progress: ProgressFn | None,
+    follow_data: bool = False,
 ) -> Refresh:
     run.status = Refresh.Status.RUNNING
     run.save(update_fields=["status"])
@@ -229,8 +241,17 @@ def _refresh(
             progress("Refreshing analytics", index, steps)
 
     try:
-        window = Window(as_of=timezone.localtime(moment), days=window_days)
         data = load_data(activity_since=moment - timedelta(weeks=ACTIVITY_WEEKS_LOADED))
+        run.data_first, run.data_last = data_span(data)
+        if follow_data and run.data_last is not None:
+            moment, data = _follow_old_data(moment, window_days, run.data_last, data)
+            run.as_of = moment
+        window = Window(as_of=timezone.localtime(moment), days=window_days)
+        stored = MetricSet.objects.filter(as_of=window.today, window_days=window_days)
+        if scope is not None and not stored.exists():
+            # The first results of a day are everyone's: a refresh of a few people on a
+            # new day would otherwise leave everyone else out of that day's figures.
+            scope, steps = None, 4
         step("load", 1)
         results = compute(data, window, criteria=pipeline_criteria(), process=process_map())
         step("compute", 2)
@@ -252,6 +273,18 @@ def _refresh(
         run.finished_at = timezone.now()
         heartbeat.save_outcome(run)
     return run
+
+
+def _follow_old_data(
+    moment: datetime, window_days: int, last: datetime, data: Data
+) -> tuple[datetime, Data]:
+    """As of the data's newest day when the whole window would come after it."""
+    if last >= moment - timedelta(days=window_days):
+        return moment, data
+    moment = end_of_day(timezone.localtime(last).date())
+    since = moment - timedelta(weeks=ACTIVITY_WEEKS_LOADED)
+    logger.info("the data ends on %s, before the window: figures as of that day", moment.date())
+    return moment, replace(data, activity_weeks=load_activity_weeks(since=since))
 
 
 def mark_interrupted(run_id: int, *, now: datetime) -> bool:
@@ -282,28 +315,63 @@ def recover_interrupted_refreshes(*, now: datetime) -> list[int]:
     return interrupted
 
 
-def ensure_metrics(*, as_of: date, window_days: int) -> date:
+def ensure_metrics(*, as_of: date | None, window_days: int, run: Refresh | None = None) -> date:
     """Metrics for a date and window someone asked for: computed once, then read.
 
-    A date in the future means today. Returns the date the metrics are stored under.
+    No date means the latest computed, else a first refresh that follows the data (an
+    old export is shown as of its newest day). A date in the future means today.
+    Returns the date the metrics are stored under. ``run``: a claimed on-demand run
+    (analytics/ondemand.py) to compute under.
     """
     today = timezone.localdate()
+    if as_of is None:
+        latest = latest_stored(window_days)
+        if latest is not None:
+            return latest
+        done = refresh(window_days=window_days, trigger=Refresh.Trigger.PAGE, run=run)
+        return timezone.localtime(done.as_of).date()
     as_of = min(as_of, today)
     if not MetricSet.objects.filter(as_of=as_of, window_days=window_days).exists():
         moment = timezone.now() if as_of == today else end_of_day(as_of)
-        refresh(as_of=moment, window_days=window_days, trigger=Refresh.Trigger.PAGE)
+        if run is not None:
+            run.as_of = moment
+        refresh(as_of=moment, window_days=window_days, trigger=Refresh.Trigger.PAGE, run=run)
+        evict_on_demand()
     return as_of
 
 
-def metrics_date(as_of: date | None, window_days: int) -> date:
-    """The day asked for, else the latest computed, else today; computed when missing."""
-    latest = (
+def latest_stored(window_days: int) -> date | None:
+    latest: date | None = (
         MetricSet.objects.filter(window_days=window_days)
         .order_by("-as_of")
         .values_list("as_of", flat=True)
         .first()
     )
-    return ensure_metrics(as_of=as_of or latest or timezone.localdate(), window_days=window_days)
+    return latest
+
+
+def metrics_date(as_of: date | None, window_days: int) -> date:
+    """The day asked for, else the latest computed; computed when missing."""
+    return ensure_metrics(as_of=as_of, window_days=window_days)
+
+
+def evict_on_demand(*, keep: int | None = None) -> int:
+    """Keep at most ``keep`` (ANALYTICS_ON_DEMAND_KEEP) dates and windows besides the
+    latest of the default window, the most recently computed; the rest are forgotten
+    and computed again if someone asks. Returns how many were forgotten."""
+    keep = settings.ANALYTICS_ON_DEMAND_KEEP if keep is None else keep
+    latest = latest_stored(DEFAULT_WINDOW_DAYS)
+    pairs = [
+        (day, days)
+        for day, days in MetricSet.objects.filter(subject="org")
+        .order_by("-computed_at", "-id")
+        .values_list("as_of", "window_days")
+        if (day, days) != (latest, DEFAULT_WINDOW_DAYS)
+    ]
+    for day, days in pairs[keep:]:
+        Flag.objects.filter(as_of=day, window_days=days).delete()
+        MetricSet.objects.filter(as_of=day, window_days=days).delete()
+    return max(0, len(pairs) - keep)
 
 
 def prune(*, keep_days: int = 30) -> int:
@@ -311,12 +379,7 @@ def prune(*, keep_days: int = 30) -> int:
 
     The latest results of the default window always stay.
     """
-    latest = (
-        MetricSet.objects.filter(window_days=DEFAULT_WINDOW_DAYS)
-        .order_by("-as_of")
-        .values_list("as_of", flat=True)
-        .first()
-    )
+    latest = latest_stored(DEFAULT_WINDOW_DAYS)
     cutoff = timezone.now() - timedelta(days=keep_days)
     stale = MetricSet.objects.filter(computed_at__lt=cutoff)
     flags = Flag.objects.filter(computed_at__lt=cutoff)

@@ -149,3 +149,19 @@ class Window:
     def today(self) -> date:
         """The calendar day of ``as_of`` in its own time zone (the organisation's)."""
         return self.as_of.date()
+
+
+def data_span(data: Data) -> tuple[datetime | None, datetime | None]:
+    """The first and the newest moment the CRM history holds: deals created, stages
+    entered, deals closed. ``(None, None)`` when there is no deal at all."""
+    moments = [
+        data.opportunities.get_column("created_at"),
+        data.opportunities.get_column("closed_at"),
+        data.stage_changes.get_column("changed_at"),
+    ]
+    values = pl.concat([m.cast(TIME) for m in moments]).drop_nulls()
+    if values.is_empty():
+        return None, None
+    first, last = values.min(), values.max()
+    assert isinstance(first, datetime) and isinstance(last, datetime)
+    return first, last

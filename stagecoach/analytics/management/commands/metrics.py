@@ -1,21 +1,36 @@
 from __future__ import annotations
 
 import json
+import sys
 from argparse import ArgumentParser
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
+from django.utils import timezone
 
 from stagecoach.accounts.models import Person
-from stagecoach.analytics import selectors
+from stagecoach.analytics import ondemand, selectors
 from stagecoach.analytics.management.commands._options import add_window_options
 from stagecoach.analytics.reports import rep_report, source_ids
 from stagecoach.analytics.services import metrics_date
 
 
-def resolve_date(options: dict[str, Any]) -> Any:
-    return metrics_date(options["as_of"], options["window"])
+def resolve_date(options: dict[str, Any]) -> date:
+    """The day asked for (within the data), else the latest computed; says which on stderr
+    when it is not today."""
+    if options["as_of"] is not None:
+        try:
+            ondemand.check_as_of(options["as_of"])
+        except ondemand.Refused as exc:
+            raise CommandError(exc.message) from None
+    day = metrics_date(options["as_of"], options["window"])
+    if options["as_of"] is None and day < timezone.localdate():
+        last = ondemand.data_span().last
+        why = f" (the data ends on {last.isoformat()})" if last and last <= day else ""
+        sys.stderr.write(f"Figures as of {day.isoformat()}, the latest computed{why}.\n")
+    return day
 
 
 def find_rep(ident: str) -> Person:

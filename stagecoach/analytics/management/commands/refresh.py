@@ -19,7 +19,8 @@ class Command(BaseCommand):
         add_window_options(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        as_of = end_of_day(options["as_of"]) if options["as_of"] else timezone.now()
+        # Without --as-of: now, or the data's newest day when the data ends before the window.
+        as_of = end_of_day(options["as_of"]) if options["as_of"] else None
         console = Console(stderr=True, soft_wrap=True)
         with progress_bar(console) as report:
             run = refresh(as_of=as_of, window_days=options["window"], progress=report)
@@ -29,3 +30,9 @@ class Command(BaseCommand):
             f"{timezone.localtime(run.as_of):%Y-%m-%d} over {run.window_days} days "
             f"in {run.seconds:.1f} s ({steps})."
         )
+        day = timezone.localtime(run.as_of).date()
+        if as_of is None and day < timezone.localdate():
+            console.print(
+                f"The data ends on {day:%Y-%m-%d}, before a {run.window_days}-day window ending "
+                "today would begin: the figures are as of that day."
+            )
