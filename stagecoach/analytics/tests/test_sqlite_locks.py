@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = r"""
 import json, os, sqlite3, subprocess, sys
 import django
@@ -34,6 +36,9 @@ team = Team.objects.create(name="Alpha")
 for i in range(3):
     make_person(f"Rep {i}", team=team)
 path = connection.settings_dict["NAME"]
+with connection.cursor() as cursor:
+    pragmas = {name: cursor.execute(f"PRAGMA {name}").fetchone()[0]
+               for name in ("journal_mode", "busy_timeout", "synchronous")}
 connection.close()
 
 reader = sqlite3.connect(path, isolation_level=None)
@@ -56,7 +61,7 @@ MAGIC = b"SQLite format 3\x00"  # in every SQLite engine, in no mere binding to 
 mapped = sorted({line.split()[5] for line in open("/proc/self/maps")
                  if len(line.split()) >= 6 and ".so" in line.split()[5]})
 engines = [p for p in mapped if os.path.exists(p) and MAGIC in open(p, "rb").read()]
-print(json.dumps({"reader_still_locks": busy == "1", "engines": engines}))
+print(json.dumps({"reader_still_locks": busy == "1", "engines": engines, "pragmas": pragmas}))
 """
 
 
@@ -78,11 +83,24 @@ def _run_in_fresh_process(tmp_path: Path) -> dict[str, object]:
     return result
 
 
-def test_a_refresh_keeps_other_connections_locks_and_one_engine(tmp_path: Path) -> None:
-    result = _run_in_fresh_process(tmp_path)
+@pytest.fixture(scope="module")
+def fresh_process(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    return _run_in_fresh_process(tmp_path_factory.mktemp("locks"))
+
+
+def test_a_refresh_keeps_other_connections_locks_and_one_engine(
+    fresh_process: dict[str, object],
+) -> None:
+    result = fresh_process
     # With the reader's lock held, another process cannot truncate the write-ahead log
     # under it; had the refresh released the lock, the checkpoint would have gone through.
     assert result["reader_still_locks"] is True
     engines = result["engines"]
     assert isinstance(engines, list)
     assert len(engines) == 1, f"more than one SQLite engine in the process: {engines}"
+
+
+def test_every_connection_writes_ahead_waits_and_syncs(fresh_process: dict[str, object]) -> None:
+    pragmas = fresh_process["pragmas"]
+    # synchronous 2 is FULL; the busy timeout is in milliseconds.
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": 20000, "synchronous": 2}

@@ -15,6 +15,7 @@ from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
 from stagecoach.lib.env import ConfigError, require_secret_key
+from stagecoach.web.integrity import check_database
 
 logger = logging.getLogger("stagecoach.serve")
 
@@ -139,6 +140,11 @@ class Command(BaseCommand):
                 )
             except ConfigError as exc:
                 raise CommandError(str(exc)) from None
+        # A damaged file served would turn every page into an error and every write into
+        # a risk; say how to recover instead.
+        verdict = check_database(quick=True)
+        if not verdict.ok:
+            raise CommandError(f"Not serving: {verdict.summary()}")
         self._check_migrations()
         workers = options["workers"] or (os.cpu_count() or 1) + 1
         background = _Background()
