@@ -10,12 +10,14 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from django.contrib.auth.decorators import login_required
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.security import django_auth
 
 from stagecoach.analytics.api import router as analytics_router
 from stagecoach.analytics.ondemand import Refused
+from stagecoach.web.middleware import busy_response, is_busy
 
 api = NinjaAPI(
     title="stagecoach API",
@@ -38,3 +40,11 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     if exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@api.exception_handler(OperationalError)
+def database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """SQLite's write lock waited out: a 503 to retry; any other database error stays a 500."""
+    if is_busy(exc):
+        return busy_response(request)
+    raise exc

@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "stagecoach.audit.middleware.AuditActorMiddleware",
     "stagecoach.analytics.middleware.RefusedMiddleware",
+    "stagecoach.web.middleware.BusyDatabaseMiddleware",
 ]
 
 ROOT_URLCONF = "stagecoach.urls"

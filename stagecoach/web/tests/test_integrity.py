@@ -92,3 +92,30 @@ def test_check_passes_on_an_intact_file(tmp_path: Path) -> None:
     done = _stagecoach(["check"], sound, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "integrity_check ok" in done.stdout
+
+
+def test_a_write_that_waited_out_the_lock_is_a_503_to_retry() -> None:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from stagecoach.web.middleware import BusyDatabaseMiddleware
+
+    def locked(request: object) -> object:
+        raise AssertionError("not called")
+
+    middleware = BusyDatabaseMiddleware(locked)  # type: ignore[arg-type]
+    factory = RequestFactory()
+    post = factory.post("/coaching/sessions/1/log/")
+    post.user = AnonymousUser()
+    page = middleware.process_exception(post, OperationalError("database is locked"))
+    assert page is not None and page.status_code == 503 and page["Retry-After"] == "30"
+    assert b"nothing was saved" in page.content
+    api = middleware.process_exception(
+        factory.get("/api/metrics"), OperationalError("database is locked")
+    )
+    assert api is not None and api.status_code == 503 and b"detail" in api.content
+    other = middleware.process_exception(
+        factory.get("/"), OperationalError("no such table: pipeline_opportunity")
+    )
+    assert other is None
