@@ -11,11 +11,14 @@ cd "$(dirname "$0")/.."
 minutes="${MINUTES:-10}"
 postgres="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 mkdir -p bench/out
+status=0
 for kind in ${1:-sqlite postgresql}; do
   echo "== $kind, $minutes minutes"
   database=()
   [ "$kind" = postgresql ] && database=(--database "$postgres")
   .venv/bin/python -m stagecoach.testing.stress --minutes "$minutes" "${database[@]}" \
     --readers "${READERS:-6}" --viewers "${VIEWERS:-6}" --loggers "${LOGGERS:-3}" \
-    | tee "bench/out/stress-$kind.json"
+    > "bench/out/stress-$kind.json" || status=1
+  cat "bench/out/stress-$kind.json"
 done
+exit $status

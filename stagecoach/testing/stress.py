@@ -65,6 +65,8 @@ class Tally:
         with self.lock:
             self.statuses[kind][status] += 1
             self.latencies[kind].append(seconds)
+            if kind.endswith("(resent)"):
+                return
             if (status >= 500 and status not in REFUSALS) or status == 0:
                 self.error_count += 1
                 if len(self.errors) < 30:
@@ -111,19 +113,30 @@ class Client:
         self, kind: str, method: str, path: str, data: dict[str, Any] | None, files: Any
     ) -> requests.Response | None:
         started = time.perf_counter()
-        try:
-            response = self.http.request(
-                method,
-                f"{self.base}{path}",
-                data=data,
-                files=files,
-                timeout=120,
-                allow_redirects=False,
-                headers={"Referer": f"{self.base}{path}"},
-            )
-        except requests.RequestException as exc:
-            self.tally.record(kind, 0, time.perf_counter() - started, f"{path}: {exc}")
-            return None
+        for attempt in (1, 2):
+            try:
+                response = self.http.request(
+                    method,
+                    f"{self.base}{path}",
+                    data=data,
+                    files=files,
+                    timeout=120,
+                    allow_redirects=False,
+                    headers={"Referer": f"{self.base}{path}"},
+                )
+                break
+            except requests.ConnectionError as exc:
+                # A kept-alive connection the server closed as this request went out
+                # is reset before the server reads it; browsers send such a request
+                # again on a new connection, once. Counted apart.
+                if attempt == 1 and "reset" in str(exc).lower():
+                    self.tally.record(f"{kind} (resent)", 0, 0.0, "")
+                    continue
+                self.tally.record(kind, 0, time.perf_counter() - started, f"{path}: {exc}")
+                return None
+            except requests.RequestException as exc:
+                self.tally.record(kind, 0, time.perf_counter() - started, f"{path}: {exc}")
+                return None
         self.tally.record(
             kind, response.status_code, time.perf_counter() - started, f"{method} {path}"
         )
