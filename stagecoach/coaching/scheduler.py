@@ -1,4 +1,5 @@
-"""When the recurring jobs run: the weekly digest and the daily session scheduling.
+"""When the recurring jobs run: the weekly digest, the daily session scheduling and the
+daily check of the database's integrity.
 
 Every server runs the scheduler loop (``stagecoach scheduler``, started by ``serve``).
 A job runs once per period however many servers there are: each claims the period by
@@ -16,9 +17,11 @@ from django.utils import timezone
 
 from stagecoach.coaching.models import JobRun
 from stagecoach.coaching.tasks import schedule_sessions_task, send_weekly_digest_task
+from stagecoach.web.tasks import INTEGRITY_JOB, check_integrity_task
 
 DIGEST = "weekly_digest"
 SCHEDULE = "schedule_sessions"
+INTEGRITY = INTEGRITY_JOB
 DIGEST_FROM = time(7, 0)
 
 
@@ -48,7 +51,8 @@ def _claim_and_enqueue(job: str, period: str, enqueue: Callable[[], object]) -> 
         except IntegrityError:
             return False
         result = enqueue()
-        run.detail = {"task": str(getattr(result, "id", ""))}
+        run.refresh_from_db(fields=["detail"])  # a task run inline may have written it
+        run.detail = {**run.detail, "task": str(getattr(result, "id", ""))}
         run.save(update_fields=["detail"])
     return True
 
@@ -68,4 +72,6 @@ def run_due_jobs(*, now: datetime) -> list[str]:
     week = digest_period(local)
     if week is not None and _claim_and_enqueue(DIGEST, week, send_weekly_digest_task.enqueue):
         queued.append(f"{DIGEST}:{week}")
+    if _claim_and_enqueue(INTEGRITY, day, lambda: check_integrity_task.enqueue(day)):
+        queued.append(f"{INTEGRITY}:{day}")
     return queued

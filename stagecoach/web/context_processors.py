@@ -7,12 +7,14 @@ from django.urls import reverse
 from stagecoach.accounts.models import Role
 from stagecoach.accounts.selectors import can_administer, scope_for
 from stagecoach.lib.money import SYMBOLS
+from stagecoach.web.tasks import latest_damage
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
     """The menu a login gets: what it may open, nothing more."""
     user = request.user
     items: list[tuple[str, str]] = []
+    damage = None
     if user.is_authenticated:
         scope = scope_for(user)
         person = scope.person
@@ -34,11 +36,14 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             items.append(("Imports", reverse("imports")))
         if scope.everyone:
             items.append(("Audit log", reverse("audit-log")))
+        if scope.everyone or can_administer(user):
+            damage = latest_damage()
 
         if user.is_staff:
             items.append(("Admin", reverse("admin:index")))
     return {
         "nav_items": items,
+        "database_damage": damage,
         "org_currency": settings.STAGECOACH_CURRENCY,
         "currency_symbol": SYMBOLS.get(settings.STAGECOACH_CURRENCY, settings.STAGECOACH_CURRENCY),
     }

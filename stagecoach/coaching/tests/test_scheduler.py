@@ -16,7 +16,13 @@ from django.utils import timezone
 
 from stagecoach.coaching import scheduler
 from stagecoach.coaching.models import Cadence, JobRun, Session
-from stagecoach.coaching.scheduler import DIGEST, SCHEDULE, digest_period, run_due_jobs
+from stagecoach.coaching.scheduler import (
+    DIGEST,
+    INTEGRITY,
+    SCHEDULE,
+    digest_period,
+    run_due_jobs,
+)
 from stagecoach.coaching.tests.test_digest import flag
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -25,6 +31,11 @@ UTC = ZoneInfo("UTC")
 
 def at(day: str, clock: str, zone: ZoneInfo = UTC) -> datetime:
     return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+
+
+def due(*, now: datetime) -> list[str]:
+    """The coaching jobs queued at ``now``; the daily integrity check is tested apart."""
+    return [job for job in run_due_jobs(now=now) if not job.startswith(INTEGRITY)]
 
 
 def claimed(job: str) -> list[str]:
@@ -60,17 +71,17 @@ def digests_to(address: str) -> int:
 
 def test_each_job_runs_once_per_period(news) -> None:  # type: ignore[no-untyped-def]
     mona = news.mona.email
-    assert run_due_jobs(now=at("2025-03-03", "06:59")) == [f"{SCHEDULE}:2025-03-03"]
+    assert due(now=at("2025-03-03", "06:59")) == [f"{SCHEDULE}:2025-03-03"]
     assert claimed(DIGEST) == []
     assert digests_to(mona) == 0
 
-    assert run_due_jobs(now=at("2025-03-03", "07:00")) == [f"{DIGEST}:2025-W10"]
+    assert due(now=at("2025-03-03", "07:00")) == [f"{DIGEST}:2025-W10"]
     assert digests_to(mona) == 1
-    assert run_due_jobs(now=at("2025-03-03", "07:01")) == []
-    assert run_due_jobs(now=at("2025-03-04", "09:00")) == [f"{SCHEDULE}:2025-03-04"]
+    assert due(now=at("2025-03-03", "07:01")) == []
+    assert due(now=at("2025-03-04", "09:00")) == [f"{SCHEDULE}:2025-03-04"]
     assert digests_to(mona) == 1
 
-    assert run_due_jobs(now=at("2025-03-10", "07:30")) == [
+    assert due(now=at("2025-03-10", "07:30")) == [
         f"{SCHEDULE}:2025-03-10",
         f"{DIGEST}:2025-W11",
     ]
@@ -82,22 +93,22 @@ def test_each_job_runs_once_per_period(news) -> None:  # type: ignore[no-untyped
 def test_seven_oclock_is_the_servers_local_time(news, settings) -> None:  # type: ignore[no-untyped-def]
     settings.TIME_ZONE = "Europe/Berlin"
     # 05:30 UTC is 06:30 in Berlin: too early. 06:30 UTC is 07:30 there.
-    assert DIGEST not in " ".join(run_due_jobs(now=at("2025-03-03", "05:30")))
-    assert run_due_jobs(now=at("2025-03-03", "06:30")) == [f"{DIGEST}:2025-W10"]
+    assert DIGEST not in " ".join(due(now=at("2025-03-03", "05:30")))
+    assert due(now=at("2025-03-03", "06:30")) == [f"{DIGEST}:2025-W10"]
     # Sunday 23:30 UTC is already Monday 00:30 in Berlin: a new day to schedule.
-    assert run_due_jobs(now=at("2025-03-09", "23:30")) == [f"{SCHEDULE}:2025-03-10"]
+    assert due(now=at("2025-03-09", "23:30")) == [f"{SCHEDULE}:2025-03-10"]
 
 
 def test_a_period_another_server_claimed_is_left_alone(news) -> None:  # type: ignore[no-untyped-def]
     JobRun.objects.create(job=DIGEST, period="2025-W10")
     JobRun.objects.create(job=SCHEDULE, period="2025-03-03")
-    assert run_due_jobs(now=at("2025-03-03", "08:00")) == []
+    assert due(now=at("2025-03-03", "08:00")) == []
     assert mail.outbox == []
 
 
 def test_two_servers_with_clocks_apart_run_the_digest_once(news) -> None:  # type: ignore[no-untyped-def]
-    first = run_due_jobs(now=at("2025-03-03", "07:00:00"))
-    second = run_due_jobs(now=at("2025-03-03", "07:00:01"))
+    first = due(now=at("2025-03-03", "07:00:00"))
+    second = due(now=at("2025-03-03", "07:00:01"))
     assert f"{DIGEST}:2025-W10" in first
     assert second == []
     assert digests_to(news.mona.email) == 1
@@ -111,27 +122,27 @@ def test_a_claim_is_undone_when_the_job_cannot_be_queued(news, monkeypatch) -> N
     working = scheduler.send_weekly_digest_task
     monkeypatch.setattr(scheduler, "send_weekly_digest_task", Broken())
     with pytest.raises(RuntimeError):
-        run_due_jobs(now=at("2025-03-03", "07:00"))
+        due(now=at("2025-03-03", "07:00"))
     assert claimed(DIGEST) == []
     monkeypatch.setattr(scheduler, "send_weekly_digest_task", working)
-    assert run_due_jobs(now=at("2025-03-03", "07:05")) == [f"{DIGEST}:2025-W10"]
+    assert due(now=at("2025-03-03", "07:05")) == [f"{DIGEST}:2025-W10"]
     assert digests_to(news.mona.email) == 1
 
 
 def test_the_daily_job_schedules_the_cadences_sessions(cast) -> None:  # type: ignore[no-untyped-def]
     Cadence.objects.create(manager=cast.mona, team=cast.alpha)
     now = timezone.now()
-    assert f"{SCHEDULE}:{timezone.localdate(now).isoformat()}" in run_due_jobs(now=now)
+    assert f"{SCHEDULE}:{timezone.localdate(now).isoformat()}" in due(now=now)
     sessions = Session.objects.filter(manager=cast.mona).count()
     assert sessions > 0
-    run_due_jobs(now=now + timedelta(minutes=1))
+    due(now=now + timedelta(minutes=1))
     assert Session.objects.filter(manager=cast.mona).count() == sessions
 
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(TASKS=DATABASE_TASKS)
 def test_the_worker_sends_what_the_scheduler_queued(news) -> None:  # type: ignore[no-untyped-def]
-    run_due_jobs(now=at("2025-03-03", "07:00"))
+    due(now=at("2025-03-03", "07:00"))
     assert mail.outbox == []  # queued, not yet run
     assert JobRun.objects.get(job=DIGEST).detail["task"]
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)

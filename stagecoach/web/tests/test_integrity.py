@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,50 @@ def test_a_write_that_waited_out_the_lock_is_a_503_to_retry() -> None:
         factory.get("/"), OperationalError("no such table: pipeline_opportunity")
     )
     assert other is None
+
+
+@pytest.mark.django_db
+def test_the_scheduler_checks_integrity_once_a_day_and_keeps_the_verdict() -> None:
+    from datetime import datetime
+
+    from stagecoach.coaching.models import JobRun
+    from stagecoach.coaching.scheduler import INTEGRITY, run_due_jobs
+
+    monday = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    assert f"{INTEGRITY}:2025-03-03" in run_due_jobs(now=monday)
+    assert not any(j.startswith(INTEGRITY) for j in run_due_jobs(now=monday.replace(hour=10)))
+    run = JobRun.objects.get(job=INTEGRITY, period="2025-03-03")
+    assert run.detail["ok"] is True, run.detail  # tests run tasks inline
+    assert "quick_check ok" in str(run.detail["summary"]) or "checksum" in str(
+        run.detail["summary"]
+    )
+    assert "task" in run.detail
+
+
+@pytest.mark.django_db
+def test_damage_found_by_the_daily_check_is_shown_to_leaders_and_admins_only(
+    cast, login, client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from stagecoach.coaching.scheduler import run_due_jobs
+    from stagecoach.web import tasks
+    from stagecoach.web.integrity import Verdict
+
+    def damaged(*, quick: bool) -> Verdict:
+        return Verdict(
+            ok=False, database="test", method="quick_check", problems=["Tree 12 page 7 ..."]
+        )
+
+    for who in ("lena", "otto", "mona", "alice", "stranger"):
+        login(getattr(cast, who))
+        assert b"database check found damage" not in client.get("/coaching/").content
+
+    monkeypatch.setattr(tasks, "check_database", damaged)
+    run_due_jobs(now=datetime(2025, 3, 3, 9, 0, tzinfo=UTC))
+    shown = {}
+    for who in ("lena", "otto", "mona", "alice", "stranger"):
+        login(getattr(cast, who))
+        response = client.get("/coaching/", follow=True)
+        shown[who] = b"database check found damage" in response.content
+    assert shown == {"lena": True, "otto": True, "mona": False, "alice": False, "stranger": False}
