@@ -48,6 +48,9 @@ import requests
 
 PASSWORD = "demo"
 REFUSALS = {400, 429, 503}
+# Lines of the server's log that mean a request failed inside it: a traceback, a
+# damaged file, a worker killed mid-request (gunicorn's timeout) or one that died.
+SERVER_TROUBLE = ("Traceback", "malformed", "WORKER TIMEOUT", "was sent SIGKILL", "Worker failed")
 
 
 @dataclass
@@ -75,6 +78,11 @@ class Tally:
     def wrote(self, kind: str, row: dict[str, Any]) -> None:
         with self.lock:
             self.writes[kind].append(row)
+
+
+def _closed_before_reading(exc: requests.ConnectionError) -> bool:
+    text = str(exc).lower()
+    return "reset" in text or "remote end closed connection without response" in text
 
 
 class Client:
@@ -127,9 +135,11 @@ class Client:
                 break
             except requests.ConnectionError as exc:
                 # A kept-alive connection the server closed as this request went out
-                # is reset before the server reads it; browsers send such a request
-                # again on a new connection, once. Counted apart.
-                if attempt == 1 and "reset" in str(exc).lower():
+                # is reset, or closed without a response, before the server reads the
+                # request; browsers send such a request again on a new connection,
+                # once. Counted apart. (A worker that died mid-request would show in
+                # the server log, which is checked for tracebacks and timeouts.)
+                if attempt == 1 and _closed_before_reading(exc):
                     self.tally.record(f"{kind} (resent)", 0, 0.0, "")
                     continue
                 self.tally.record(kind, 0, time.perf_counter() - started, f"{path}: {exc}")
@@ -776,7 +786,7 @@ def run(
         server_errors = sum(
             1
             for line in (work / "server.log").read_text(errors="replace").splitlines()
-            if "malformed" in line or "Traceback" in line
+            if any(sign in line for sign in SERVER_TROUBLE)
         )
         report = {
             "database": "postgresql" if url else "sqlite",
