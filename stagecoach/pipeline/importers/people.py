@@ -12,6 +12,11 @@ from stagecoach.pipeline.importers.records import MAX_ID, PersonRecord, TeamReco
 from stagecoach.pipeline.importers.report import ImportReport
 
 UNASSIGNED_ID = "__unassigned__"
+# Sources whose people data describes the organisation (roles, teams). HubSpot and
+# Pipedrive exports only name deal owners: an import from them creates an owner as a rep
+# but never changes the role or team someone has from another source or the admin, since
+# those decide who sees whom.
+ORGANISATION_SOURCES = frozenset({Source.CANONICAL, Source.SALESFORCE, Source.MAVEN, Source.DEMO})
 
 
 class PeopleLoader:
@@ -77,6 +82,8 @@ class PeopleLoader:
                 counts.created += 1
                 continue
             person = existing[person_id]
+            if self.source not in ORGANISATION_SOURCES:
+                values = {k: v for k, v in values.items() if k not in ("role", "team")}
             changed = [k for k, v in values.items() if getattr(person, k) != v]
             if changed:
                 for key in changed:

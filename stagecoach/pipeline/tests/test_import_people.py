@@ -165,3 +165,27 @@ def test_an_ambiguous_or_taken_email_creates_a_person_and_says_why(tmp_path: Pat
     assert Person.objects.count() == before + 2  # the inbox and Ann's second user
     assert PersonSourceId.objects.get(source_id=ANN).person.name == "Ann Rep"
     assert ids_of(Person.objects.get(source_ids__source_id=ANN))["canonical"] == "p-ann"
+
+
+@pytest.mark.django_db
+def test_a_hubspot_export_of_the_same_people_changes_no_role_or_team(tmp_path: Path) -> None:
+    imported("salesforce", salesforce_export(tmp_path / "sf"))
+    mona = Person.objects.get(source_ids__source_id=MONA)
+    team_before, before = mona.team_id, Person.objects.count()
+    deals = tmp_path / "hubspot-crm-exports-all-deals-2023-06-01.csv"
+    write(deals, [
+        ["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount",
+         "Create Date", "Pipeline"],
+        ["101", "Acme", "Appointment Scheduled", "2023-07-01", "Mona Lee (mona.lee@example.com)",
+         "100", "2023-05-01 10:00", "Sales Pipeline"],
+        ["102", "Globex", "Appointment Scheduled", "2023-07-01", "Ann Rep (ANN@example.com)",
+         "100", "2023-05-02 10:00", "Sales Pipeline"],
+    ])  # fmt: skip
+    for _ in range(2):  # the first import matches by e-mail, the second finds the ids
+        imported("hubspot", deals)
+        mona.refresh_from_db()
+        # HubSpot names deal owners, not the organisation: Mona stays a manager in her team.
+        assert (mona.role, mona.team_id) == ("manager", team_before)
+        assert Team.objects.get(name="Sales Reps").manager_id == mona.pk
+    assert ids_of(mona)["hubspot"] == "mona.lee@example.com"
+    assert Person.objects.count() == before
