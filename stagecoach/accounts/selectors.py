@@ -147,13 +147,16 @@ def get_team_for_user(user: User | object, team_id: int) -> Team:
         raise Http404("No such team.") from None
 
 
+def team_tree(team: Team) -> set[int]:
+    """The team and every team below it."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
+        if parent_id is not None:
+            children[parent_id].append(team_id)
+    return _descendants([team.pk], children)
+
+
 def team_members(team: Team, *, include_sub_teams: bool = True) -> QuerySet[Person]:
     """Active members of a team (and, by default, of its sub-teams)."""
-    team_ids = {team.pk}
-    if include_sub_teams:
-        children: dict[int, list[int]] = defaultdict(list)
-        for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
-            if parent_id is not None:
-                children[parent_id].append(team_id)
-        team_ids = _descendants([team.pk], children)
+    team_ids = team_tree(team) if include_sub_teams else {team.pk}
     return Person.objects.filter(Q(team_id__in=team_ids), is_active=True).select_related("team")

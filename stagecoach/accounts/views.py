@@ -20,7 +20,7 @@ from stagecoach.accounts.selectors import (
     get_person_for_user,
     get_team_for_user,
     scope_for,
-    team_members,
+    visible_people,
     visible_teams,
 )
 from stagecoach.analytics import ondemand, presenters, selectors
@@ -158,7 +158,17 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     team = get_team_for_user(request.user, team_id)
     period = _period(request)
     today = timezone.localdate()
-    reps = list(team_members(team).filter(role=Role.REP).order_by("team__name", "name"))
+    # Everyone who sold in the window: a manager who owns deals sells with the team they
+    # manage, and someone who has left keeps their history on the page.
+    reps = sorted(
+        selectors.team_sellers(
+            team,
+            visible_people(request.user),
+            as_of=period.as_of,
+            window_days=period.window_days,
+        ),
+        key=lambda p: (p.team.name if p.team else "", p.name, p.pk),
+    )
     metrics = selectors.metrics_for_subjects(
         [f"rep:{r.pk}" for r in reps] + [f"team:{team.pk}", "benchmark"],
         as_of=period.as_of,

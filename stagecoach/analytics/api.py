@@ -17,12 +17,11 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, field_validator
 
-from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.accounts.models import Person, Team, User
 from stagecoach.accounts.selectors import (
     get_person_for_user,
     get_team_for_user,
     scope_for,
-    team_members,
     visible_people,
 )
 from stagecoach.analytics import ondemand, selectors
@@ -259,6 +258,8 @@ class RepMetricsRead(Schema):
     id: int
     name: str
     team: str | None
+    role: str = Field(description="rep, manager, leader or ops: a manager who sells is listed.")
+    active: bool = Field(description="False for someone who has left: history, no new flags.")
     as_of: date
     window_days: int
     won: int
@@ -275,6 +276,7 @@ class RepMetricsRead(Schema):
     cycle_n: int
     new_opportunities: int
     new_opportunities_per_week: float | None
+    deals_in_window: int = 0
     open_amount: float | None
     qualified_open: int
     velocity_per_day: float | None
@@ -437,9 +439,12 @@ def _team(team: Team) -> dict[str, Any]:
     summary="Metrics of every rep you may see",
 )
 def list_rep_metrics(request: HttpRequest, period: Query[Period]) -> list[dict[str, Any]]:
-    """Reps only, sorted by name; a rep with no stored metrics for the window is left out."""
+    """Everyone with per-person figures (active reps, and whoever owned deals in the
+    window), sorted by name; someone with no stored metrics for the window is left out."""
     as_of = _metrics_date(request, period)
-    reps = list(visible_people(request.user).filter(role=Role.REP).order_by("name", "id"))
+    reps = list(
+        selectors.sellers(visible_people(request.user), as_of=as_of, window_days=period.window)
+    )
     return _rep_reports(reps, as_of=as_of, window_days=period.window)
 
 
@@ -470,9 +475,9 @@ def team_metrics(request: HttpRequest, team_id: int, period: Query[Period]) -> d
     subject = f"team:{team.pk}"
     group = _group(subject, as_of=as_of, window_days=period.window) or empty_group(subject)
     reps = list(
-        visible_people(request.user)
-        .filter(role=Role.REP, id__in=team_members(team).values("id"))
-        .order_by("name", "id")
+        selectors.team_sellers(
+            team, visible_people(request.user), as_of=as_of, window_days=period.window
+        )
     )
     return {
         "team": _team(team),
@@ -511,7 +516,7 @@ def list_flags(request: HttpRequest, filters: Query[FlagFilters]) -> list[dict[s
     people = visible_people(request.user)
     if filters.team is not None:
         team = get_team_for_user(request.user, filters.team)
-        people = people.filter(id__in=team_members(team).values("id"))
+        people = people.filter(id__in=selectors.team_people(team).values("id"))
     as_of = _metrics_date(request, filters)
     flags = selectors.flags_for(
         people.values_list("id", flat=True), as_of=as_of, window_days=filters.window

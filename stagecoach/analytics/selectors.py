@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, IntegerField, Max, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Max, Q, QuerySet, Value, When
 
+from stagecoach.accounts.models import Person, Role, Team
+from stagecoach.accounts.selectors import team_tree
 from stagecoach.analytics.models import Flag, MetricSet, Refresh
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 
@@ -55,6 +57,39 @@ def flags_for(person_ids: Iterable[int], *, as_of: date, window_days: int) -> Qu
         .annotate(rank=SEVERITY_RANK)
         .order_by("rank", "person__name", "id")
     )
+
+
+def sellers(people: QuerySet[Person], *, as_of: date, window_days: int) -> QuerySet[Person]:
+    """Of ``people``, those with per-person figures for the window: every active rep, and
+    anyone who owned deals in the window whatever their role or whether they are still
+    active (a manager who sells, a rep who has left). Sorted by name."""
+    owned = MetricSet.objects.filter(
+        kind=MetricSet.Kind.REP,
+        as_of=as_of,
+        window_days=window_days,
+        data__deals_in_window__gt=0,
+    ).values("person_id")
+    return (
+        people.filter(Q(role=Role.REP, is_active=True) | Q(id__in=owned))
+        .select_related("team")
+        .order_by("name", "id")
+    )
+
+
+def team_sellers(
+    team: Team, people: QuerySet[Person], *, as_of: date, window_days: int
+) -> QuerySet[Person]:
+    """The sellers of a team page: of ``people`` (those the login may see), the members
+    of the team and its sub-teams, past or present, and the managers of those teams, who
+    sell with the team they manage when they own deals."""
+    members = people.filter(id__in=team_people(team).values("id"))
+    return sellers(members, as_of=as_of, window_days=window_days)
+
+
+def team_people(team: Team) -> QuerySet[Person]:
+    """Members of the team and its sub-teams, past or present, and those teams' managers."""
+    tree = team_tree(team)
+    return Person.objects.filter(Q(team_id__in=tree) | Q(managed_teams__in=tree)).distinct()
 
 
 def last_refresh() -> Refresh | None:

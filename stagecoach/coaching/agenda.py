@@ -117,6 +117,7 @@ class Agenda:
         return {
             "rep": self.rep.pk,
             "name": self.rep.name,
+            "active": self.rep.is_active,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "minutes": self.minutes,
             "deal_minutes": self.deal_minutes,
@@ -313,6 +314,10 @@ def build_agenda(
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     as_of = as_of or analytics.latest_as_of(window_days)
+    if not rep.is_active:
+        # Someone who has left keeps their history, but there is no 1:1 to plan.
+        note = f"{rep.name} is inactive in the CRM: there is no 1:1 to plan."
+        return Agenda(rep=rep, as_of=as_of, minutes=minutes, items=[], topic=None, notes=[note])
     stages = list(Stage.objects.all())
     phases = stage_phases(stages)
     next_stage: dict[int, str] = {}

@@ -153,7 +153,10 @@ def compute(
 def _benchmark_reps(
     overall: pl.DataFrame, people: pl.DataFrame, membership: pl.DataFrame
 ) -> list[int]:
-    reps = people.filter((pl.col("role") == "rep") & pl.col("is_active"))["id"].to_list()
+    """The top quartile of sellers by shrunk win rate. Whoever closed enough deals in the
+    window is a candidate: a manager who sells, or a rep who has since left, closed
+    those deals as much as anyone."""
+    reps = people["id"].to_list()
     rows = {g: (won, lost) for g, won, lost in overall.select("group", "won", "lost").iter_rows()}
     eligible = []
     for person_id in reps:
@@ -218,6 +221,7 @@ def _group_rows(
             "cycle_n": row["cycle_n"],
             "new_opportunities": row["new_opportunities"],
             "new_opportunities_per_week": row["new_opportunities"] / window.weeks,
+            "deals_in_window": row["deals_in_window"],
             "velocity_per_day": _num(velocity),
             "stages": [],
             "activities": {},

@@ -63,10 +63,13 @@ class Context:
     process: ProcessMap
 
     def reps(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        active = self.data.people.filter((pl.col("role") == "rep") & pl.col("is_active"))
-        for person in active["id"].to_list():
+        """Who may be flagged: active reps, and active people of any role who owned deals
+        in the window (a player-coach manager). Someone inactive now gets no new flag:
+        there is no one left to coach."""
+        active = self.data.people.filter(pl.col("is_active"))
+        for person, role in active.select("id", "role").iter_rows():
             group = self.groups.get(rep_group(person))
-            if group is not None:
+            if group is not None and (role == "rep" or group.get("deals_in_window", 0) > 0):
                 yield person, group
 
     def skill_for(self, stage_id: int | None, fallback: str) -> tuple[str | None, str]:

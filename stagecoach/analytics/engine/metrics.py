@@ -31,18 +31,29 @@ def memberships(
 ) -> pl.DataFrame:
     """(group, person_id): each person in their own group, every team above them, the org.
 
-    Empty input: an empty frame.
+    A manager also belongs to the teams they manage (and those teams' parents): a
+    player-coach's own deals count in the team they sell with. People count whatever
+    their role and whether or not they are still active. Empty input: an empty frame.
     """
     parents = dict(zip(teams["id"].to_list(), teams["parent_id"].to_list(), strict=True))
+    managed: defaultdict[int, list[int]] = defaultdict(list)
+    for team_id, manager_id in zip(
+        teams["id"].to_list(), teams["manager_id"].to_list(), strict=True
+    ):
+        if manager_id is not None:
+            managed[manager_id].append(team_id)
     rows: list[tuple[str, int]] = []
-    for person_id, team_id in zip(people["id"].to_list(), people["team_id"].to_list(), strict=True):
+    for person_id, own_team in zip(
+        people["id"].to_list(), people["team_id"].to_list(), strict=True
+    ):
         rows.append((rep_group(person_id), person_id))
         rows.append((ORG, person_id))
         seen: set[int] = set()
-        while team_id is not None and team_id not in seen:
-            seen.add(team_id)
-            rows.append((team_group(team_id), person_id))
-            team_id = parents.get(team_id)
+        for team_id in (own_team, *managed.get(person_id, ())):
+            while team_id is not None and team_id not in seen:
+                seen.add(team_id)
+                rows.append((team_group(team_id), person_id))
+                team_id = parents.get(team_id)
     rows.extend((BENCHMARK, person_id) for person_id in benchmark)
     return pl.DataFrame(rows, schema={"group": pl.String, "person_id": pl.Int64}, orient="row")
 
@@ -117,9 +128,13 @@ def outcomes(states: pl.DataFrame, window: Window, membership: pl.DataFrame) -> 
     - median_cycle_days: median days from creation (or first stage entry) to won.
     - new_opportunities: deals created in the window.
     - open_deals, open_amount: deals open at as_of and their amount.
+    - deals_in_window: deals open at as_of, closed in the window or created in it; a
+      person with at least one "owned deals in the window" and has per-person figures.
     Empty group: zeros and nulls.
     """
     closed_in_window = pl.col("closed_at").is_between(window.start, window.as_of)
+    created_in_window = pl.col("created").is_between(window.start, window.as_of)
+    in_window = (pl.col("kind") == "open") | closed_in_window | created_in_window
     won = closed_in_window & (pl.col("kind") == "won")
     lost = closed_in_window & (pl.col("kind") == "lost")
     cycle = (pl.col("closed_at") - pl.col("created")).dt.total_microseconds() / 86_400_000_000
@@ -144,6 +159,7 @@ def outcomes(states: pl.DataFrame, window: Window, membership: pl.DataFrame) -> 
             .alias("new_opportunities"),
             (pl.col("kind") == "open").sum().alias("open_deals"),
             pl.col("amount").filter(pl.col("kind") == "open").sum().alias("open_amount"),
+            in_window.fill_null(False).sum().alias("deals_in_window"),
         )
     )
 

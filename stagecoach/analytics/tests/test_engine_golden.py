@@ -624,12 +624,11 @@ def benchmark_data(
 
 
 def test_benchmark_is_the_top_quartile_of_eligible_reps() -> None:
-    # Eligible: active reps with at least BENCHMARK_MIN_CLOSED (15) deals closed.
+    # Eligible: people with at least BENCHMARK_MIN_CLOSED (15) deals closed.
     assert BENCHMARK_MIN_CLOSED == 15
     records = [(31, 15, 0), (32, 90, 10), (33, 20, 20), (34, 12, 18), (35, 8, 12)]
-    ineligible = [(36, 14, 0), (37, 50, 0), (38, 50, 0)]  # too few; inactive; a manager
-    people = [(o, "rep", True) for o, _, _ in records]
-    people += [(36, "rep", True), (37, "rep", False), (38, "manager", True)]
+    ineligible = [(36, 14, 0)]  # too few
+    people = [(o, "rep", True) for o, _, _ in records] + [(36, "rep", True)]
     results = compute(benchmark_data(records + ineligible, people), WINDOW, simulations=100)
     # Five eligible reps: the top quarter is one rep (at least one). Ranked by shrunk win
     # rate: pooled 145 of 205, concentration at its floor of 2 (the reps differ a lot),
@@ -640,6 +639,19 @@ def test_benchmark_is_the_top_quartile_of_eligible_reps() -> None:
     assert results.benchmark_reps == [31]
     bench = results.groups["benchmark"]
     assert (bench["won"], bench["lost"], bench["win_rate"]) == (15, 0, 1.0)
+
+
+def test_benchmark_counts_player_coaches_and_people_who_left() -> None:
+    # A manager who sells and a rep who has since left closed their deals like anyone:
+    # eight eligible sellers, the top quarter is two, and it is those two.
+    records = [(31, 15, 0), (32, 90, 10), (33, 20, 20), (34, 12, 18), (35, 8, 12), (36, 9, 9)]
+    records += [(37, 50, 0), (38, 60, 0)]
+    people = [(o, "rep", True) for o, _, _ in records[:6]]
+    people += [(37, "rep", False), (38, "manager", True)]
+    results = compute(benchmark_data(records, people), WINDOW, simulations=100)
+    assert results.benchmark_reps == [37, 38]
+    bench = results.groups["benchmark"]
+    assert (bench["won"], bench["lost"]) == (110, 0)
 
 
 def test_benchmark_needs_four_eligible_reps() -> None:

@@ -172,7 +172,7 @@ def test_a_manager_reads_a_flag_changes_the_window_and_opens_a_rep(cast, browser
     page.select_option("select[name=window]", "90")
     expect(page).to_have_url(re.compile(r"window=90"))
 
-    expect(page.locator("#analytics")).to_contain_text("Reps")
+    expect(page.locator("#analytics")).to_contain_text("Sellers")
 
     page.locator("table.reps").get_by_role("link", name="Bob Rep").click()
     expect(page.get_by_role("heading", name="Bob Rep")).to_be_visible()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from stagecoach.accounts.models import Person, PersonSourceId, Role, Team
 from stagecoach.lib.sources import Source
@@ -10,6 +12,11 @@ from stagecoach.pipeline.importers.records import MAX_ID, PersonRecord, TeamReco
 from stagecoach.pipeline.importers.report import ImportReport
 
 UNASSIGNED_ID = "__unassigned__"
+# Sources whose people data describes the organisation (roles, teams). HubSpot and
+# Pipedrive exports only name deal owners: an import from them creates an owner as a rep
+# but never changes the role or team someone has from another source or the admin, since
+# those decide who sees whom.
+ORGANISATION_SOURCES = frozenset({Source.CANONICAL, Source.SALESFORCE, Source.MAVEN, Source.DEMO})
 
 
 class PeopleLoader:
@@ -46,10 +53,11 @@ class PeopleLoader:
         records = self._acceptable(list(stream))
         self.tick(len(records))
         teams = self._teams_for(records)
-        existing = Person.objects.in_bulk(self.ids.values())
+        matched = self._match_by_email(records)
+        existing = Person.objects.in_bulk([*self.ids.values(), *matched.values()])
         for record in records:
             person_id = self.ids.get(record.source_id)
-            values = {
+            values: dict[str, Any] = {
                 "name": record.name[:200],
                 "email": record.email[:254],
                 "role": record.role,
@@ -57,6 +65,13 @@ class PeopleLoader:
                 "title": record.title[:200],
                 "is_active": record.is_active,
             }
+            if person_id is None and record.source_id in matched:
+                person_id = matched[record.source_id]
+                PersonSourceId.objects.create(
+                    person_id=person_id, source=self.source.value, source_id=record.source_id
+                )
+                self.ids[record.source_id] = person_id
+                values = _known_values(values, existing[person_id])
             if person_id is None:
                 person = Person.objects.create(**values)
                 PersonSourceId.objects.create(
@@ -67,6 +82,8 @@ class PeopleLoader:
                 counts.created += 1
                 continue
             person = existing[person_id]
+            if self.source not in ORGANISATION_SOURCES:
+                values = {k: v for k, v in values.items() if k not in ("role", "team")}
             changed = [k for k, v in values.items() if getattr(person, k) != v]
             if changed:
                 for key in changed:
@@ -77,6 +94,62 @@ class PeopleLoader:
                 counts.unchanged += 1
         self._link_managers(records, existing)
         self._assign_team_managers(teams, records)
+
+    def _match_by_email(self, records: list[PersonRecord]) -> dict[str, int]:
+        """Source id → person, for records new to this source whose e-mail (trimmed, any
+        case) is an existing person's who has no id in this source yet: the same person
+        exported by another CRM, or by the canonical people.csv."""
+        wanted = {
+            _email_key(r.email): r for r in records if r.source_id not in self.ids and r.email
+        }
+        wanted.pop("", None)
+        if not wanted:
+            return {}
+        holders: defaultdict[str, list[tuple[int, str]]] = defaultdict(list)
+        for person_id, name, email in Person.objects.exclude(email="").values_list(
+            "id", "name", "email"
+        ):
+            if (key := _email_key(email)) in wanted:
+                holders[key].append((person_id, name))
+        in_source = set(
+            PersonSourceId.objects.filter(
+                source=self.source.value, person_id__in=[p for h in holders.values() for p, _ in h]
+            ).values_list("person_id", flat=True)
+        )
+        matched: dict[str, int] = {}
+        taken: set[int] = set()
+        for record in records:
+            key = _email_key(record.email)
+            if record.source_id in self.ids or key not in holders:
+                continue
+            candidates = [(p, n) for p, n in holders[key] if p not in in_source | taken]
+            if len(holders[key]) > 1:
+                names = ", ".join(sorted(n for _, n in holders[key]))
+                self.report.warn(
+                    f"person {record.source_id!r}: {len(holders[key])} people already have the "
+                    f"e-mail {key} ({names}); a new person is created, merge them in the admin",
+                    file=record.file,
+                    line=record.line,
+                )
+                continue
+            if not candidates:
+                self.report.warn(
+                    f"person {record.source_id!r}: the e-mail {key} belongs to someone who "
+                    f"already has another {self.source.label} id; a new person is created",
+                    file=record.file,
+                    line=record.line,
+                )
+                continue
+            person_id, name = candidates[0]
+            matched[record.source_id] = person_id
+            taken.add(person_id)
+            self.report.warn(
+                f"person {record.source_id!r} is {name!r}, already known from another source "
+                f"(same e-mail {key}): their {self.source.label} id was added, no one duplicated",
+                file=record.file,
+                line=record.line,
+            )
+        return matched
 
     def _acceptable(self, records: list[PersonRecord]) -> list[PersonRecord]:
         """The records to load: a second row for the same person, or an id too long to
@@ -147,13 +220,30 @@ class PeopleLoader:
             chosen = self._team_managers.get(name)
             if chosen is None and name in reports_to:
                 chosen = max(reports_to[name].items(), key=lambda kv: kv[1])[0]
-            manager_id = self.ids.get(chosen) if chosen else None
-            if manager_id is not None and team.manager_id != manager_id:
-                team.manager_id = manager_id
-                team.save(update_fields=["manager"])
+            if chosen:
+                self._set_team_manager(team, chosen)
         for name, source_id in self._team_managers.items():
-            if name not in teams and source_id in self.ids:
-                Team.objects.filter(name=name).update(manager_id=self.ids[source_id])
+            found = Team.objects.filter(name=name).first() if name not in teams else None
+            if found is not None:
+                self._set_team_manager(found, source_id)
+
+    def _set_team_manager(self, team: Team, source_id: str) -> None:
+        """A team without a manager gets the one the file names. A team that has one keeps
+        them when a file disagrees: who manages a team decides who sees its people, so it
+        changes in the admin, never silently because of an import."""
+        manager_id = self.ids.get(source_id)
+        if manager_id is None or team.manager_id == manager_id:
+            return
+        if team.manager_id is None:
+            team.manager_id = manager_id
+            team.save(update_fields=["manager"])
+            return
+        current = Person.objects.filter(pk=team.manager_id).values_list("name", flat=True).first()
+        named = Person.objects.filter(pk=manager_id).values_list("name", flat=True).first()
+        self.report.warn(
+            f"team {team.name!r}: this file makes {named!r} its manager, but it is managed "
+            f"by {current!r}; the manager is kept, change it in the admin if it moved"
+        )
 
     def owner(self, source_id: str, *, file: str, line: int) -> int:
         """The person for an owner id; unknown owners are created, never dropped."""
@@ -182,3 +272,16 @@ class PeopleLoader:
         counts.read += 1
         counts.created += 1
         return person.pk
+
+
+def _email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def _known_values(values: dict[str, Any], person: Person) -> dict[str, Any]:
+    """What a file new to this person may change: what it says, never a blank over a value
+    another source gave; and activeness only downwards, since most files do not say
+    whether someone has left (they read as active) and one that does is news."""
+    kept = {k: v for k, v in values.items() if v not in ("", None)}
+    kept["is_active"] = values["is_active"] and person.is_active
+    return kept

@@ -57,9 +57,7 @@ class Command(BaseCommand):
             people = [find_rep(options["rep"])]
         else:
             people = list(
-                Person.objects.filter(role="rep", is_active=True)
-                .select_related("team")
-                .order_by("name")
+                selectors.sellers(Person.objects.all(), as_of=as_of, window_days=options["window"])
             )
 
         data = selectors.metrics_for_subjects(
