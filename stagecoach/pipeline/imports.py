@@ -29,7 +29,7 @@ from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.loader import Loader
 from stagecoach.pipeline.importers.mapped import MappedReader, Mapping
 from stagecoach.pipeline.importers.report import ImportReport
-from stagecoach.pipeline.importers.sniff import MAPPED, check_claim, sniff
+from stagecoach.pipeline.importers.sniff import MAPPED, article, check_claim, sniff
 from stagecoach.pipeline.importers.stagemap import StageMap
 from stagecoach.pipeline.models import ImportRun
 
@@ -236,7 +236,7 @@ def _claimed_format(run: ImportRun, format_name: str, path: Path, profile: Mappi
         if found.importer == MAPPED and profile is None:
             raise ImportFileError(
                 path.name,
-                f"this looks like a {found.label} ({found.reason}): no importer reads it "
+                f"this looks like {article(found.label)} ({found.reason}): no importer reads it "
                 "as it is; use `stagecoach import mapped PATH --profile NAME`",
             )
         format_name = found.importer

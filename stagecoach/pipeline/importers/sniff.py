@@ -285,10 +285,13 @@ def sniff(path: Path) -> Sniff:
 def check_claim(format_name: str, path: Path) -> Sniff:
     """Refuse an export given to the wrong importer, naming what it looks like.
 
-    ``mapped`` reads any file, so it is never refused.
+    ``mapped`` reads any file, so it is never refused. A folder that is no known
+    export is left to the importer, whose message names the files it misses.
     """
     found = sniff(path)
     if format_name == MAPPED or found.importer == format_name:
+        return found
+    if found.kind == UNKNOWN and path.is_dir():
         return found
     claimed = LABELS.get(format_name, format_name)
     if format_name == "salesforce":
@@ -299,5 +302,9 @@ def check_claim(format_name: str, path: Path) -> Sniff:
         advice = f"use `stagecoach import {found.importer}` (or `stagecoach import auto`)"
     raise ImportFileError(
         path.name,
-        f"this looks like a {found.label} ({found.reason}), not a {claimed}; {advice}",
+        f"this looks like {article(found.label)} ({found.reason}), not a {claimed}; {advice}",
     )
+
+
+def article(label: str) -> str:
+    return f"an {label}" if label[0].lower() in "aeiou" else f"a {label}"
