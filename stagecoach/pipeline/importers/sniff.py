@@ -185,11 +185,19 @@ def sniff_header(header: list[str], *, statuses: Iterable[str] = ()) -> Sniff:
     zoho = [c for c in ZOHO_LABELS if c in columns]
     potential = any(c.startswith("potential ") for c in columns)
     if (potential and len(zoho) >= 2) or ("closing date" in columns and "created time" in columns):
-        candidates.append(Sniff("zoho", min(1.0, 0.4 + 0.1 * len(zoho)), f"labels {zoho}"))
+        candidates.append(
+            Sniff("zoho", min(1.0, 0.4 + 0.1 * len(zoho)), f"labels {', '.join(zoho)}")
+        )
 
     dynamics = [c for c in DYNAMICS_LABELS if c in columns]
     if any(c.startswith("(do not modify)") for c in columns) or len(dynamics) >= 3:
-        candidates.append(Sniff("dynamics", min(1.0, 0.4 + 0.1 * len(dynamics)), f"{dynamics}"))
+        candidates.append(
+            Sniff(
+                "dynamics",
+                min(1.0, 0.4 + 0.1 * len(dynamics)),
+                f"labels {', '.join(dynamics) or '(do not modify) …'}",
+            )
+        )
 
     report = [c for c in SALESFORCE_REPORT_LABELS if c in columns]
     if "stage" in columns and "stagename" not in columns and report:

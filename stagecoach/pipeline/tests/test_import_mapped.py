@@ -247,3 +247,16 @@ def test_rejected_rows_keep_the_file_header(tmp_path: Path) -> None:
     with rejects.open(newline="", encoding="utf-8") as handle:
         saved = list(csv.DictReader(handle))
     assert saved[0]["Stage"] == "Parked"
+
+
+def test_the_docs_name_every_field_format_and_lookalike() -> None:
+    from stagecoach.pipeline.importers.mapped import DATE_FORMATS, FIELDS
+    from stagecoach.pipeline.importers.sniff import LABELS
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "import.md").read_text()
+    section = docs.split("## Any other CRM: the column mapping")[1].split("\n## ")[0]
+    for name in [*FIELDS, *DATE_FORMATS]:
+        assert f"`{name}`" in section, name
+    which = docs.split("## Which format is this file?")[1].split("\n## ")[0]
+    for label in LABELS.values():
+        assert label in which, label
