@@ -569,6 +569,9 @@ def content_score(values: Sequence[str], field_name: str) -> float:
     return share(lambda v: not _is_amount(v) and not _is_date(v)) * 0.5
 
 
+BY_CONTENT = ("opportunity_id", "owner", "amount", "created_at", "close_date", "currency")
+
+
 def suggest_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> dict[str, str | None]:
     """Each field's most likely column (or None), no column used twice.
 
@@ -585,7 +588,10 @@ def suggest_columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> dic
             by_name = name_score(column, field_name)
             by_content = content_score(values[column], field_name)
             score = 0.7 * by_name + 0.3 * by_content
-            if by_name >= 0.6 or (by_content >= 0.9 and by_name >= 0.3):
+            # Content alone speaks for ids, dates, amounts and people; many columns
+            # hold a few repeated words, so a stage or a type needs its name too.
+            telling = field_name in BY_CONTENT and by_content >= 0.9 and by_name >= 0.3
+            if by_name >= 0.6 or telling:
                 scored.append((score, field_name, column))
     # Best first; ties broken by names, never by position.
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))

@@ -260,3 +260,19 @@ def test_the_docs_name_every_field_format_and_lookalike() -> None:
     which = docs.split("## Which format is this file?")[1].split("\n## ")[0]
     for label in LABELS.values():
         assert label in which, label
+
+
+def test_suggestions_for_zoho_and_dynamics_exports() -> None:
+    from stagecoach.pipeline.importers.mapped import suggest_columns, suggest_date_format
+    from stagecoach.pipeline.tests.mapped_fixtures import (
+        DYNAMICS_HEADER,
+        DYNAMICS_ROWS,
+        ZOHO_HEADER,
+    )
+
+    zoho = suggest_columns(ZOHO_HEADER, zoho_rows())
+    assert {f: c for f, c in zoho.items() if c} == zoho_profile()["columns"]
+    dynamics = suggest_columns(DYNAMICS_HEADER, DYNAMICS_ROWS)
+    assert {f: c for f, c in dynamics.items() if c} == dynamics_profile()["columns"]
+    assert suggest_date_format(r[7] for r in DYNAMICS_ROWS) == "mdy"
+    assert suggest_date_format(r[6] for r in zoho_rows()) == "dmy"
