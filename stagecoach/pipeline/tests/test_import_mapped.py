@@ -276,3 +276,21 @@ def test_suggestions_for_zoho_and_dynamics_exports() -> None:
     assert {f: c for f, c in dynamics.items() if c} == dynamics_profile()["columns"]
     assert suggest_date_format(r[7] for r in DYNAMICS_ROWS) == "mdy"
     assert suggest_date_format(r[6] for r in zoho_rows()) == "dmy"
+
+
+def test_a_profile_with_another_format_is_refused(tmp_path: Path) -> None:
+    path = write_zoho(tmp_path / "Potentials.csv")
+    profile_file = tmp_path / "zoho.json"
+    profile_file.write_text(json.dumps(zoho_profile()), encoding="utf-8")
+    with pytest.raises(CommandError, match="are for `import mapped` and `auto`"):
+        call_command("import", "hubspot", str(path), "--profile-file", str(profile_file))
+
+
+def test_auto_with_a_profile_reads_an_unknown_crm(tmp_path: Path) -> None:
+    rows = zoho_rows()
+    path = write_zoho(tmp_path / "Potentials.csv", rows)
+    profile_file = tmp_path / "zoho.json"
+    profile_file.write_text(json.dumps(zoho_profile()), encoding="utf-8")
+    call_command("import", "auto", str(path), "--profile-file", str(profile_file), "--no-refresh")
+    assert ImportRun.objects.get().format == "mapped"
+    assert counts_by_owner() == zoho_counts(rows)

@@ -72,6 +72,8 @@ class Command(BaseCommand):
         if mapping is not None and not mapping.exists():
             raise CommandError(f"{mapping}: no such mapping file")
         profile = load_profile(name=options["profile"], file=options["profile_file"])
+        if profile is not None and options["format"] not in ("mapped", AUTO):
+            raise CommandError("--profile and --profile-file are for `import mapped` and `auto`")
         console = Console(stderr=True, soft_wrap=True)
         console.print(f"Importing [bold]{options['format']}[/bold] from {path} …")
         with progress_bar(console) as report:
