@@ -274,7 +274,9 @@ class MappedReader(OwnerScanReader[OpportunityRecord]):
 
     source = Source.MAPPED
 
-    def __init__(self, *args: Any, mapping: Mapping, limit: int | None = None, **kwargs: Any):
+    def __init__(
+        self, *args: Any, mapping: Mapping, limit: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.mapping = mapping
         # A preview reads the first rows only, through the same code as the import.
