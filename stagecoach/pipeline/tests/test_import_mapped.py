@@ -294,3 +294,34 @@ def test_auto_with_a_profile_reads_an_unknown_crm(tmp_path: Path) -> None:
     call_command("import", "auto", str(path), "--profile-file", str(profile_file), "--no-refresh")
     assert ImportRun.objects.get().format == "mapped"
     assert counts_by_owner() == zoho_counts(rows)
+
+
+def test_an_xlsx_and_a_zip_read_the_same_as_the_csv(tmp_path: Path) -> None:
+    import zipfile
+
+    import openpyxl
+
+    from stagecoach.pipeline.tests.mapped_fixtures import ZOHO_HEADER
+
+    rows = zoho_rows(20)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(ZOHO_HEADER)
+    for row in rows:
+        # A spreadsheet holds numbers as numbers.
+        sheet.append([float(c) if i == 5 else c for i, c in enumerate(row)])
+    book.save(tmp_path / "Potentials.xlsx")
+    mapping = Mapping.from_dict(zoho_profile())
+    outcome = run_import(format_name="mapped", path=tmp_path / "Potentials.xlsx", profile=mapping)
+    assert outcome.ok, outcome.run.error
+    assert outcome.report.rejects == []
+    assert counts_by_owner() == zoho_counts(rows)
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(write_zoho(tmp_path / "csv" / "Potentials.csv", rows), "Potentials.csv")
+    again = run_import(format_name="mapped", path=archive, profile=mapping)
+    assert again.ok, again.run.error
+    assert again.report.table("opportunities").created == 0
+    assert again.report.table("opportunities").rejected == 0

@@ -164,3 +164,16 @@ def test_an_unknown_upload_token_is_not_found(cast, login) -> None:  # type: ign
     client = login(cast.otto)
     assert client.get("/imports/map/pending-..%2F..%2Fetc/").status_code == 404
     assert client.get(reverse("import_mapping", args=["pending-" + "0" * 32])).status_code == 404
+
+
+def test_choosing_any_other_crm_opens_the_mapping(cast, login, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.pipeline.tests import test_import_hubspot as hubspot
+
+    # Even a file stagecoach recognises: the person asked to map it.
+    path = hubspot.write_csv(tmp_path / "deals.csv")
+    client = login(cast.otto)
+    response = client.post(reverse("imports"), {"format": "mapped", "export": [upload(path)]})
+    assert "/imports/map/pending-" in response["Location"]
+    page = client.get(response["Location"])
+    assert page.context["form"]["col_stage"].initial == "Deal Stage"
+    assert not ImportRun.objects.exists()
