@@ -10,4 +10,5 @@ class Source(models.TextChoices):
     HUBSPOT = "hubspot", "HubSpot"
     PIPEDRIVE = "pipedrive", "Pipedrive"
     MAVEN = "maven", "Maven CRM data set"
+    MAPPED = "mapped", "Other CRM (column mapping)"
     MANUAL = "manual", "Entered in stagecoach"

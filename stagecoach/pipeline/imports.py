@@ -24,10 +24,12 @@ from django.utils.text import get_valid_filename
 
 from stagecoach.accounts.models import User
 from stagecoach.lib import heartbeat
-from stagecoach.pipeline.importers import reader_class
-from stagecoach.pipeline.importers.base import ImportFileError
+from stagecoach.pipeline.importers import AUTO, reader_class
+from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.loader import Loader
+from stagecoach.pipeline.importers.mapped import MappedReader, Mapping
 from stagecoach.pipeline.importers.report import ImportReport
+from stagecoach.pipeline.importers.sniff import MAPPED, article, check_claim, sniff
 from stagecoach.pipeline.importers.stagemap import StageMap
 from stagecoach.pipeline.models import ImportRun
 
@@ -105,6 +107,7 @@ def run_import(
     user: User | None = None,
     run: ImportRun | None = None,
     progress: ProgressFn | None = None,
+    profile: Mapping | None = None,
 ) -> ImportOutcome:
     """Import one export. Everything or nothing: a failure leaves the database as it was.
 
@@ -125,6 +128,7 @@ def run_import(
             dry_run=dry_run,
             mapping=mapping,
             progress=progress,
+            profile=profile,
         )
 
 
@@ -136,6 +140,7 @@ def _run(
     dry_run: bool,
     mapping: Path | None,
     progress: ProgressFn | None,
+    profile: Mapping | None = None,
 ) -> ImportOutcome:
     started = time.monotonic()
     run.status = ImportRun.Status.RUNNING
@@ -154,9 +159,17 @@ def _run(
 
     stage_map: StageMap | None = None
     try:
-        cls = reader_class(format_name)
         with usable_path(path) as usable:
-            reader = cls(usable, report, time_zone=ZoneInfo(settings.TIME_ZONE))
+            format_name = _claimed_format(run, format_name, usable, profile)
+            cls = reader_class(format_name)
+            reader: Reader
+            if format_name == MAPPED:
+                assert profile is not None
+                reader = MappedReader(
+                    usable, report, time_zone=ZoneInfo(settings.TIME_ZONE), mapping=profile
+                )
+            else:
+                reader = cls(usable, report, time_zone=ZoneInfo(settings.TIME_ZONE))
             reader.open()
             with transaction.atomic():
                 stage_map = StageMap(source=reader.source.value, report=report)
@@ -214,6 +227,25 @@ def _run(
     run.mapping_path = str(outcome.mapping_file or "")
     heartbeat.save_outcome(run)
     return outcome
+
+
+def _claimed_format(run: ImportRun, format_name: str, path: Path, profile: Mapping | None) -> str:
+    """The format to read ``path`` with: ``auto`` picks it; a wrong claim is refused."""
+    if format_name == AUTO:
+        found = sniff(path)
+        if found.importer == MAPPED and profile is None:
+            raise ImportFileError(
+                path.name,
+                f"this looks like {article(found.label)} ({found.reason}): no importer reads it "
+                "as it is; use `stagecoach import mapped PATH --profile NAME`",
+            )
+        format_name = found.importer
+        run.format = format_name
+        run.save(update_fields=["format"])
+    elif format_name == MAPPED and profile is None:
+        raise ImportFileError(path.name, "a mapped import needs a mapping profile (--profile)")
+    check_claim(format_name, path)
+    return format_name
 
 
 def uploads_folder() -> Path:

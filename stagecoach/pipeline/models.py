@@ -307,3 +307,40 @@ class ImportRun(models.Model):
         if not self.progress_total:
             return 0
         return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class MappingProfile(models.Model):
+    """How to read one CRM's deals export: which column is which field, what each stage
+    and status value means, how dates are written. Saved once, reused for every export."""
+
+    class DateFormat(models.TextChoices):
+        DMY = "dmy", "day/month/year"
+        MDY = "mdy", "month/day/year"
+
+    name = models.CharField(max_length=100, unique=True)
+    columns = models.JSONField(
+        default=dict, blank=True, help_text="stagecoach field → the file's column label."
+    )
+    stages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The file\'s stage values, in process order: {"value", "stage", "kind"}.',
+    )
+    statuses = models.JSONField(
+        default=dict, blank=True, help_text="The file's status values → open, won or lost."
+    )
+    date_format = models.CharField(max_length=3, choices=DateFormat.choices, default=DateFormat.DMY)
+    pipeline = models.CharField(
+        max_length=120, blank=True, help_text="The pipeline of deals whose row names none."
+    )
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -16,6 +16,7 @@ from stagecoach.lib import heartbeat
 from stagecoach.lib.heartbeat import Interrupted
 from stagecoach.pipeline import imports
 from stagecoach.pipeline.imports import run_import
+from stagecoach.pipeline.mappings import stored_profile
 from stagecoach.pipeline.models import ImportRun
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def import_upload(context: TaskContext, run_id: int) -> str:
             mapping=mapping if mapping.exists() else None,
             user=run.requested_by,
             run=run,
+            profile=stored_profile(root),
         )
         if outcome.ok and not run.dry_run:
             from stagecoach.analytics.models import Refresh

@@ -4,6 +4,7 @@ from stagecoach.pipeline import views
 
 urlpatterns = [
     path("imports/", views.import_list, name="imports"),
+    path("imports/map/<str:token>/", views.import_mapping, name="import_mapping"),
     path("imports/<int:run_id>/", views.import_detail, name="import_detail"),
     path("imports/<int:run_id>/files/<str:name>", views.import_file, name="import_file"),
 ]

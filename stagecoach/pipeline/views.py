@@ -1,20 +1,43 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 
 from stagecoach.accounts.models import User
 from stagecoach.accounts.selectors import can_administer
-from stagecoach.pipeline.forms import ImportForm
+from stagecoach.pipeline.forms import ImportForm, MappingForm
+from stagecoach.pipeline.importers import AUTO
+from stagecoach.pipeline.importers.base import ImportFileError
+from stagecoach.pipeline.importers.csvutil import normalise_header
+from stagecoach.pipeline.importers.labels import find_export, open_sheet
+from stagecoach.pipeline.importers.mapped import (
+    distinct_values,
+    suggest_columns,
+    suggest_date_format,
+    suggest_kind,
+)
+from stagecoach.pipeline.importers.sniff import MAPPED, sniff
 from stagecoach.pipeline.imports import (
     import_progress,
     queue_upload,
     rejects_preview,
     run_files,
+    usable_path,
 )
-from stagecoach.pipeline.models import ImportRun
+from stagecoach.pipeline.mappings import (
+    as_mapping,
+    pending_export,
+    preview_import,
+    queue_stashed,
+    save_mapping,
+    stash_upload,
+)
+from stagecoach.pipeline.models import ImportRun, MappingProfile
+from stagecoach.process.models import Stage
 
 TABLE_ORDER = (
     "rates",
@@ -49,15 +72,22 @@ def import_list(request: HttpRequest) -> HttpResponse:
         form = ImportForm(request.POST, request.FILES)
         if form.is_valid():
             assert isinstance(request.user, User)
-            run = queue_upload(
-                user=request.user,
-                format_name=form.cleaned_data["format"],
-                files=form.cleaned_data["export"],
-                mapping=form.cleaned_data["mapping"],
-                dry_run=form.cleaned_data["dry_run"],
-            )
-            messages.info(request, f"Import #{run.pk} is queued; this page follows its progress.")
-            return redirect("import_detail", run.pk)
+            if form.cleaned_data["format"] in (AUTO, MAPPED):
+                response = _recognise_upload(request, request.user, form)
+                if response is not None:
+                    return response
+            else:
+                run = queue_upload(
+                    user=request.user,
+                    format_name=form.cleaned_data["format"],
+                    files=form.cleaned_data["export"],
+                    mapping=form.cleaned_data["mapping"],
+                    dry_run=form.cleaned_data["dry_run"],
+                )
+                messages.info(
+                    request, f"Import #{run.pk} is queued; this page follows its progress."
+                )
+                return redirect("import_detail", run.pk)
     else:
         form = ImportForm()
     runs = ImportRun.objects.select_related("requested_by")[:50]
@@ -100,3 +130,156 @@ def import_file(request: HttpRequest, run_id: int, name: str) -> FileResponse:
     if path is None:
         raise Http404("No such file.")
     return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="text/csv")
+
+
+def _recognise_upload(request: HttpRequest, user: User, form: ImportForm) -> HttpResponse | None:
+    """Import a recognised export; send an unknown one to the column mapping.
+
+    None when the upload cannot be read at all (the form then carries the error).
+    """
+    data = form.cleaned_data
+    token = stash_upload(data["export"], stage_mapping=data["mapping"])
+    stored = pending_export(token)
+    assert stored is not None
+    profile: MappingProfile | None = data["profile"]
+    format_name = MAPPED
+    if data["format"] == AUTO:
+        try:
+            found = sniff(stored)
+        except ImportFileError as error:
+            form.add_error("export", str(error))
+            return None
+        format_name = found.importer
+        if format_name != MAPPED:
+            messages.info(request, f"Recognised a {found.label} ({found.reason}).")
+    if format_name == MAPPED and profile is None:
+        return redirect("import_mapping", token)
+    run = queue_stashed(
+        user=user,
+        token=token,
+        format_name=format_name,
+        mapping=as_mapping(profile) if format_name == MAPPED and profile else None,
+        dry_run=data["dry_run"],
+    )
+    messages.info(request, f"Import #{run.pk} is queued; this page follows its progress.")
+    return redirect("import_detail", run.pk)
+
+
+SAMPLE_ROWS = 200
+
+
+def _posted_values(post: QueryDict, prefix: str, fields: tuple[str, ...]) -> dict[str, list[str]]:
+    """What the form said about each value it showed, by value (its rows are numbered)."""
+    found: dict[str, list[str]] = {}
+    index = 0
+    while f"{prefix}{index}" in post:
+        found[post.get(f"{prefix}{index}", "")] = [post.get(f"{f}{index}", "") for f in fields]
+        index += 1
+    return found
+
+
+@login_required
+def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
+    """Map an unknown export's columns and values, preview it, save the profile, import."""
+    _require_ops(request.user)
+    stored = pending_export(token)
+    if stored is None:
+        raise Http404("No such upload.")
+    try:
+        with usable_path(stored) as usable:
+            sheet = open_sheet(find_export(usable, hint="deal"))
+            sample = [row.cells for _, row in zip(range(SAMPLE_ROWS), sheet.rows(), strict=False)]
+            suggested = suggest_columns(sheet.header, sample)
+            source = request.POST if request.method == "POST" else None
+
+            def chosen(field_name: str) -> str | None:
+                if source is not None:
+                    return source.get(f"col_{field_name}") or None
+                return suggested[field_name]
+
+            stage_column, status_column = chosen("stage"), chosen("status")
+            stage_values = distinct_values(
+                sheet.rows(), normalise_header(stage_column) if stage_column else None
+            )
+            status_values = distinct_values(
+                sheet.rows(), normalise_header(status_column) if status_column else None
+            )
+    except ImportFileError as error:
+        return render(request, "pipeline/import_mapping.html", {"error": str(error)}, status=400)
+
+    dates = [
+        row[sheet.header.index(c)]
+        for c in (chosen("close_date"), chosen("created_at"))
+        if c in sheet.header
+        for row in sample
+        if len(row) > sheet.header.index(c)
+    ]
+    initial: dict[str, Any] = {f"col_{f}": c or "" for f, c in suggested.items()}
+    initial["date_format"] = suggest_date_format(dates)
+    data: QueryDict | None = None
+    unseen = False
+    if request.method == "POST":
+        data = request.POST.copy()
+        stages = _posted_values(request.POST, "value_", ("stage_", "kind_"))
+        statuses = _posted_values(request.POST, "status_value_", ("status_",))
+        for index, value in enumerate(stage_values):
+            stage, kind = stages.get(value) or [value, suggest_kind(value)]
+            data[f"stage_{index}"], data[f"kind_{index}"] = stage, kind
+            unseen = unseen or value not in stages
+        for index, value in enumerate(status_values):
+            (kind,) = statuses.get(value) or [suggest_kind(value)]
+            data[f"status_{index}"] = kind
+            unseen = unseen or value not in statuses
+    for index, value in enumerate(stage_values):
+        initial[f"stage_{index}"], initial[f"kind_{index}"] = value, suggest_kind(value)
+    for index, value in enumerate(status_values):
+        initial[f"status_{index}"] = suggest_kind(value)
+    form = MappingForm(
+        data,
+        initial=initial,
+        header=sheet.header,
+        stage_values=stage_values,
+        status_values=status_values,
+    )
+    preview = None
+    mapping = None
+    if data is None or form.is_valid():
+        if data is None:
+            form.cleaned_data = {k: form[k].initial for k in form.fields}
+        try:
+            mapping = form.mapping(name=form.cleaned_data.get("name") or "preview")
+        except ValueError as error:
+            if data is not None:
+                form.add_error(None, str(error).removeprefix("profile 'preview': "))
+        if mapping is not None:
+            preview = preview_import(path=stored, mapping=mapping)
+    if data is not None and mapping is not None and request.POST.get("action") == "import":
+        if unseen:
+            form.add_error(None, "The stage or status column changed: check its values below.")
+        elif not form.cleaned_data.get("name"):
+            form.add_error("name", "Name the mapping to save it.")
+        else:
+            assert isinstance(request.user, User)
+            save_mapping(mapping=mapping, user=request.user)
+            run = queue_stashed(
+                user=request.user,
+                token=token,
+                format_name=MAPPED,
+                mapping=mapping,
+                dry_run=form.cleaned_data["dry_run"],
+            )
+            messages.info(
+                request,
+                f"Saved the mapping {mapping.name!r}; import #{run.pk} is queued.",
+            )
+            return redirect("import_detail", run.pk)
+    return render(
+        request,
+        "pipeline/import_mapping.html",
+        {
+            "form": form,
+            "file_name": sheet.name,
+            "preview": preview,
+            "stage_names": list(Stage.objects.values_list("name", flat=True).distinct()),
+        },
+    )

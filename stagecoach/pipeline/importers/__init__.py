@@ -12,7 +12,11 @@ FORMATS: dict[str, str] = {
     "hubspot": "stagecoach.pipeline.importers.hubspot:HubSpotReader",
     "pipedrive": "stagecoach.pipeline.importers.pipedrive:PipedriveReader",
     "maven": "stagecoach.pipeline.importers.maven:MavenReader",
+    # Any other CRM, read through a saved column mapping profile (--profile).
+    "mapped": "stagecoach.pipeline.importers.mapped:MappedReader",
 }
+# Not a reader: recognise the export first, then use the format it is.
+AUTO = "auto"
 
 
 def reader_class(format_name: str) -> type[Reader]:

@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from stagecoach.lib.progress import progress_bar
-from stagecoach.pipeline.importers import FORMATS
+from stagecoach.pipeline.importers import AUTO, FORMATS
 from stagecoach.pipeline.imports import ImportOutcome, run_import
+from stagecoach.pipeline.management.commands.mapping import load_profile
 
 SHOWN_REJECTS = 20
 TABLE_ORDER = (
@@ -30,7 +31,11 @@ class Command(BaseCommand):
     help = "Import a CRM export: counts, warnings and every rejected row are reported."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("format", choices=sorted(FORMATS), help="The export's format.")
+        parser.add_argument(
+            "format",
+            choices=sorted([*FORMATS, AUTO]),
+            help="The export's format; auto recognises it; mapped reads any CRM via --profile.",
+        )
         parser.add_argument("path", type=Path, help="A folder, a file, or a .zip of a folder.")
         parser.add_argument(
             "--dry-run",
@@ -47,6 +52,15 @@ class Command(BaseCommand):
             type=Path,
             help="A reviewed stage mapping file (crm_stage → stage) to apply first.",
         )
+        parser.add_argument(
+            "--profile",
+            help="mapped: the saved column mapping profile to read the file with.",
+        )
+        parser.add_argument(
+            "--profile-file",
+            type=Path,
+            help="mapped: a column mapping profile as JSON (see `stagecoach mapping`).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = int(options["verbosity"])
@@ -57,6 +71,9 @@ class Command(BaseCommand):
         mapping: Path | None = options["mapping"]
         if mapping is not None and not mapping.exists():
             raise CommandError(f"{mapping}: no such mapping file")
+        profile = load_profile(name=options["profile"], file=options["profile_file"])
+        if profile is not None and options["format"] not in ("mapped", AUTO):
+            raise CommandError("--profile and --profile-file are for `import mapped` and `auto`")
         console = Console(stderr=True, soft_wrap=True)
         console.print(f"Importing [bold]{options['format']}[/bold] from {path} …")
         with progress_bar(console) as report:
@@ -66,6 +83,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 mapping=mapping,
                 progress=report,
+                profile=profile,
             )
         self._print(outcome, console)
         if not outcome.ok:
