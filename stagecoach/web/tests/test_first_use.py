@@ -1,0 +1,59 @@
+"""The first command on a new machine works: the schema is made, or the one step is named."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from stagecoach.pipeline.tests.test_import_canonical import small_export
+
+
+def _stagecoach(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
+    environ["STAGECOACH_DATA_DIR"] = str(data)
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "stagecoach.cli", *args],
+        env=environ,
+        cwd=data.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_an_import_on_a_new_database_creates_the_tables_first(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    export = small_export(tmp_path / "export")
+    done = _stagecoach(["import", "canonical", str(export), "--no-refresh"], data)
+    assert done.returncode == 0, done.stderr
+    assert "a new database" in done.stderr
+    assert "no such table" not in done.stderr + done.stdout
+    db = sqlite3.connect(data / "stagecoach.sqlite3")
+    assert db.execute("SELECT count(*) FROM pipeline_opportunity").fetchone()[0] > 0
+
+
+def test_every_data_command_works_on_a_new_database(tmp_path: Path) -> None:
+    for args in (["metrics", "--json"], ["flags"], ["mapping", "list"]):
+        data = tmp_path / args[0]
+        done = _stagecoach(args, data)
+        assert done.returncode == 0, (args, done.stderr)
+        assert "no such table" not in done.stderr
+
+
+def test_a_database_behind_the_code_is_not_upgraded_silently(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _stagecoach(["metrics", "--json"], data).returncode == 0
+    db = sqlite3.connect(data / "stagecoach.sqlite3")
+    db.execute("DELETE FROM django_migrations WHERE id = (SELECT max(id) FROM django_migrations)")
+    db.commit()
+    db.close()
+    done = _stagecoach(["metrics", "--json"], data)
+    assert done.returncode == 2
+    assert "run `stagecoach migrate` first" in done.stderr
+    # The migration's tables are there already; only its record was taken away.
+    assert _stagecoach(["migrate", "--fake"], data).returncode == 0
+    assert _stagecoach(["metrics", "--json"], data).returncode == 0
