@@ -93,6 +93,7 @@ PAGES = {
     "imports": lambda c: reverse("imports"),
     "import_detail": lambda c: reverse("import_detail", args=[c.run.pk]),
     "import_file": lambda c: reverse("import_file", args=[c.run.pk, "stage_mapping.csv"]),
+    "import_mapping": lambda c: reverse("import_mapping", args=[c.upload_token]),
     "session": lambda c: reverse("session", args=[c.session.pk]),
     "session-prepare": lambda c: reverse("session-prepare", args=[c.session.pk]),
     "session-log": lambda c: reverse("session-log", args=[c.session.pk]),
@@ -165,7 +166,7 @@ ACTIONS = {
     ),
 }
 
-IMPORTS = {"imports", "import_detail", "import_file"}
+IMPORTS = {"imports", "import_detail", "import_file", "import_mapping"}
 COACH = {"cadence", "session-new"}
 LEAD = {"session", "session-prepare", "session-log", "agenda"}
 DEVELOP = {"skills", "team-skills", "development", "action-plan", "action-plan-new", "impact"}
@@ -208,6 +209,21 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
         file_name="export.zip",
         status="succeeded",
         mapping_path=str(mapping),
+    )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from stagecoach.pipeline.mappings import stash_upload
+
+    # An export of a CRM stagecoach does not know, waiting on the mapping page.
+    cast.upload_token = stash_upload(
+        [
+            SimpleUploadedFile(
+                "potentials.csv",
+                b"Potential Id,Potential Name,Potential Owner,Stage,Amount,Closing Date\n"
+                b"zcrm_1,Deal,Alice,Closed Won,100,2026-01-05\n",
+                content_type="text/csv",
+            )
+        ]
     )
     from django.utils import timezone
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from stagecoach.lib.sources import Source
-from stagecoach.pipeline.importers import columnar
+from stagecoach.pipeline.importers import columnar, values
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import (
     EARLIEST_DAY,
@@ -33,9 +33,6 @@ from stagecoach.pipeline.importers.csvutil import (
 from stagecoach.pipeline.importers.records import (
     ACTIVITY_TYPES,
     FIELDS,
-    OPPORTUNITY_TYPES,
-    ROLES,
-    STAGE_KINDS,
     ActivityRecord,
     FieldChangeRecord,
     OpportunityRecord,
@@ -104,6 +101,14 @@ def _choice(row: CsvRow, column: str, allowed: tuple[str, ...], default: str) ->
     if value not in allowed:
         raise RowError(column, f"{column} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _kind(row: CsvRow) -> str:
+    written = row.get("kind")
+    kind = values.stage_kind(written)
+    if kind is None:
+        raise RowError("kind", f"kind must be open, won or lost, got {written!r}")
+    return kind
 
 
 def _parsed(row: CsvRow, column: str, parse: Callable[[str], T]) -> T:
@@ -204,7 +209,15 @@ class CanonicalReader(Reader):
                 source_id=_need(row, "person_id"),
                 name=_need(row, "name"),
                 email=row.get("email"),
-                role=_choice(row, "role", ROLES, "rep"),
+                role=values.kind_or_other(
+                    row.get("role"),
+                    values.role,
+                    report=self.report,
+                    file="people.csv",
+                    column="role",
+                    line=row.line,
+                    fallback="rep",
+                ),
                 manager_source_id=row.get("manager_id") or None,
                 team=team,
                 title=row.get("title"),
@@ -225,7 +238,7 @@ class CanonicalReader(Reader):
                 raise RowError("probability", f"probability must be 0-100, got {probability!r}")
             return StageRecord(
                 name=_need(row, "stage"),
-                kind=_choice(row, "kind", STAGE_KINDS, "open"),
+                kind=_kind(row),
                 order=int(order) if order else None,
                 pipeline=row.get("pipeline"),
                 probability=int(probability) if probability else None,
@@ -255,7 +268,14 @@ class CanonicalReader(Reader):
                 currency=_parsed(row, "currency", parse_currency),
                 created_at=_parsed(row, "created_at", lambda v: parse_datetime(v, assume=assume)),
                 close_date=_parsed(row, "close_date", parse_date),
-                type=_choice(row, "type", OPPORTUNITY_TYPES, "new"),
+                type=values.kind_or_other(
+                    row.get("type"),
+                    values.opportunity_type,
+                    report=self.report,
+                    file="opportunities.csv",
+                    column="type",
+                    line=row.line,
+                ),
                 file="opportunities.csv",
                 line=row.line,
                 raw=row.cells,
@@ -319,7 +339,14 @@ class CanonicalReader(Reader):
         return ActivityRecord(
             source_id=_need(row, "activity_id"),
             owner_source_id=_need(row, "owner_id"),
-            type=_choice(row, "type", ACTIVITY_TYPES, "other"),
+            type=values.kind_or_other(
+                row.get("type"),
+                values.activity_type,
+                report=self.report,
+                file="activities.csv",
+                column="type",
+                line=row.line,
+            ),
             occurred_at=occurred_at,
             opportunity_source_id=row.get("opportunity_id") or None,
             subject=row.get("subject"),

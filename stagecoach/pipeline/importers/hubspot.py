@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from stagecoach.lib.sources import Source
+from stagecoach.pipeline.importers import values
 from stagecoach.pipeline.importers.csvutil import (
     CsvRow,
     parse_amount,
@@ -71,14 +72,7 @@ def history_columns(header: list[str]) -> list[HistoryColumn]:
 
 def deal_type(value: str) -> str:
     """HubSpot's internal values and their labels: newbusiness, "Existing Business"…"""
-    compact = "".join(value.split()).lower()
-    if not compact or compact == "newbusiness":
-        return "new"
-    if compact == "existingbusiness":
-        return "expansion"
-    if "renew" in compact:
-        return "renewal"
-    return "other"
+    return values.opportunity_type(value) or "other"
 
 
 @dataclass(slots=True)
@@ -233,7 +227,14 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             # The date as HubSpot shows it, whatever offset the cell carries.
             close_date=close.date() if close else None,
             closed_at=closed_at,
-            type=deal_type(text(row, self.col_type)),
+            type=values.kind_or_other(
+                text(row, self.col_type),
+                values.opportunity_type,
+                report=self.report,
+                file=sheet.name,
+                column="Deal Type",
+                line=row.line,
+            ),
             file=sheet.name,
             line=row.line,
             raw=row.cells,

@@ -48,6 +48,7 @@ from stagecoach.pipeline.importers.records import (
     OpportunityRecord,
     PersonRecord,
 )
+from stagecoach.pipeline.importers.values import opportunity_type
 
 # stagecoach's fields, in the order the mapping form shows them, with a description.
 FIELDS: dict[str, str] = {
@@ -80,23 +81,6 @@ DEFAULT_STATUSES = {
     "closed won": "won",
     "lost": "lost",
     "closed lost": "lost",
-}
-TYPES = {
-    "new": "new",
-    "new business": "new",
-    "new customer": "new",
-    "newbusiness": "new",
-    "existing business": "expansion",
-    "existing customer - upgrade": "expansion",
-    "upgrade": "expansion",
-    "upsell": "expansion",
-    "up-sell": "expansion",
-    "cross-sell": "expansion",
-    "cross sell": "expansion",
-    "expansion": "expansion",
-    "renewal": "renewal",
-    "existing customer - replacement": "renewal",
-    "existing customer - renewal": "renewal",
 }
 
 
@@ -235,13 +219,6 @@ def parse_moment(value: str, *, order: str, assume: tzinfo) -> datetime | None:
     except ValueError:
         expected = "day/month/year" if order == "dmy" else "month/day/year"
         raise ValueError(f"not a date: {value!r} (read as {expected})") from None
-
-
-def opportunity_type(value: str) -> str | None:
-    """new, renewal, expansion; None for a value no CRM standard names (kept as other)."""
-    if not value.strip():
-        return "new"
-    return TYPES.get(_key(value))
 
 
 # -- the reader ----------------------------------------------------------------------

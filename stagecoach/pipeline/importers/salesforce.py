@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from stagecoach.lib.sources import Source
-from stagecoach.pipeline.importers import salesforce_history, salesforce_org
+from stagecoach.pipeline.importers import salesforce_history, salesforce_org, values
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import (
     CsvFile,
@@ -49,7 +49,6 @@ from stagecoach.pipeline.importers.salesforce_report import (
     StageTally,
     deleted,
     needed,
-    opportunity_type,
     parsed,
     percent,
     quiet,
@@ -290,7 +289,14 @@ class SalesforceReader(Reader):
             created_at=created_at,
             close_date=close_date,
             closed_at=closed_at,
-            type=opportunity_type(row.get("type")),
+            type=values.kind_or_other(
+                row.get("type"),
+                values.opportunity_type,
+                report=self.report,
+                file=sheet.name,
+                column="Type",
+                line=row.line,
+            ),
             file=sheet.name,
             line=row.line,
             raw=row.cells,

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
+from stagecoach.pipeline.importers import values
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.csvutil import (
     CsvFile,
@@ -103,16 +104,7 @@ def percent(text: str) -> int | None:
 
 def opportunity_type(text: str) -> str:
     """Salesforce's Type picklist ("New Customer", "Existing Customer - Upgrade") → ours."""
-    value = text.strip().lower()
-    if not value:
-        return "new"
-    if "renewal" in value:
-        return "renewal"
-    if any(word in value for word in ("upsell", "expansion", "upgrade")):
-        return "expansion"
-    if value.startswith("new"):
-        return "new"
-    return "other"
+    return values.opportunity_type(text) or "other"
 
 
 _WON = re.compile(r"\bwon\b(?!')", re.IGNORECASE)

@@ -286,7 +286,8 @@ def test_bad_rows_are_rejected_with_file_line_column_and_reason(tmp_path: Path) 
         out.writerow(["o7", "r1", "Bad stage", "", "10", "USD", "", "", "Nowhere", "Sales", ""])
         out.writerow(["o8", "r1", "Negative", "", "-5", "USD", "", "", "Lead", "Sales", ""])
         out.writerow(["o1", "r1", "Duplicate", "", "10", "USD", "", "", "Lead", "Sales", ""])
-        out.writerow(["o9", "r1", "Bad type", "", "10", "USD", "", "", "Lead", "Sales", "barter"])
+        # An optional, descriptive field never rejects a row: kept as other, with a warning.
+        out.writerow(["o9", "r1", "Odd type", "", "10", "USD", "", "", "Lead", "Sales", "barter"])
     with (folder / "stage_changes.csv").open("a", newline="") as handle:
         csv.writer(handle).writerow(["ghost", "Lead", "2026-01-01T00:00:00+00:00"])
 
@@ -298,14 +299,15 @@ def test_bad_rows_are_rejected_with_file_line_column_and_reason(tmp_path: Path) 
         ("opportunities.csv", 8, "stage"),
         ("opportunities.csv", 9, "amount"),
         ("opportunities.csv", 10, "opportunity_id"),
-        ("opportunities.csv", 11, "type"),
         ("stage_changes.csv", 9, "opportunity_id"),
     }
     reasons = {r.column: r.reason for r in outcome.report.rejects}
     assert "not a date and time: '2026-13-45'" in reasons["created_at"]
     assert "unknown stage 'Nowhere'" in reasons["stage"]
-    assert outcome.run.counts["opportunities"]["rejected"] == 5
-    assert Opportunity.objects.count() == 5
+    assert outcome.run.counts["opportunities"]["rejected"] == 4
+    assert Opportunity.objects.count() == 6
+    assert Opportunity.objects.get(source_id="o9").type == "other"
+    assert any("'barter'" in w and "kept as other" in w for w in outcome.report.warnings)
 
     # Nothing is lost: the rejected rows are saved under their file's own header.
     saved = list(csv.reader((Path(outcome.run.rejects_path) / "opportunities.rejects.csv").open()))
@@ -323,7 +325,7 @@ def test_bad_rows_are_rejected_with_file_line_column_and_reason(tmp_path: Path) 
         "pipeline",
         "type",
     ]
-    assert [row[0] for row in saved[1:]] == ["7", "8", "9", "10", "11"]
+    assert [row[0] for row in saved[1:]] == ["7", "8", "9", "10"]
     assert saved[1][3] == "o6"
 
 

@@ -252,7 +252,8 @@ def test_shared_sample_data_export() -> None:
     won = export.opportunity("0064600000J5S5VAAV")
     assert won.closed_at == at("2018-10-13 17:16:45")
     assert export.opportunity("0064600000J5S5UAAV").type == "expansion"
-    assert export.opportunity("0064600000J5S5xAAF").type == "other"
+    # "Existing Customer - Replacement": a renewal, as Salesforce's standard picklist means.
+    assert export.opportunity("0064600000J5S5xAAF").type == "renewal"
     assert export.opportunity("0064600000J5S5dAAF").type == "new"
     assert export.report.rejects == []
 

@@ -1,0 +1,100 @@
+"""An optional, descriptive field never rejects a row: CRM values map to their kinds."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stagecoach.accounts.models import Person
+from stagecoach.pipeline.importers import values
+from stagecoach.pipeline.imports import run_import
+from stagecoach.pipeline.models import Activity, Opportunity
+from stagecoach.pipeline.tests.test_import_canonical import small_export
+
+SALESFORCE_TYPES = {
+    "New Business": "new",
+    "New Customer": "new",
+    "Existing Business": "expansion",
+    "Existing Customer - Upgrade": "expansion",
+    "Upsell": "expansion",
+    "Cross-sell": "expansion",
+    "Renewal": "renewal",
+    "Existing Customer - Replacement": "renewal",
+}
+
+
+def _rewrite(path: Path, column: str, written: list[str]) -> None:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    if column not in header:
+        header.append(column)
+        for row in rows[1:]:
+            row.append("")
+    at = header.index(column)
+    for row, value in zip(rows[1:], written, strict=False):
+        row[at] = value
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+
+
+@pytest.mark.parametrize(("written", "kind"), sorted(SALESFORCE_TYPES.items()))
+def test_the_crms_type_values_map_to_kinds(written: str, kind: str) -> None:
+    assert values.opportunity_type(written) == kind
+
+
+@given(
+    value=st.sampled_from(sorted(SALESFORCE_TYPES)),
+    case=st.sampled_from([str.lower, str.upper, str.title, str]),
+    pad=st.sampled_from(["", " ", "  ", "\t"]),
+    joiner=st.sampled_from([" ", "  ", "_", "-", " - "]),
+)
+def test_case_spacing_and_joiners_do_not_matter(value: str, case, pad: str, joiner: str) -> None:  # type: ignore[no-untyped-def]
+    written = pad + joiner.join(case(value).replace(" - ", " ").split(" ")) + pad
+    assert values.opportunity_type(written) == SALESFORCE_TYPES[value]
+
+
+@given(value=st.text(max_size=40))
+def test_any_value_is_a_kind_or_unknown_never_an_error(value: str) -> None:
+    assert values.opportunity_type(value) in ("new", "renewal", "expansion", "other", None)
+    assert values.activity_type(value) in (*values.ACTIVITY_TYPE_NAMES, None)
+    assert values.role(value) in (*values.ROLE_NAMES, None)
+
+
+@pytest.mark.django_db
+def test_salesforce_types_in_a_canonical_file_import_every_deal(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    _rewrite(
+        folder / "opportunities.csv",
+        "type",
+        ["New Business", "Existing Customer - Upgrade", "Partner Deal", "Partner Deal", "RENEWAL"],
+    )
+    _rewrite(folder / "activities.csv", "type", ["Phone Call", "Carrier pigeon"])
+    _rewrite(folder / "people.csv", "role", ["Sales Manager", "Account Executive", "Wizard"])
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
+    assert outcome.report.rejects == []
+    assert outcome.run.counts["opportunities"]["created"] == 5
+    assert outcome.run.counts["stage_changes"]["created"] == 7
+    kinds = dict(Opportunity.objects.values_list("source_id", "type"))
+    assert kinds == {
+        "o1": "new",
+        "o2": "expansion",
+        "o3": "other",
+        "o4": "other",
+        "o5": "renewal",
+    }
+    assert Activity.objects.get(source_id="a1").type == "call"
+    assert Activity.objects.get(source_id="a2").type == "other"
+    roles = dict(Person.objects.values_list("name", "role"))
+    assert roles["Mia Manager"] == "manager"
+    assert roles["Ria Rep"] == "rep"  # "Wizard": kept as the least privileged role
+    # One warning per distinct unknown value, however many rows carry it.
+    partner = [w for w in outcome.report.warnings if "'Partner Deal'" in w]
+    assert len(partner) == 1 and "2 times" in partner[0], outcome.report.warnings
+    assert any("'carrier pigeon'" in w.lower() for w in outcome.report.warnings)
+    assert any("'Wizard'" in w and "kept as rep" in w for w in outcome.report.warnings)
