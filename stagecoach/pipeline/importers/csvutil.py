@@ -196,14 +196,40 @@ def count_data_lines(path: Path) -> int:
 
 # -- values ------------------------------------------------------------------------------
 
-_MONEY_JUNK = re.compile(r"[\s$€£¥\u00a0]|[A-Z]{3}")
+_MONEY_JUNK = re.compile(r"[\s$€£¥₹₩₽₺₪\u00a0\u202f']|[A-Z]{3}|R(?=\$)|kr\.?|zł|Fr\.")
+_US_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3}){2,}(,\d*)?$|^\d{1,3}(\.\d{3})+,\d*$")
+
+
+def _decimal_point(value: str) -> str:
+    """The number with ``.`` as its decimal point and no grouping.
+
+    "1,234.50" and "1.234,50" are both 1234.50 (the last separator is the decimal
+    one when both are written); "1.500.000" groups by dots; "12,5" has a decimal
+    comma, "1,500" a thousands comma (as US exports write it). A single dot is a
+    decimal point: "1.500" is one and a half.
+    """
+    if "," in value and "." in value:
+        if value.rfind(",") > value.rfind("."):
+            return value.replace(".", "").replace(",", ".")
+        return value.replace(",", "")
+    if "," in value:
+        if _US_THOUSANDS.match(value):
+            return value.replace(",", "")
+        if value.count(",") == 1:
+            return value.replace(",", ".")
+        return value.replace(",", "")
+    if _DOT_THOUSANDS.match(value):
+        return value.replace(".", "")
+    return value
 
 
 def parse_amount(text: str) -> Decimal | None:
     """Money as exports write it. Empty → None.
 
     Handles ``" $431,370 "``, ``" $-   "`` (Excel's zero), ``"(1,200.50)"`` (negative),
-    ``"USD 1,234"``, ``"1234.5"``.
+    ``"USD 1,234"``, ``"1234.5"``, and the decimal comma of European exports:
+    ``"R$ 1.500,00"``, ``"1 234,50 €"``.
     """
     value = text.strip()
     if not value:
@@ -217,7 +243,10 @@ def parse_amount(text: str) -> Decimal | None:
     if value.startswith("-"):
         negative = not negative
         value = value[1:]
-    value = value.replace(",", "")
+    elif value.endswith("-"):  # SAP and some German exports: "1.234,50-"
+        negative = not negative
+        value = value[:-1]
+    value = _decimal_point(value)
     try:
         amount = Decimal(value)
     except InvalidOperation:

@@ -98,3 +98,40 @@ def test_salesforce_types_in_a_canonical_file_import_every_deal(tmp_path: Path) 
     assert len(partner) == 1 and "2 times" in partner[0], outcome.report.warnings
     assert any("'carrier pigeon'" in w.lower() for w in outcome.report.warnings)
     assert any("'Wizard'" in w and "kept as rep" in w for w in outcome.report.warnings)
+
+
+@pytest.mark.parametrize(
+    "written,amount",
+    [
+        (" $431,370 ", "431370"),
+        ("(1,200.50)", "-1200.50"),
+        ("USD 1,234", "1234"),
+        ("1,500", "1500"),
+        ("1.500,00", "1500.00"),
+        ("R$ 1.500,00", "1500.00"),
+        ("1 234,50 €", "1234.50"),
+        ("1\u202f234,50 €", "1234.50"),
+        ("12,5", "12.5"),
+        ("1.234.567,89", "1234567.89"),
+        ("1.500.000", "1500000"),
+        ("CHF 1'234.50", "1234.50"),
+        ("1.234,50-", "-1234.50"),
+        ("1.5", "1.5"),
+    ],
+)
+def test_amounts_with_a_decimal_comma_or_point(written: str, amount: str) -> None:
+    from decimal import Decimal
+
+    from stagecoach.pipeline.importers.csvutil import parse_amount
+
+    assert parse_amount(written) == Decimal(amount)
+
+
+@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False))
+def test_an_amount_reads_the_same_written_either_way(amount) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.pipeline.importers.csvutil import parse_amount
+
+    us = f"{amount:,.2f}"
+    european = us.replace(",", " ").replace(".", ",").replace(" ", ".")
+    assert parse_amount(us) == amount
+    assert parse_amount(european) == amount
