@@ -239,6 +239,7 @@ class CanonicalReader(Reader):
             return StageRecord(
                 name=_need(row, "stage"),
                 kind=_kind(row),
+                kind_from="the kind column of stages.csv",
                 order=int(order) if order else None,
                 pipeline=row.get("pipeline"),
                 probability=int(probability) if probability else None,

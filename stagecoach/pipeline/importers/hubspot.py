@@ -22,17 +22,22 @@ from stagecoach.pipeline.importers.csvutil import (
 from stagecoach.pipeline.importers.labels import (
     BadCell,
     DealPass,
+    KindVotes,
     OwnerScanReader,
     Sheet,
     StageBook,
     estimate_rows,
     find_export,
+    flag,
+    kind_from_flags,
+    kind_from_probability,
     label,
     open_sheet,
     parse_cell,
     pick,
     require,
     split_owner,
+    stage_kind,
     text,
     warn_extra,
 )
@@ -43,6 +48,9 @@ from stagecoach.pipeline.importers.records import (
 )
 
 _HISTORY = re.compile(r'^date (entered|exited) ["“”](.+)["“”]$', re.IGNORECASE)
+# The same columns under their internal names: hs_date_entered_closedwon,
+# hs_v2_date_entered_12345678 (a custom stage's id).
+_HISTORY_PROPERTY = re.compile(r"^hs_(?:v2_)?date_(entered|exited)_(.+)$", re.IGNORECASE)
 _STAGE_IN_PIPELINE = re.compile(r"^(.*\S)\s*\(([^()]+)\)$")
 _CLOSED = ("won", "lost")
 
@@ -60,7 +68,9 @@ class HistoryColumn:
 def history_columns(header: list[str]) -> list[HistoryColumn]:
     found: list[HistoryColumn] = []
     for position, heading in enumerate(header):
-        match = _HISTORY.match(" ".join(heading.split()))
+        match = _HISTORY.match(" ".join(heading.split())) or _HISTORY_PROPERTY.match(
+            heading.strip()
+        )
         if not match:
             continue
         inner = match[2].strip()
@@ -88,20 +98,47 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
         self.sheet: Sheet = open_sheet(find_export(self.path, hint="deal"))
         sheet = self.sheet
         self.report.header(sheet.name, sheet.header)
-        self.col_id = pick(sheet, "record id", "deal id")
-        self.col_stage = pick(sheet, "deal stage")
+        # Labels as HubSpot's export writes them, or its internal property names (an
+        # export through the API or an integration).
+        self.col_id = pick(sheet, "record id", "deal id", "hs_object_id")
+        self.col_stage = pick(sheet, "deal stage", "dealstage")
         require(sheet, **{"Record ID": self.col_id, "Deal Stage": self.col_stage})
-        self.col_name = pick(sheet, "deal name")
-        self.col_close = pick(sheet, "close date")
-        self.col_owner = pick(sheet, "deal owner")
+        self.col_name = pick(sheet, "deal name", "dealname")
+        self.col_close = pick(sheet, "close date", "closedate")
+        self.col_owner = pick(sheet, "deal owner", "hubspot_owner_id")
         self.col_amount = pick(sheet, "amount")
-        self.col_created = pick(sheet, "create date")
+        self.col_created = pick(sheet, "create date", "createdate")
         self.col_pipeline = pick(sheet, "pipeline")
-        self.col_type = pick(sheet, "deal type")
-        self.col_currency = pick(sheet, "currency", "deal currency code")
+        self.col_type = pick(sheet, "deal type", "dealtype")
+        self.col_currency = pick(
+            sheet, "currency", "deal currency code", "deal_currency_code", "currency code"
+        )
         self.col_account = pick(
             sheet, "associated company", "associated company (primary)", "company name"
         )
+        # What HubSpot itself says a deal's stage is.
+        self.col_won = pick(sheet, "is closed won", "hs_is_closed_won")
+        self.col_lost = pick(sheet, "is closed lost", "hs_is_closed_lost")
+        self.col_closed = pick(
+            sheet, "is deal closed?", "is deal closed", "is closed", "hs_is_closed"
+        )
+        self.col_probability = pick(
+            sheet,
+            "deal stage probability",
+            "hs_deal_stage_probability",
+            "deal probability",
+            "probability",
+            "hs_probability",
+        )
+        self.owner_ids = self.col_owner == "hubspot_owner_id"
+        if self.owner_ids:
+            self.report.warn(
+                "deal owners are HubSpot owner ids (hubspot_owner_id): each is imported as "
+                "'HubSpot owner <id>'; name them in the admin, or export with the "
+                '"Deal owner" label',
+                file=sheet.name,
+            )
+        self.votes = KindVotes()
         self.history = history_columns(sheet.header)
         named = {c.pipeline.casefold(): c.pipeline for c in self.history if c.pipeline}
         # An export without a Pipeline column still names the pipeline in its
@@ -121,6 +158,10 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             self.col_type,
             self.col_currency,
             self.col_account,
+            self.col_won,
+            self.col_lost,
+            self.col_closed,
+            self.col_probability,
             "closed won reason",
             "closed lost reason",
             *(sheet.columns[h.position] for h in self.history),
@@ -147,6 +188,7 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
         self._scanned = True
         seen_stages: dict[tuple[str, str], tuple[str, str, CsvRow]] = {}
         pipelines: dict[str, str] = {}
+        self.votes = KindVotes()
         for row in self.sheet.rows():
             owner = self._owner(row)
             if owner and owner.source_id not in self._owners:
@@ -159,6 +201,9 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
                 seen_stages.setdefault(
                     (pipeline.casefold(), stage.casefold()), (pipeline, stage, row)
                 )
+                said = self._row_kind(row)
+                if said is not None:
+                    self.votes.add(pipeline, stage, *said)
         self._build_stages(list(pipelines.values()) or [""], list(seen_stages.values()))
 
     def _build_stages(self, pipelines: list[str], seen: list[tuple[str, str, CsvRow]]) -> None:
@@ -170,15 +215,46 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             if (pipeline, stage) in self.book:
                 return
             order = orders[pipeline.casefold()] = orders.get(pipeline.casefold(), 0) + 1
-            self.book.add(pipeline, stage, order=order, file=self.sheet.name, line=line, raw=raw)
+            kind, kind_from = self._stage_kind(pipeline, stage)
+            self.book.add(
+                pipeline,
+                stage,
+                kind=kind,
+                kind_from=kind_from,
+                order=order,
+                file=self.sheet.name,
+                line=line,
+                raw=raw,
+            )
 
         for column in self.history:
             for pipeline in [column.pipeline] if column.pipeline is not None else pipelines:
                 add(pipeline, column.stage)
         for kind in ("open", "won", "lost"):
             for pipeline, stage, row in seen:
-                if self.book.kind(pipeline, stage) == kind:
+                if self._stage_kind(pipeline, stage)[0] == kind:
                     add(pipeline, stage, row.line, row.cells)
+
+    def _stage_kind(self, pipeline: str, stage: str) -> tuple[str, str]:
+        """What the export says the stage is; its name only when nothing else does."""
+        return self.votes.verdict(pipeline, stage) or stage_kind(stage)
+
+    def _row_kind(self, row: CsvRow) -> tuple[str, str] | None:
+        """What a deal's own closed flags, or its probability, say of its stage."""
+        flags = {
+            "won": flag(text(row, self.col_won)),
+            "lost": flag(text(row, self.col_lost)),
+            "closed": flag(text(row, self.col_closed)),
+        }
+        kind = kind_from_flags(**flags)
+        if kind is not None:
+            columns = (self.col_won, self.col_lost, self.col_closed)
+            used = [label(self.sheet, c) for c in columns if c and text(row, c)]
+            return kind, " and ".join(f'"{u}"' for u in used)
+        kind = kind_from_probability(text(row, self.col_probability))
+        if kind is not None:
+            return kind, f'"{label(self.sheet, self.col_probability or "")}" of its deals'
+        return None
 
     def _pipeline(self, row: CsvRow) -> str:
         return text(row, self.col_pipeline) or self.default_pipeline
@@ -187,6 +263,10 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
         value = text(row, self.col_owner)
         if not value:
             return None
+        if self.owner_ids:
+            # hubspot_owner_id: a number; the person is named in the admin or by a
+            # labelled export.
+            return PersonRecord(source_id=value, name=f"HubSpot owner {value}")
         name, email = split_owner(value)
         return PersonRecord(source_id=email.lower() or name, name=name, email=email)
 

@@ -16,12 +16,14 @@ from zipfile import BadZipFile
 
 import openpyxl
 
+from stagecoach.pipeline.importers import values
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import (
     CsvFile,
     CsvRow,
     count_data_lines,
     normalise_header,
+    parse_bool,
     parse_datetime,
 )
 from stagecoach.pipeline.importers.records import PersonRecord, StageRecord
@@ -257,17 +259,86 @@ class SeenIds:
             raise BadCell(self.column, f"duplicate id {source_id!r}: first on line {first}")
 
 
-_WON = re.compile(r"\bwon\b", re.IGNORECASE)
-_LOST = re.compile(r"\blost\b", re.IGNORECASE)
+NAME = "its name"
 
 
-def stage_kind(name: str) -> str:
-    """CRMs mark closed stages only in their names: "Closed won", "Closed Lost"."""
-    if _WON.search(name):
+def flag(text: str) -> bool | None:
+    """A true/false cell; None when empty or not a truth value."""
+    try:
+        return parse_bool(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def kind_from_flags(*, won: bool | None, lost: bool | None, closed: bool | None) -> str | None:
+    """A deal's kind from the closed flags a CRM writes; None when they do not settle it."""
+    if won:
         return "won"
-    if _LOST.search(name):
+    if lost:
         return "lost"
-    return "open"
+    if closed:
+        # Closed and not won is lost, unless the lost flag denies that too.
+        return "lost" if won is False and lost is None else None
+    if closed is False or (won is False and lost is False):
+        return "open"
+    return None
+
+
+def kind_from_probability(text: str) -> str | None:
+    """A CRM's win probability of a deal or stage: 100% (or 1) won, 0 lost, else None.
+
+    Only the two ends say anything: an open stage's probability is in between.
+    """
+    value = text.strip()
+    if not value:
+        return None
+    percent = value.endswith("%")
+    try:
+        number = float(value.removesuffix("%").strip().replace(",", "."))
+    except ValueError:
+        return None
+    if number == 0:
+        return "lost"
+    if number == (100 if percent or number > 1 else 1):
+        return "won"
+    return None
+
+
+class KindVotes:
+    """What an export's rows say each stage is, and which columns said it.
+
+    A stage's kind is what most of its deals say; a split vote is named in the reason
+    so the import summary shows it.
+    """
+
+    def __init__(self) -> None:
+        self._votes: dict[tuple[str, str], dict[str, int]] = {}
+        self._why: dict[tuple[str, str], dict[str, str]] = {}
+
+    def add(self, pipeline: str, stage: str, kind: str, why: str) -> None:
+        key = (pipeline.casefold(), stage.casefold())
+        votes = self._votes.setdefault(key, {})
+        votes[kind] = votes.get(kind, 0) + 1
+        self._why.setdefault(key, {}).setdefault(kind, why)
+
+    def verdict(self, pipeline: str, stage: str) -> tuple[str, str] | None:
+        key = (pipeline.casefold(), stage.casefold())
+        votes = self._votes.get(key)
+        if not votes:
+            return None
+        kind = max(votes, key=lambda k: (votes[k], k == "open"))
+        why = self._why[key][kind]
+        total = sum(votes.values())
+        if votes[kind] < total:
+            why += f" ({votes[kind]:,} of {total:,} deals)"
+        return kind, why
+
+
+def stage_kind(name: str) -> tuple[str, str]:
+    """The kind a stage's name gives it, and why: ("lost", "its name") for "Dead
+    Deals"; ("open", "") when the name says nothing."""
+    kind = values.kind_from_stage_name(name)
+    return (kind, NAME) if kind else ("open", "")
 
 
 class StageBook:
@@ -290,6 +361,7 @@ class StageBook:
         name: str,
         *,
         kind: str | None = None,
+        kind_from: str = "",
         order: int | None = None,
         file: str = "",
         line: int = 0,
@@ -299,9 +371,12 @@ class StageBook:
         key = (pipeline.casefold(), name.casefold())
         record = self._records.get(key)
         if record is None:
+            if kind is None:
+                kind, kind_from = stage_kind(name)
             record = StageRecord(
                 name=name,
-                kind=kind or stage_kind(name),
+                kind=kind,
+                kind_from=kind_from,
                 order=order,
                 pipeline=pipeline,
                 file=file,
@@ -313,13 +388,19 @@ class StageBook:
             record.order = order
         return record.name
 
+    def set_kind(self, pipeline: str, name: str, kind: str, kind_from: str) -> None:
+        """What the CRM itself says the stage is, read after the stage was added."""
+        record = self._records.get((pipeline.casefold(), name.casefold()))
+        if record is not None:
+            record.kind, record.kind_from = kind, kind_from
+
     def name(self, pipeline: str, name: str) -> str:
         record = self._records.get((pipeline.casefold(), name.casefold()))
         return record.name if record else name
 
     def kind(self, pipeline: str, name: str) -> str:
         record = self._records.get((pipeline.casefold(), name.casefold()))
-        return record.kind if record else stage_kind(name)
+        return record.kind if record else stage_kind(name)[0]
 
     def pipeline(self, name: str) -> str:
         """The pipeline's spelling in the stage records."""

@@ -25,7 +25,12 @@ from stagecoach.lib.bulk import BulkWriter, next_free_id, sync_id_sequence
 from stagecoach.pipeline.importers import history
 from stagecoach.pipeline.importers.base import Reader
 from stagecoach.pipeline.importers.people import PeopleLoader
-from stagecoach.pipeline.importers.records import MAX_ID, OpportunityRecord, RateRecord
+from stagecoach.pipeline.importers.records import (
+    MAX_ID,
+    OpportunityRecord,
+    RateRecord,
+    StageRecord,
+)
 from stagecoach.pipeline.importers.report import ImportReport
 from stagecoach.pipeline.importers.stagemap import StageMap, name_too_long
 from stagecoach.pipeline.models import ExchangeRate, FieldChange, Opportunity, Quota, StageChange
@@ -200,7 +205,28 @@ class Loader:
     def prepare_stages(self) -> None:
         records = self.stage_map.note_kinds(self.reader.stages())
         self.report.table("stages").read = len(records)
+        try:
+            self._prepare_stages(records)
+        finally:
+            self._ask_for_kinds()
+
+    def _ask_for_kinds(self) -> None:
+        unsaid = self.stage_map.unsaid()
+        if not unsaid:
+            return
+        names = ", ".join(repr(note.name) for note in unsaid[:20])
+        if len(unsaid) > 20:
+            names += f" and {len(unsaid) - 20} more"
+        self.report.warn(
+            f"nothing in the export says whether {len(unsaid):,} stage(s) are open or closed, "
+            f"so they are taken as open: {names}. If one is won or lost, set its kind in the "
+            "kind column of the stage mapping file and import again with it (--mapping), or "
+            "change it in the admin"
+        )
+
+    def _prepare_stages(self, records: list[StageRecord]) -> None:
         if Pipeline.objects.exists():
+            self.stage_map.check_kinds(records)
             return
         if records and all(r.order is not None for r in records):
             # The export defines its stages and their order: nothing to infer.

@@ -324,14 +324,26 @@ class MappedReader(OwnerScanReader[OpportunityRecord]):
             for stage in ordered:
                 if (pipeline, stage.stage) not in self.book:
                     order = len([r for r in self.book.records() if r.pipeline == pipeline]) + 1
-                    self.book.add(pipeline, stage.stage, kind=stage.kind, order=order)
+                    self.book.add(
+                        pipeline,
+                        stage.stage,
+                        kind=stage.kind,
+                        kind_from="the column mapping",
+                        order=order,
+                    )
             # A status column can close a deal whose stage value is open: it needs a
             # closed stage even when the profile maps no stage value to one.
             if self.col["status"] is not None:
                 for name, kind in ((WON, "won"), (LOST, "lost")):
                     if not any(s.kind == kind for s in self.mapping.stages):
                         order = len([r for r in self.book.records() if r.pipeline == pipeline])
-                        self.book.add(pipeline, name, kind=kind, order=order + 1)
+                        self.book.add(
+                            pipeline,
+                            name,
+                            kind=kind,
+                            kind_from="the column mapping's status values",
+                            order=order + 1,
+                        )
 
     def _closed_stage(self, pipeline: str, kind: str) -> str:
         """The profile's first stage of that kind, or the ``Won``/``Lost`` stage."""

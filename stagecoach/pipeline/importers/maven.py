@@ -269,7 +269,13 @@ class MavenReader(DealRowsReader[MavenDeal]):
     def stages(self) -> Iterator[StageRecord]:
         for stage in STAGES:
             self.report.table("stages").read += 1
-            yield StageRecord(stage.name, stage.kind, stage.order, file=stage.file)
+            yield StageRecord(
+                stage.name,
+                stage.kind,
+                stage.order,
+                file=stage.file,
+                kind_from="the data set's own stages",
+            )
 
     def opportunities(self) -> Iterator[OpportunityRecord]:
         for _, deal in self._deals(loud=True):

@@ -28,7 +28,6 @@ from stagecoach.pipeline.importers.labels import (
     label,
     open_sheet,
     parse_cell,
-    pick,
     require,
     text,
     warn_extra,
@@ -42,6 +41,101 @@ from stagecoach.pipeline.importers.records import (
 WON = "Won"
 LOST = "Lost"
 STATUSES = ("open", "won", "lost", "deleted")
+
+# Pipedrive writes labels and status values in the user's interface language. A
+# deals-and-more export prefixes each label with its entity ("Deal - Title",
+# "Negócio - Título"); a deals-only export does not. Labels below are without it.
+DEAL_PREFIXES = ("deal - ", "negócio - ", "negocio - ", "trato - ", "affaire - ", "oportunidad - ")
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id", "deal id", "negócio id", "id do negócio", "id del trato", "deal-id"),
+    "title": ("title", "título", "titulo", "titel", "titre", "name"),
+    "owner": (
+        "owner", "deal owner", "proprietário", "proprietario", "responsável",
+        "propietario", "besitzer", "inhaber", "propriétaire",
+    ),
+    "value": ("value", "valor", "wert", "valeur"),
+    "currency": ("currency", "moeda", "moneda", "währung", "devise"),
+    "stage": ("stage", "etapa", "phase", "fase", "étape", "etape"),
+    "status": ("status", "estado", "statut"),
+    "created": (
+        "deal created", "add time", "created", "negócio criado", "negocio criado",
+        "data de criação", "criado em", "trato creado", "fecha de creación", "creado",
+        "deal erstellt", "erstellt", "erstellt am", "affaire créée", "date de création", "créé",
+    ),
+    "won": (
+        "won time", "won on", "data de ganho", "hora de ganho", "horário de ganho",
+        "ganho em", "fecha de ganado", "hora de ganado", "ganado el", "gewonnen am",
+        "zeitpunkt gewonnen", "gewonnen zeit", "date de gain", "heure de gain", "gagné le",
+    ),
+    "lost": (
+        "lost time", "lost on", "data de perda", "hora de perda", "horário de perda",
+        "perdido em", "fecha de pérdida", "hora de pérdida", "perdido el", "verloren am",
+        "zeitpunkt verloren", "verloren zeit", "date de perte", "heure de perte", "perdu le",
+    ),
+    "expected": (
+        "expected close date", "data de fechamento esperada", "data prevista de fechamento",
+        "data esperada de fechamento", "fecha de cierre prevista", "fecha prevista de cierre",
+        "fecha de cierre esperada", "erwartetes abschlussdatum",
+        "voraussichtliches abschlussdatum", "date de clôture prévue",
+        "date de clôture attendue", "date de conclusion prévue",
+    ),
+    "pipeline": ("pipeline", "funil", "funil de vendas", "embudo", "embudo de ventas"),
+    "account": (
+        "organization", "organization - name", "organização", "organização - nome",
+        "organizacao", "organización", "organización - nombre", "organisation",
+        "organisation - name", "organisation - nom",
+    ),
+    "lost_reason": (
+        "lost reason", "motivo da perda", "motivo de pérdida", "motivo de perdida",
+        "verlustgrund", "grund für verlust", "raison de la perte", "motif de perte",
+    ),
+    "order": ("stage - order nr", "stage order", "order nr", "stage order nr"),
+}  # fmt: skip
+STATUS_WORDS: dict[str, str] = {
+    **dict.fromkeys(("open", "aberto", "aberta", "abierto", "offen", "ouvert"), "open"),
+    **dict.fromkeys(("won", "ganho", "ganha", "ganado", "gewonnen", "gagné", "gagne"), "won"),
+    **dict.fromkeys(("lost", "perdido", "perdida", "verloren", "perdu"), "lost"),
+    **dict.fromkeys(
+        ("deleted", "excluído", "excluido", "eliminado", "borrado", "gelöscht", "supprimé"),
+        "deleted",
+    ),
+}
+
+
+# Each language's labels for ID, title, owner, value, stage and status: enough to say
+# which language an export is in.
+LANGUAGES: dict[str, tuple[str, ...]] = {
+    "en": ("id", "title", "owner", "value", "stage", "status"),
+    "pt-BR": ("id", "título", "proprietário", "valor", "etapa", "status"),
+    "es": ("id", "título", "propietario", "valor", "etapa", "estado"),
+    "de": ("id", "titel", "besitzer", "wert", "phase", "status"),
+    "fr": ("id", "titre", "propriétaire", "valeur", "étape", "statut"),
+}
+
+
+def language(columns: list[str]) -> str:
+    """The interface language an export's labels are in (``en`` when unsure)."""
+    bare = {strip_prefix(c) for c in columns}
+    return max(LANGUAGES, key=lambda code: sum(label in bare for label in LANGUAGES[code]))
+
+
+def strip_prefix(column: str) -> str:
+    """A normalised label without its deal-entity prefix ("deal - title" → "title")."""
+    for prefix in DEAL_PREFIXES:
+        if column.startswith(prefix):
+            return column[len(prefix) :]
+    return column
+
+
+def find_columns(columns: list[str]) -> dict[str, str | None]:
+    """Each field's column in a Pipedrive export, in any of its languages."""
+    bare: dict[str, str] = {}
+    for column in columns:
+        bare.setdefault(strip_prefix(column), column)
+    return {
+        key: next((bare[label] for label in labels if label in bare), None)
+        for key, labels in COLUMNS.items()
+    }
 
 
 @dataclass(slots=True)
@@ -57,21 +151,23 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
         self.sheet: Sheet = open_sheet(find_export(self.path, hint="deal"))
         sheet = self.sheet
         self.report.header(sheet.name, sheet.header)
-        self.col_id = pick(sheet, "deal - id")
-        self.col_stage = pick(sheet, "deal - stage")
+        found = find_columns(sheet.columns)
+        self.col_id = found["id"]
+        self.col_stage = found["stage"]
         require(sheet, **{"Deal - ID": self.col_id, "Deal - Stage": self.col_stage})
-        self.col_title = pick(sheet, "deal - title")
-        self.col_value = pick(sheet, "deal - value")
-        self.col_currency = pick(sheet, "deal - currency")
-        self.col_status = pick(sheet, "deal - status")
-        self.col_owner = pick(sheet, "deal - owner")
-        self.col_created = pick(sheet, "deal - deal created")
-        self.col_won = pick(sheet, "deal - won time")
-        self.col_lost = pick(sheet, "deal - lost time")
-        self.col_expected = pick(sheet, "deal - expected close date")
-        self.col_pipeline = pick(sheet, "deal - pipeline")
-        self.col_account = pick(sheet, "deal - organization", "organization - name")
-        self.col_order = pick(sheet, "stage - order nr", "stage order", "deal - stage order nr")
+        self.col_title = found["title"]
+        self.col_value = found["value"]
+        self.col_currency = found["currency"]
+        self.col_status = found["status"]
+        self.col_owner = found["owner"]
+        self.col_created = found["created"]
+        self.col_won = found["won"]
+        self.col_lost = found["lost"]
+        self.col_expected = found["expected"]
+        self.col_pipeline = found["pipeline"]
+        self.col_account = found["account"]
+        self.col_order = found["order"]
+        self.col_lost_reason = found["lost_reason"]
         warn_extra(
             self.report,
             sheet,
@@ -86,7 +182,7 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
                 self.col_created,
                 self.col_won,
                 self.col_lost,
-                "deal - lost reason",
+                self.col_lost_reason,
                 self.col_expected,
                 self.col_pipeline,
                 self.col_account,
@@ -111,11 +207,12 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
         return label(self.sheet, self.col_id or "")
 
     def _status(self, row: CsvRow) -> str:
-        status = text(row, self.col_status).lower() or "open"
-        if status not in STATUSES:
+        written = text(row, self.col_status)
+        status = STATUS_WORDS.get(" ".join(written.split()).casefold() or "open")
+        if status is None:
             raise BadCell(
                 label(self.sheet, self.col_status or ""),
-                f"unknown status {status!r}: expected open, won, lost or deleted",
+                f"unknown status {written!r}: expected open, won, lost or deleted",
             )
         return status
 
@@ -148,6 +245,7 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
                 pipeline,
                 stage,
                 kind="open",
+                kind_from="Pipedrive: a deal stays in an open stage, its status says how it ended",
                 order=order,
                 file=self.sheet.name,
                 line=row.line,
@@ -159,7 +257,14 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
             last = highest.get(pipeline)
             for offset, (name, kind) in enumerate(((WON, "won"), (LOST, "lost")), start=1):
                 order = None if last is None else last + offset
-                self.book.add(pipeline, name, kind=kind, order=order, file=self.sheet.name)
+                self.book.add(
+                    pipeline,
+                    name,
+                    kind=kind,
+                    kind_from="Pipedrive's deal status",
+                    order=order,
+                    file=self.sheet.name,
+                )
 
     def _order(self, row: CsvRow) -> int | None:
         value = text(row, self.col_order)
@@ -209,7 +314,8 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
         elif status == "lost":
             stage, closed_at = self.book.name(pipeline, LOST), lost_at
         if status != "open" and closed_at is None:
-            column = "Deal - Won time" if status == "won" else "Deal - Lost time"
+            found = self.col_won if status == "won" else self.col_lost
+            column = label(self.sheet, found) if found else f"Deal - {status.title()} time"
             deal_pass.warn(
                 f"{status} deal without {column}: imported with no close time", line=row.line
             )

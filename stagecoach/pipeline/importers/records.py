@@ -55,7 +55,11 @@ class TeamRecord:
 
 @dataclass(slots=True)
 class StageRecord:
-    """A stage as the CRM defines it. ``order`` None: unknown, the loader infers it."""
+    """A stage as the CRM defines it. ``order`` None: unknown, the loader infers it.
+
+    ``kind_from`` says what gave the stage its kind ("IsClosed and IsWon", "its
+    name"…); empty when nothing in the export did and the stage is taken as open.
+    """
 
     name: str
     kind: str = "open"
@@ -65,6 +69,7 @@ class StageRecord:
     file: str = ""
     line: int = 0
     raw: list[str] | None = None
+    kind_from: str = ""
 
 
 @dataclass(slots=True)

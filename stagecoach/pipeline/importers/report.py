@@ -49,6 +49,21 @@ class Reject:
     row: list[str] | None
 
 
+@dataclass(frozen=True)
+class StageNote:
+    """A CRM stage, the kind it was given, and what said so (empty: nothing did)."""
+
+    pipeline: str
+    name: str
+    kind: str
+    why: str
+
+    def __str__(self) -> str:
+        where = f"{self.pipeline} / " if self.pipeline else ""
+        why = self.why or "nothing in the export says; taken as open"
+        return f"{where}{self.name}: {self.kind} ({why})"
+
+
 @dataclass
 class ImportReport:
     """Collects what happened. Readers and the loader both write to it.
@@ -60,11 +75,16 @@ class ImportReport:
     counts: dict[str, TableCounts] = field(default_factory=lambda: defaultdict(TableCounts))
     rejects: list[Reject] = field(default_factory=list)
     headers: dict[str, list[str]] = field(default_factory=dict)
+    stages: dict[tuple[str, str], StageNote] = field(default_factory=dict)
     _warnings: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _repeats: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def table(self, name: str) -> TableCounts:
         return self.counts[name]
+
+    def stage(self, pipeline: str, name: str, kind: str, why: str) -> None:
+        """Say which kind a stage was given and why (the first word on a stage stands)."""
+        self.stages.setdefault((pipeline, name), StageNote(pipeline, name, kind, why))
 
     def header(self, file: str, header: list[str]) -> None:
         """Remember a file's header so its rejected rows are saved under it."""

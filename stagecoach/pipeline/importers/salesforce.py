@@ -224,6 +224,7 @@ class SalesforceReader(Reader):
                 name,
                 kind,
                 order,
+                kind_from=f"{picklist.name} IsClosed and IsWon",
                 probability=chance,
                 file=picklist.name,
                 line=row.line,

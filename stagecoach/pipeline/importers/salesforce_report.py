@@ -27,7 +27,14 @@ from stagecoach.pipeline.importers.csvutil import (
     parse_date,
     parse_datetime,
 )
-from stagecoach.pipeline.importers.labels import BadCell, reject
+from stagecoach.pipeline.importers.labels import (
+    BadCell,
+    flag,
+    kind_from_flags,
+    kind_from_probability,
+    reject,
+    stage_kind,
+)
 from stagecoach.pipeline.importers.records import OpportunityRecord, PersonRecord, StageRecord
 from stagecoach.pipeline.importers.report import ImportReport
 
@@ -107,17 +114,9 @@ def opportunity_type(text: str) -> str:
     return values.opportunity_type(text) or "other"
 
 
-_WON = re.compile(r"\bwon\b(?!')", re.IGNORECASE)
-_LOST = re.compile(r"\blost\b", re.IGNORECASE)
-
-
 def kind_by_name(name: str) -> str:
-    """ "Closed Won - Paid" is won, "Closed - Lost" and "Closed Lost - Not Renewing" lost."""
-    if _LOST.search(name):
-        return "lost"
-    if _WON.search(name):
-        return "won"
-    return "open"
+    """ "Closed Won - Paid" is won, "Closed - Lost" and "Dead" lost; else open."""
+    return values.kind_from_stage_name(name) or "open"
 
 
 @dataclass
@@ -125,7 +124,8 @@ class StageStats:
     first: int
     file: str
     line: int
-    kinds: Counter[str] = field(default_factory=Counter)
+    # (kind, what said it) → deals
+    kinds: Counter[tuple[str, str]] = field(default_factory=Counter)
     orders: Counter[int] = field(default_factory=Counter)
     probabilities: Counter[int] = field(default_factory=Counter)
 
@@ -143,6 +143,7 @@ class StageTally:
         file: str,
         line: int,
         kind: str | None = None,
+        kind_from: str = "IsClosed and IsWon",
         order: int | None = None,
         probability: int | None = None,
     ) -> None:
@@ -150,7 +151,7 @@ class StageTally:
         if stats is None:
             stats = self.stats[name] = StageStats(len(self.stats), file, line)
         if kind is not None:
-            stats.kinds[kind] += 1
+            stats.kinds[(kind, kind_from)] += 1
         if order is not None:
             stats.orders[order] += 1
         if probability is not None:
@@ -168,7 +169,8 @@ class StageTally:
     def records(self) -> list[StageRecord]:
         """The stages: sort order when the export has one, else open stages by rising
         probability, then won, then lost; no order at all when neither is known."""
-        kinds = {n: _mode(s.kinds) or kind_by_name(n) for n, s in self.stats.items()}
+        said = {n: _mode(s.kinds) or stage_kind(n) for n, s in self.stats.items()}
+        kinds = {n: kind for n, (kind, _) in said.items()}
         chances = {n: _mode(s.probabilities) for n, s in self.stats.items()}
         orders: dict[str, int | None]
         if any(s.orders for s in self.stats.values()):
@@ -188,6 +190,7 @@ class StageTally:
             StageRecord(
                 name=name,
                 kind=kinds[name],
+                kind_from=said[name][1],
                 order=orders[name],
                 probability=chances[name],
                 file=stats.file,
@@ -215,6 +218,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "account": ("account name",),
     "type": ("type",),
     "probability": ("probability (%)", "probability"),
+    "won": ("won", "is won"),
+    "closed": ("closed", "is closed"),
 }
 _CODE_PREFIX = re.compile(r"^\W*([A-Z]{3})\s")
 
@@ -231,6 +236,7 @@ class ReportExport:
         }
         if self.columns["stage"] is None:
             raise ImportFileError(sheet.name, 'required column missing: "Stage"')
+        self.kinds: dict[str, str] = {}
 
     def _label(self, key: str) -> str:
         column = self.columns[key]
@@ -269,9 +275,32 @@ class ReportExport:
         for row in self._rows(None):
             name = self._cell(row, "stage")
             if name:
-                chance = quiet(percent, self._cell(row, "probability"))
-                tally.add(name, file=self.sheet.name, line=row.line, probability=chance)
-        yield from tally.records()
+                written = self._cell(row, "probability")
+                kind, kind_from = self._row_kind(row)
+                tally.add(
+                    name,
+                    file=self.sheet.name,
+                    line=row.line,
+                    kind=kind,
+                    kind_from=kind_from,
+                    probability=quiet(percent, written),
+                )
+        records = tally.records()
+        self.kinds = {r.name: r.kind for r in records}
+        yield from records
+
+    def _row_kind(self, row: CsvRow) -> tuple[str | None, str]:
+        """What a row's Won and Closed columns, or its probability, say of its stage."""
+        kind = kind_from_flags(
+            won=flag(self._cell(row, "won")), lost=None, closed=flag(self._cell(row, "closed"))
+        )
+        if kind is not None:
+            used = [self._label(k) for k in ("won", "closed") if self._cell(row, k)]
+            return kind, " and ".join(f'"{u}"' for u in used)
+        kind = kind_from_probability(self._cell(row, "probability"))
+        if kind is not None:
+            return kind, f'"{self._label("probability")}" of its deals'
+        return None, ""
 
     def opportunities(self, report: ImportReport) -> Iterator[OpportunityRecord]:
         sheet = self.sheet
@@ -319,7 +348,7 @@ class ReportExport:
             row, "created", lambda text: parse_datetime(text, assume=self.time_zone)
         )
         closed_at = None
-        if kind_by_name(stage) != "open" and close_date is not None:
+        if self.kinds.get(stage, kind_by_name(stage)) != "open" and close_date is not None:
             closed_at = date_to_datetime(close_date, assume=self.time_zone)
         account = self._cell(row, "account")
         return OpportunityRecord(

@@ -19,6 +19,14 @@ from pathlib import Path
 
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.labels import SPREADSHEET_SUFFIXES, Sheet, open_sheet
+from stagecoach.pipeline.importers.pipedrive import (
+    COLUMNS,
+    DEAL_PREFIXES,
+    STATUS_WORDS,
+    find_columns,
+    language,
+    strip_prefix,
+)
 
 UNKNOWN = "unknown"
 AUTO = "auto"
@@ -46,22 +54,7 @@ IMPORTER = {
     "maven": "maven",
 }
 
-# Pipedrive writes its labels in the user's interface language, without the
-# "Deal - " prefix in single-entity exports: ID, title, owner, value, stage, status.
-PIPEDRIVE_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("id", "title", "owner", "value", "stage", "status"),
-    "pt-BR": ("id", "título", "proprietário", "valor", "etapa", "status"),
-    "es": ("id", "título", "propietario", "valor", "etapa", "estado"),
-    "de": ("id", "titel", "besitzer", "wert", "phase", "status"),
-    "fr": ("id", "titre", "propriétaire", "valeur", "étape", "statut"),
-}
-PIPEDRIVE_STATUSES = {
-    "open", "won", "lost", "deleted",
-    "aberto", "ganho", "perdido", "excluído",
-    "abierto", "ganado", "eliminado",
-    "offen", "gewonnen", "verloren", "gelöscht",
-    "ouvert", "gagné", "perdu", "supprimé",
-}  # fmt: skip
+PIPEDRIVE_CORE = ("id", "title", "owner", "value", "stage", "status")
 HUBSPOT_LABELS = ("record id", "deal id", "deal name", "deal stage", "deal owner", "pipeline")
 HUBSPOT_PROPERTIES = ("hs_object_id", "dealname", "dealstage", "hubspot_owner_id", "closedate")
 SALESFORCE_REPORT_LABELS = (
@@ -129,10 +122,6 @@ def _share(columns: set[str], signature: Iterable[str]) -> tuple[float, list[str
     return len(found) / len(wanted), found
 
 
-def _strip_prefix(column: str) -> str:
-    return column.removeprefix("deal - ")
-
-
 def sniff_header(header: list[str], *, statuses: Iterable[str] = ()) -> Sniff:
     """The kind of a deals file from its header (and, when given, its status values)."""
     columns = {" ".join(h.replace("\ufeff", "").split()).lower() for h in header}
@@ -161,26 +150,23 @@ def sniff_header(header: list[str], *, statuses: Iterable[str] = ()) -> Sniff:
             Sniff("hubspot", 0.5 + 0.1 * len(hub_props), f"properties {', '.join(hub_props)}")
         )
 
-    prefixed = [c for c in columns if c.startswith("deal - ")]
-    if "deal - stage" in columns or ("deal - id" in columns and len(prefixed) >= 2):
+    pipedrive = find_columns(sorted(columns))
+    prefixed = [c for c in columns if c.startswith(DEAL_PREFIXES)]
+    if pipedrive["stage"] in prefixed or (pipedrive["id"] in prefixed and len(prefixed) >= 2):
         candidates.append(Sniff("pipedrive", 0.95, '"Deal - " labels'))
-    else:
-        bare = {_strip_prefix(c) for c in columns}
-        for language, labels in PIPEDRIVE_LABELS.items():
-            share, found = _share(bare, labels)
-            stage, status = labels[4], labels[5]
-            if stage in bare and status in bare and share >= 0.66:
-                # "Stage" and "Status" alone could be any CRM; Pipedrive's own status
-                # words settle it.
-                known = {s.strip().lower() for s in statuses if s.strip()}
-                words = known <= PIPEDRIVE_STATUSES if known else None
-                if words is False:
-                    continue
-                confidence = share * (1.0 if words else 0.8)
-                candidates.append(
-                    Sniff("pipedrive", confidence, f"{language} labels {', '.join(found)}")
-                )
-                break
+    elif pipedrive["stage"] and pipedrive["status"]:
+        found = [k for k in PIPEDRIVE_CORE if pipedrive[k]]
+        share = len(found) / len(PIPEDRIVE_CORE)
+        # "Stage" and "Status" alone could be any CRM; Pipedrive's own status words
+        # settle it.
+        known = {" ".join(s.split()).casefold() for s in statuses if s.strip()}
+        words = known <= set(STATUS_WORDS) if known else None
+        if share >= 0.66 and words is not False:
+            labels = ", ".join(str(pipedrive[k]) for k in found)
+            code = language(sorted(columns))
+            candidates.append(
+                Sniff("pipedrive", share * (1.0 if words else 0.8), f"{code} labels {labels}")
+            )
 
     zoho = [c for c in ZOHO_LABELS if c in columns]
     potential = any(c.startswith("potential ") for c in columns)
@@ -213,9 +199,7 @@ def sniff_header(header: list[str], *, statuses: Iterable[str] = ()) -> Sniff:
 
 
 def _status_values(sheet: Sheet, limit: int = 200) -> list[str]:
-    column = next(
-        (c for c in sheet.columns if _strip_prefix(c) in {"status", "estado", "statut"}), None
-    )
+    column = next((c for c in sheet.columns if strip_prefix(c) in COLUMNS["status"]), None)
     if column is None:
         return []
     values = []

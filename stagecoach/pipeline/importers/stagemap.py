@@ -21,12 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stagecoach.pipeline.importers import values
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.records import StageChangeRecord, StageRecord
-from stagecoach.pipeline.importers.report import ImportReport
+from stagecoach.pipeline.importers.report import ImportReport, StageNote
 from stagecoach.process.models import Pipeline, Stage, StageAlias, StageKind
 
-MAPPING_COLUMNS = ["crm_pipeline", "crm_stage", "pipeline", "stage", "kind", "how"]
+MAPPING_COLUMNS = ["crm_pipeline", "crm_stage", "pipeline", "stage", "kind", "how", "kind_from"]
+MAPPING_FILE = "the stage mapping file"
 # What the process tables hold (Pipeline.name, Stage.name, StageAlias.crm_pipeline).
 MAX_NAME = 120
 
@@ -41,13 +43,8 @@ def name_too_long(crm_pipeline: str, crm_stage: str) -> str | None:
 
 
 def kind_from_name(name: str) -> str | None:
-    """Closed stages announce themselves: "Closed Won - Paid", "Closed - Lost", "Won"."""
-    lowered = name.lower()
-    if "won" in lowered.split() or "closed won" in lowered or lowered.endswith(" won"):
-        return StageKind.WON
-    if "lost" in lowered or "closed" in lowered:
-        return StageKind.LOST
-    return None
+    """Closed stages often announce themselves: "Closed Won - Paid", "Dead Deals"."""
+    return values.kind_from_stage_name(name)
 
 
 @dataclass
@@ -82,6 +79,8 @@ class StageMap:
         self._kinds: dict[tuple[str, str], str] = {}
         self.unknown: dict[tuple[str, str], int] = defaultdict(int)
         self.created_process = False
+        # Kinds an ops admin set in the mapping file's kind column, by CRM stage.
+        self._overrides: dict[tuple[str, str], str] = {}
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -96,8 +95,21 @@ class StageMap:
             for line, row in enumerate(reader, start=2):
                 crm_stage = (row.get("crm_stage") or "").strip()
                 target = (row.get("stage") or "").strip()
+                written_kind = (row.get("kind") or "").strip()
+                kind = values.stage_kind(written_kind) if written_kind else None
+                if written_kind and kind is None:
+                    raise ImportFileError(
+                        path.name,
+                        f"line {line}, column kind: {written_kind!r} is not open, won or lost",
+                    )
+                if crm_stage and kind is not None:
+                    crm_pipeline = (row.get("crm_pipeline") or "").strip()
+                    self._overrides[(crm_pipeline, crm_stage)] = kind
+                    applied += not target
                 if not crm_stage or not target:
                     continue
+                if kind is not None and not Pipeline.objects.exists():
+                    continue  # the process is built from the export, with this kind
                 pipeline_name = (row.get("pipeline") or "").strip()
                 pipeline = (
                     Pipeline.objects.filter(name__iexact=pipeline_name).first()
@@ -121,15 +133,58 @@ class StageMap:
                     crm_name=crm_stage,
                     defaults={"stage": stage},
                 )
+                if kind is not None and stage.kind != kind:
+                    self.report.warn(
+                        f"stage {stage.name!r} of pipeline {pipeline.name!r} is now {kind} "
+                        f"(was {stage.kind}), as the stage mapping file says",
+                        file=path.name,
+                        line=line,
+                    )
+                    stage.kind = kind
+                    stage.save(update_fields=["kind"])
                 applied += 1
         return applied
 
     def note_kinds(self, records: Iterable[StageRecord]) -> list[StageRecord]:
-        """Remember what the CRM says each stage is (won, lost, open)."""
+        """Remember what the CRM says each stage is (won, lost, open), or what the
+        mapping file's kind column says instead."""
         kept = list(records)
         for record in kept:
+            override = self._overrides.get((record.pipeline, record.name)) or self._overrides.get(
+                ("", record.name)
+            )
+            if override is not None:
+                record.kind, record.kind_from = override, MAPPING_FILE
             self._kinds[(record.pipeline, record.name)] = record.kind
+            self.report.stage(record.pipeline, record.name, record.kind, record.kind_from)
         return kept
+
+    def kind_of_unlisted(self, pipeline: str, name: str) -> tuple[str, str]:
+        """The kind of a stage the export names only in deals or history, and why."""
+        override = self._overrides.get((pipeline, name)) or self._overrides.get(("", name))
+        if override is not None:
+            return override, MAPPING_FILE
+        kind = kind_from_name(name)
+        return (kind, "its name") if kind else (StageKind.OPEN, "")
+
+    def check_kinds(self, records: list[StageRecord]) -> None:
+        """With a process in place, its stages' kinds count; say where the export differs."""
+        for record in records:
+            stage = self.resolve(record.pipeline, record.name, rows=0)
+            if stage is None:
+                continue
+            why = f"the sales process's stage {stage.name!r}"
+            if record.kind_from and stage.kind != record.kind:
+                why += f"; the export says {record.kind}"
+                self.report.warn(
+                    f"the export says CRM stage {record.name!r} is {record.kind} "
+                    f"({record.kind_from}) but its process stage {stage.name!r} is {stage.kind}: "
+                    f"its deals count as {stage.kind}. If the export is right, change the "
+                    "stage's kind in the admin or in the kind column of the stage mapping file"
+                )
+            self.report.stages[(record.pipeline, record.name)] = StageNote(
+                record.pipeline, record.name, stage.kind, why
+            )
 
     def build_process_if_missing(
         self,
@@ -166,10 +221,11 @@ class StageMap:
             if name_too_long(pipeline_name, name) is not None:
                 continue
             if name not in by_pipeline[pipeline_name]:
-                kind = kind_from_name(name) or StageKind.OPEN
+                kind, kind_from = self.kind_of_unlisted(pipeline_name, name)
                 by_pipeline[pipeline_name][name] = StageRecord(
-                    name=name, kind=kind, pipeline=pipeline_name
+                    name=name, kind=kind, pipeline=pipeline_name, kind_from=kind_from
                 )
+                self.report.stage(pipeline_name, name, kind, kind_from)
         if not by_pipeline:
             return False
 
@@ -241,7 +297,7 @@ class StageMap:
         if cached is None:
             cached = self._resolve(crm_pipeline, crm_stage)
             self._cache[key] = cached
-        if cached.stage is None:
+        if cached.stage is None and rows:
             self.unknown[key] += rows
         return cached.stage
 
@@ -263,7 +319,10 @@ class StageMap:
         stage = pipeline.stages.filter(name__iexact=crm_stage).first()
         if stage is not None:
             return Resolution(stage, "name")
-        kind = self._kinds.get((crm_pipeline, crm_stage)) or kind_from_name(crm_stage)
+        kind = (
+            self._kinds.get((crm_pipeline, crm_stage))
+            or self.kind_of_unlisted(crm_pipeline, crm_stage)[0]
+        )
         if kind in (StageKind.WON, StageKind.LOST):
             candidates = list(pipeline.stages.filter(kind=kind))
             if len(candidates) == 1:
@@ -309,9 +368,20 @@ class StageMap:
                         stage.name if stage else "",
                         stage.kind if stage else self._kinds.get((crm_pipeline, crm_stage), ""),
                         how,
+                        self._kind_from(crm_pipeline, crm_stage),
                     ]
                 )
         return path
+
+    def _kind_from(self, crm_pipeline: str, crm_stage: str) -> str:
+        note = self.report.stages.get((crm_pipeline, crm_stage))
+        if note is None:
+            return ""
+        return note.why or "nothing in the export says: taken as open"
+
+    def unsaid(self) -> list[StageNote]:
+        """Stages the export gave no kind for, taken as open: the admin should say."""
+        return [note for note in self.report.stages.values() if not note.why]
 
 
 def _default_pipeline() -> Pipeline | None:

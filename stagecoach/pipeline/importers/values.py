@@ -201,3 +201,32 @@ def kind_or_other(
         line=line,
     )
     return fallback
+
+
+# Words that, in a stage's name, say the stage is closed. The CRM's own word for a
+# stage (a closed flag, a stage id, a status) always comes first; the name is the
+# last thing read, and a name that says nothing leaves the kind to the stage mapping.
+_WON_WORDS = re.compile(r"\b(won|win|gewonnen|ganho|ganha|ganado|ganada|gagnée?|gagne|vinto)\b")
+_LOST_WORDS = re.compile(
+    r"\b(lost|lose|dead|abandoned|disqualified|unqualified|cancell?ed|churned|declined|"
+    r"rejected|no decision|no go|perdido|perdida|perdu|perdue|verloren|perso|"
+    r"cancelado|cancelada|annulé|storniert)\b"
+)
+_CLOSED_WORDS = re.compile(r"\b(closed|fechado|cerrado|geschlossen|fermé|clos)\b")
+
+
+def kind_from_stage_name(name: str) -> str | None:
+    """What a stage's name says it is: "Closed Won - Paid" won, "Dead Deals" and
+    "Closed: abandoned" lost, "Closed" alone lost; None when the name says nothing.
+
+    HubSpot's stage ids (``closedwon``, ``closedlost``) are names too.
+    """
+    lowered = " ".join(name.casefold().replace("_", " ").split())
+    compact = key(name)
+    if _LOST_WORDS.search(lowered) or compact == "closedlost":
+        return "lost"
+    if (_WON_WORDS.search(lowered) and "won't" not in lowered) or compact == "closedwon":
+        return "won"
+    if _CLOSED_WORDS.search(lowered):
+        return "lost"
+    return None

@@ -260,3 +260,106 @@ def test_junk_cells_are_parsed_or_rejected_never_raised(
         deals, rejects = outcome(reader, report)
         assert len(deals) + len(rejects) >= 1
         assert all(": not " in r for r in rejects)
+
+
+# -- the export as Pipedrive writes it in the user's language --------------------------
+
+# ID, title, owner, value, currency, stage, status, created, won time, lost time
+LOCALISED = {
+    "en": (
+        ["ID", "Title", "Owner", "Value", "Currency", "Stage", "Status", "Deal created",
+         "Won time", "Lost time"],
+        {"open": "Open", "won": "Won", "lost": "Lost", "deleted": "Deleted"},
+    ),
+    "pt-BR": (
+        ["ID", "Título", "Proprietário", "Valor", "Moeda", "Etapa", "Status", "Negócio criado",
+         "Data de ganho", "Data de perda"],
+        {"open": "Aberto", "won": "Ganho", "lost": "Perdido", "deleted": "Excluído"},
+    ),
+    "es": (
+        ["ID", "Título", "Propietario", "Valor", "Moneda", "Etapa", "Estado", "Trato creado",
+         "Fecha de ganado", "Fecha de pérdida"],
+        {"open": "Abierto", "won": "Ganado", "lost": "Perdido", "deleted": "Eliminado"},
+    ),
+    "de": (
+        ["ID", "Titel", "Besitzer", "Wert", "Währung", "Phase", "Status", "Deal erstellt",
+         "Gewonnen am", "Verloren am"],
+        {"open": "Offen", "won": "Gewonnen", "lost": "Verloren", "deleted": "Gelöscht"},
+    ),
+    "fr": (
+        ["ID", "Titre", "Propriétaire", "Valeur", "Devise", "Étape", "Statut", "Affaire créée",
+         "Date de gain", "Date de perte"],
+        {"open": "Ouvert", "won": "Gagné", "lost": "Perdu", "deleted": "Supprimé"},
+    ),
+}  # fmt: skip
+PREFIX = {
+    "en": "Deal - ",
+    "pt-BR": "Negócio - ",
+    "es": "Trato - ",
+    "de": "Deal - ",
+    "fr": "Affaire - ",
+}
+# owner, status, value as a European export writes it
+LOCAL_DEALS = [
+    ("Ana Souza", "won", "1.500,00"),
+    ("Ana Souza", "won", "2.000,50"),
+    ("Ana Souza", "lost", "700"),
+    ("Ana Souza", "open", "1.234.567,89"),
+    ("Bruno Lima", "lost", "300,5"),
+    ("Bruno Lima", "open", "10"),
+    ("Bruno Lima", "deleted", "99"),
+]
+
+
+def write_localised(path: Path, language: str, *, prefixed: bool) -> Path:
+    header, statuses = LOCALISED[language]
+    if prefixed:
+        header = [PREFIX[language] + h for h in header]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        for number, (owner, status, value) in enumerate(LOCAL_DEALS, start=1):
+            won = "2023-04-10 10:00:00" if status == "won" else ""
+            lost = "2023-04-11 10:00:00" if status == "lost" else ""
+            out.writerow(
+                [str(number), f"Negócio {number}", owner, value, "BRL", "Proposta",
+                 statuses[status], "2023-03-01 09:00:00", won, lost]
+            )  # fmt: skip
+    return path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("prefixed", [False, True], ids=["bare", "prefixed"])
+@pytest.mark.parametrize("language", sorted(LOCALISED))
+def test_a_pipedrive_export_in_its_users_language(
+    language: str, prefixed: bool, tmp_path: Path
+) -> None:
+    from collections import Counter
+
+    from stagecoach.pipeline.imports import run_import
+    from stagecoach.pipeline.models import Opportunity
+
+    path = write_localised(tmp_path / "deals.csv", language, prefixed=prefixed)
+    outcome = run_import(format_name="auto", path=path)
+    assert outcome.ok, outcome.run.error
+    assert outcome.run.format == "pipedrive"
+    got: dict[str, Counter[str]] = {}
+    for owner, kind in Opportunity.objects.values_list("owner__name", "stage__kind"):
+        got.setdefault(owner, Counter())[kind] += 1
+    assert got == {
+        "Ana Souza": Counter({"won": 2, "lost": 1, "open": 1}),
+        "Bruno Lima": Counter({"lost": 1, "open": 1}),
+    }
+    amounts = sorted(Opportunity.objects.values_list("amount", flat=True))
+    assert [str(a) for a in amounts] == [
+        "10.00",
+        "300.50",
+        "700.00",
+        "1500.00",
+        "2000.50",
+        "1234567.89",
+    ]
+    won = Opportunity.objects.filter(stage__kind="won").values_list("closed_at", flat=True)
+    assert {w.date().isoformat() for w in won} == {"2023-04-10"}
+    assert outcome.report.table("opportunities").skipped == 1
+    assert not outcome.report.rejects

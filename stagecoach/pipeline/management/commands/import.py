@@ -14,6 +14,7 @@ from stagecoach.pipeline.imports import ImportOutcome, run_import
 from stagecoach.pipeline.management.commands.mapping import load_profile
 
 SHOWN_REJECTS = 20
+SHOWN_STAGES = 40
 TABLE_ORDER = (
     "rates",
     "teams",
@@ -113,6 +114,13 @@ class Command(BaseCommand):
                 *(f"{row.get(k, 0):,}" for k in columns),
             )
         out.print(table)
+        stages = list(outcome.report.stages.values())
+        if stages:
+            out.print("Stages, and what says each one's kind:")
+            for note in stages[:SHOWN_STAGES]:
+                out.print(f"  - {note}", markup=False, highlight=False)
+            if len(stages) > SHOWN_STAGES:
+                out.print(f"  … and {len(stages) - SHOWN_STAGES:,} more in the stage mapping file")
         warnings = outcome.report.warnings
         if warnings:
             out.print(f"Warnings ({outcome.report.warning_count:,}):")
