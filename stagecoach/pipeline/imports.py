@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import shutil
 import tempfile
@@ -362,6 +363,14 @@ def rejects_preview(run: ImportRun, limit: int = 100) -> list[dict[str, str]]:
                 if len(rows) >= limit:
                     return rows
     return rows
+
+
+def stage_kinds(run: ImportRun, limit: int = 200) -> list[dict[str, str]]:
+    """Each CRM stage of a finished import, the kind it was given and what said so."""
+    if not run.mapping_path or not Path(run.mapping_path).exists():
+        return []
+    with Path(run.mapping_path).open(newline="", encoding="utf-8") as handle:
+        return [row for _, row in zip(range(limit), csv.DictReader(handle), strict=False)]
 
 
 def run_files(run: ImportRun) -> dict[str, Path]:

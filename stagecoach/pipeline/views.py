@@ -25,6 +25,7 @@ from stagecoach.pipeline.imports import (
     import_progress,
     queue_upload,
     rejects_preview,
+    stage_kinds,
     run_files,
     usable_path,
 )
@@ -111,6 +112,7 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             )
         ],
         "rejects": rejects_preview(run) if finished else [],
+        "stages": stage_kinds(run) if finished else [],
         "unknown_rows": sum(int(s["rows"]) for s in run.unknown_stages),
         "duration": (run.finished_at - run.started_at).total_seconds()
         if run.finished_at and run.started_at

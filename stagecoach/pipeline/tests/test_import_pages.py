@@ -141,3 +141,26 @@ def test_progress_fragment_polls_while_running(cast, login) -> None:  # type: ig
     assert 'hx-trigger="every 1s"' in body
     assert "250 of 1,000 rows (25%)" in body
     assert "<html" not in body
+
+
+def test_the_import_page_names_each_stages_kind_and_why(
+    cast, login, tmp_path: Path, run_on_commit
+) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.pipeline.tests.test_import_stage_kinds import write_export
+
+    path = write_export(tmp_path / "deals.csv")
+    client = login(cast.otto)
+    with run_on_commit():
+        client.post(
+            reverse("imports"),
+            {
+                "format": "hubspot",
+                "export": [SimpleUploadedFile("deals.csv", path.read_bytes())],
+            },
+        )
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.SUCCEEDED, run.error
+    page = client.get(reverse("import_detail", args=[run.pk])).content.decode()
+    assert "Stages (6)" in page
+    row = page[page.index("<td>Dead Deals") :].split("</tr>")[0]
+    assert ">lost<" in row and "Is closed lost" in row
