@@ -25,8 +25,8 @@ from stagecoach.pipeline.imports import (
     import_progress,
     queue_upload,
     rejects_preview,
-    stage_kinds,
     run_files,
+    stage_kinds,
     usable_path,
 )
 from stagecoach.pipeline.mappings import (
