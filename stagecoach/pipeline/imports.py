@@ -109,6 +109,7 @@ def run_import(
     run: ImportRun | None = None,
     progress: ProgressFn | None = None,
     profile: Mapping | None = None,
+    exported_at: datetime | None = None,
 ) -> ImportOutcome:
     """Import one export. Everything or nothing: a failure leaves the database as it was.
 
@@ -130,6 +131,7 @@ def run_import(
             mapping=mapping,
             progress=progress,
             profile=profile,
+            exported_at=exported_at,
         )
 
 
@@ -142,6 +144,7 @@ def _run(
     mapping: Path | None,
     progress: ProgressFn | None,
     profile: Mapping | None = None,
+    exported_at: datetime | None = None,
 ) -> ImportOutcome:
     started = time.monotonic()
     run.status = ImportRun.Status.RUNNING
@@ -182,8 +185,13 @@ def _run(
                     stage_map=stage_map,
                     org_currency=settings.STAGECOACH_CURRENCY,
                     progress=report_progress,
+                    exported_at=exported_at,
+                    export_names=(run.file_name,),
                 )
                 loader.run()
+                run.source = reader.source.value
+                if reader.snapshot and loader.export_time.known:
+                    run.exported_at = loader.export_time.at
                 outcome.timings = loader.timings
                 outcome.people = set(loader.people.ids.values())
 

@@ -65,6 +65,11 @@ class Opportunity(models.Model):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     stage_entered_at = models.DateTimeField(null=True, blank=True)
+    missing_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Absent from the CRM's latest full export since then: deleted, or filtered out.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -265,7 +270,18 @@ class ImportRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    # The outcomes whose data is in the database.
+    SUCCEEDED = (Status.SUCCEEDED,)
+
     format = models.CharField(max_length=20)
+    source = models.CharField(
+        max_length=20, blank=True, help_text="The CRM the data came from, once read."
+    )
+    exported_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a snapshot export was made: the date its changes are given.",
+    )
     file_name = models.CharField(max_length=300)
     stored_path = models.CharField(
         max_length=500, blank=True, help_text="Where an uploaded file was kept."

@@ -13,7 +13,7 @@ file, line, column and reason and moves on.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from stagecoach.lib.sources import Source
@@ -43,6 +43,13 @@ class Reader:
     """Base for all formats: every stream is empty until a format provides it."""
 
     source: Source = Source.CANONICAL
+    # A snapshot of the CRM's deals, not a history: changes it shows are dated at the
+    # export time, and deals an earlier snapshot had and this one lacks are reported.
+    snapshot = False
+    # The newest last-modified time the export shows, once its rows have been read.
+    newest_modified: datetime | None = None
+    # The export's own file name, when it differs from the path's (a folder, a zip).
+    export_name = ""
 
     def __init__(self, path: Path, report: ImportReport, *, time_zone: tzinfo) -> None:
         self.path = path

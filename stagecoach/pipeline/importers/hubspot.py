@@ -19,6 +19,7 @@ from stagecoach.pipeline.importers.csvutil import (
     parse_amount,
     parse_currency,
 )
+from stagecoach.pipeline.importers.exported import MODIFIED_COLUMNS
 from stagecoach.pipeline.importers.labels import (
     BadCell,
     DealPass,
@@ -130,6 +131,8 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             "probability",
             "hs_probability",
         )
+        self.col_modified = pick(sheet, *MODIFIED_COLUMNS)
+        self.export_name = sheet.name
         self.owner_ids = self.col_owner == "hubspot_owner_id"
         if self.owner_ids:
             self.report.warn(
@@ -162,6 +165,7 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             self.col_lost,
             self.col_closed,
             self.col_probability,
+            self.col_modified,
             "closed won reason",
             "closed lost reason",
             *(sheet.columns[h.position] for h in self.history),
@@ -190,6 +194,7 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
         pipelines: dict[str, str] = {}
         self.votes = KindVotes()
         for row in self.sheet.rows():
+            self._note_modified(row)
             owner = self._owner(row)
             if owner and owner.source_id not in self._owners:
                 owner.file, owner.line, owner.raw = self.sheet.name, row.line, row.cells

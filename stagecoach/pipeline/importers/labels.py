@@ -523,3 +523,15 @@ class OwnerScanReader(DealRowsReader[D]):
         return parse_cell(
             self.sheet, row, column, lambda t: parse_datetime(t, assume=self.time_zone)
         )
+
+    snapshot = True
+    col_modified: str | None = None
+
+    def _note_modified(self, row: CsvRow) -> None:
+        """Keep the newest last-modified time: the export was made after it."""
+        try:
+            moment = self._moment(row, self.col_modified) if self.col_modified else None
+        except BadCell:
+            return
+        if moment is not None and (self.newest_modified is None or moment > self.newest_modified):
+            self.newest_modified = moment

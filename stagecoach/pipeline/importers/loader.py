@@ -22,8 +22,8 @@ from django.db import connection
 from django.utils import timezone
 
 from stagecoach.lib.bulk import BulkWriter, next_free_id, sync_id_sequence
-from stagecoach.pipeline.importers import history
-from stagecoach.pipeline.importers.base import Reader
+from stagecoach.pipeline.importers import exported, history
+from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.people import PeopleLoader
 from stagecoach.pipeline.importers.records import (
     MAX_ID,
@@ -62,6 +62,8 @@ class Loader:
         stage_map: StageMap,
         org_currency: str,
         progress: ProgressFn | None = None,
+        exported_at: datetime | None = None,
+        export_names: tuple[str, ...] = (),
     ) -> None:
         self.reader = reader
         self.report = report
@@ -71,6 +73,11 @@ class Loader:
         self.progress = progress
         self.vendor = connection.vendor
         self.now = timezone.now()
+        self.given_export_time = exported_at
+        self.export_names = export_names
+        # When the changes a snapshot shows happened, at the latest; settled once the
+        # export's rows have been read (see exported.py).
+        self.export_time = exported.ExportTime(exported_at or self.now, "", known=False)
         self.people = PeopleLoader(source=reader.source, report=report, tick=self.tick)
         self.opportunity_ids: dict[str, int] = {}
         self.rejected_opportunities: dict[str, int] = {}
@@ -94,6 +101,7 @@ class Loader:
             ("teams", lambda: self.people.load_teams(self.reader.teams())),
             ("people", lambda: self.people.load_people(self.reader.people())),
             ("stages", self.prepare_stages),
+            ("export time", self.settle_export_time),
             ("opportunities", self.load_opportunities),
             ("stage_changes", lambda: history.load_stage_changes(self)),
             ("field_changes", lambda: history.load_field_changes(self)),
@@ -276,6 +284,83 @@ class Loader:
         where = f" in pipeline {pipeline!r}" if pipeline else ""
         return f"unknown stage {name!r}{where}: map it in the stage mapping file and import again"
 
+    # -- the export's time ---------------------------------------------------------------
+
+    def settle_export_time(self) -> None:
+        """When a snapshot was made; refuse one older than a snapshot already imported."""
+        reader = self.reader
+        if not reader.snapshot and self.given_export_time is None:
+            return
+        names = [*self.export_names, reader.export_name, reader.path.name]
+        self.export_time = exported.resolve(
+            given=self.given_export_time,
+            names=[n for n in names if n],
+            newest_modified=reader.newest_modified,
+            now=self.now,
+            time_zone=reader.time_zone,
+        )
+        if not reader.snapshot:
+            return
+        if self.export_time.known:
+            self.report.warn(
+                f"changes this snapshot shows are dated {self.export_time.at:%Y-%m-%d %H:%M %Z}"
+                f" (from {self.export_time.how})"
+            )
+        elif Opportunity.objects.filter(source=self.source).exists():
+            self.report.warn(
+                "the export's date is unknown (no --exported-at, no date in the file name, no "
+                "last-modified column): changes it shows are dated at this import"
+            )
+        later = self.latest_snapshot()
+        if later is not None and later > self.export_time.at:
+            raise ImportFileError(
+                self.export_names[0] if self.export_names else reader.path.name,
+                f"this export is from {self.export_time.at:%Y-%m-%d %H:%M} "
+                f"({self.export_time.how}), older than one already imported "
+                f"({later:%Y-%m-%d %H:%M}): import snapshots oldest first, or give the "
+                "right time with --exported-at",
+            )
+
+    def latest_snapshot(self) -> datetime | None:
+        """The export time of the newest snapshot of this source imported so far."""
+        from stagecoach.pipeline.models import ImportRun
+
+        return (
+            ImportRun.objects.filter(
+                source=self.source,
+                dry_run=False,
+                status__in=ImportRun.SUCCEEDED,
+                exported_at__isnull=False,
+            )
+            .order_by("-exported_at")
+            .values_list("exported_at", flat=True)
+            .first()
+        )
+
+    def mark_missing(self, seen: set[str]) -> None:
+        """Deals an earlier full snapshot had and this one lacks: reported and marked."""
+        if not self.reader.snapshot:
+            return
+        stored = Opportunity.objects.filter(source=self.source)
+        marked = set(stored.filter(missing_since__isnull=False).values_list("source_id", flat=True))
+        back = sorted(marked & seen)
+        for batch in batched(iter(back), 5_000):
+            stored.filter(source_id__in=batch).update(missing_since=None)
+        if back:
+            self.report.warn(f"{len(back):,} deals missing from an earlier export are back")
+        present = set(stored.values_list("source_id", flat=True))
+        gone = sorted(present - seen - marked)
+        if not gone:
+            return
+        for batch in batched(iter(gone), 5_000):
+            stored.filter(source_id__in=batch).update(missing_since=self.export_time.at)
+        listed = ", ".join(gone[:10]) + (" …" if len(gone) > 10 else "")
+        self.report.warn(
+            f"{len(gone):,} deals imported before are not in this export ({listed}): deleted "
+            "in the CRM, or the export was filtered. They are kept as they were and marked "
+            "missing since this export; a later export that has them again clears the mark"
+        )
+
     # -- opportunities -------------------------------------------------------------------
 
     _FIELDS = (
@@ -361,6 +446,7 @@ class Loader:
                 if changes:
                     FieldChange.objects.bulk_create(changes, ignore_conflicts=True)
         sync_id_sequence(connection, table)
+        self.mark_missing(seen)
 
     def _existing(self, source_ids: list[str]) -> dict[str, tuple[Any, ...]]:
         rows = Opportunity.objects.filter(source=self.source, source_id__in=source_ids)
@@ -462,7 +548,7 @@ class Loader:
                     field=field,
                     old_value="" if before[name] is None else str(before[name]),
                     new_value="" if after[name] is None else str(after[name]),
-                    changed_at=self.now,
+                    changed_at=self.export_time.at,
                 )
 
     def missing_opportunity(self, source_id: str) -> str:
@@ -584,9 +670,19 @@ class Loader:
                 f"WHERE source = %s AND closed_at IS NULL AND stage_id IN {closed}",
                 [self.source],
             )
+            if self.reader.snapshot and self.export_time.known:
+                # A deal the export shows closed closed before the export was made,
+                # whatever its close date says.
+                at = self.db_time(self.export_time.at)
+                cursor.execute(
+                    f"UPDATE {opp} SET closed_at = %s "  # noqa: S608
+                    "WHERE source = %s AND closed_at > %s",
+                    [at, self.source, at],
+                )
 
     def _record_snapshot_moves(self) -> None:
-        """An existing deal that moved with no history row for it gets one, dated now."""
+        """An existing deal that moved with no history row for it gets one, dated at the
+        export (or the import, when the export time is unknown)."""
         if not self.stage_moved:
             return
         latest: dict[int, int] = {}
@@ -600,7 +696,7 @@ class Loader:
             Opportunity.objects.filter(id__in=self.stage_moved).values_list("id", "stage_id")
         )
         moves = [
-            StageChange(opportunity_id=opp_id, stage_id=stage_id, changed_at=self.now)
+            StageChange(opportunity_id=opp_id, stage_id=stage_id, changed_at=self.export_time.at)
             for opp_id, stage_id in current.items()
             if latest.get(opp_id) != stage_id
         ]

@@ -90,6 +90,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "verlustgrund", "grund für verlust", "raison de la perte", "motif de perte",
     ),
     "order": ("stage - order nr", "stage order", "order nr", "stage order nr"),
+    "modified": (
+        "update time", "last updated", "horário de atualização", "data de atualização",
+        "hora de actualización", "fecha de actualización", "aktualisierungszeit",
+        "aktualisiert am", "heure de mise à jour", "date de mise à jour",
+    ),
 }  # fmt: skip
 STATUS_WORDS: dict[str, str] = {
     **dict.fromkeys(("open", "aberto", "aberta", "abierto", "offen", "ouvert"), "open"),
@@ -168,6 +173,8 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
         self.col_account = found["account"]
         self.col_order = found["order"]
         self.col_lost_reason = found["lost_reason"]
+        self.col_modified = found["modified"]
+        self.export_name = sheet.name
         warn_extra(
             self.report,
             sheet,
@@ -183,6 +190,7 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
                 self.col_won,
                 self.col_lost,
                 self.col_lost_reason,
+                self.col_modified,
                 self.col_expected,
                 self.col_pipeline,
                 self.col_account,
@@ -225,6 +233,7 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
         highest: dict[str, int] = {}
         pipelines: dict[str, str] = {}
         for row in self.sheet.rows():
+            self._note_modified(row)
             try:
                 if self._status(row) == "deleted":
                     continue

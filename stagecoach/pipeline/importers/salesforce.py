@@ -81,6 +81,12 @@ class SalesforceReader(Reader):
     _report_export: ReportExport | None = None
     _unpacked: tempfile.TemporaryDirectory[str] | None = None
 
+    def _open_report(self, sheet: CsvFile) -> None:
+        # A report is a snapshot; a Data Export carries its own history.
+        self._report_export = ReportExport(sheet, self.time_zone)
+        self.snapshot = True
+        self.export_name = sheet.name
+
     def open(self) -> None:
         self._files = {}
         root = self._unpack(self.path) if self.path.suffix.lower() == ".zip" else self.path
@@ -89,13 +95,13 @@ class SalesforceReader(Reader):
             if "opportunity" not in found and len(found) == 1:
                 only = _sheet(next(iter(found.values())))
                 if "stage" in only.index and "stagename" not in only.index:
-                    self._report_export = ReportExport(only, self.time_zone)
+                    self._open_report(only)
                     return
             self._files = {s: _sheet(p) for s, p in found.items() if s in FILES}
         elif root.is_file():
             sheet = _sheet(root)
             if "stagename" not in sheet.index and "stage" in sheet.index:
-                self._report_export = ReportExport(sheet, self.time_zone)
+                self._open_report(sheet)
                 return
             if "stagename" not in sheet.index:
                 raise ImportFileError(
@@ -182,6 +188,7 @@ class SalesforceReader(Reader):
     def stages(self) -> Iterator[StageRecord]:
         if self._report_export is not None:
             yield from self._report_export.stages()
+            self.newest_modified = self._report_export.newest_modified
             return
         sheet = self._files["opportunity"]
         tally = StageTally()

@@ -220,6 +220,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "probability": ("probability (%)", "probability"),
     "won": ("won", "is won"),
     "closed": ("closed", "is closed"),
+    "modified": ("last modified date", "last modified", "last stage change date"),
 }
 _CODE_PREFIX = re.compile(r"^\W*([A-Z]{3})\s")
 
@@ -237,6 +238,7 @@ class ReportExport:
         if self.columns["stage"] is None:
             raise ImportFileError(sheet.name, 'required column missing: "Stage"')
         self.kinds: dict[str, str] = {}
+        self.newest_modified: datetime | None = None
 
     def _label(self, key: str) -> str:
         column = self.columns[key]
@@ -273,6 +275,13 @@ class ReportExport:
     def stages(self) -> Iterator[StageRecord]:
         tally = StageTally()
         for row in self._rows(None):
+            modified = quiet(
+                lambda t: parse_datetime(t, assume=self.time_zone), self._cell(row, "modified")
+            )
+            if modified is not None and (
+                self.newest_modified is None or modified > self.newest_modified
+            ):
+                self.newest_modified = modified
             name = self._cell(row, "stage")
             if name:
                 written = self._cell(row, "probability")

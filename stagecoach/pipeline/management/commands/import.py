@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.table import Table
@@ -54,6 +57,16 @@ class Command(BaseCommand):
             help="A reviewed stage mapping file (crm_stage → stage) to apply first.",
         )
         parser.add_argument(
+            "--exported-at",
+            type=_moment,
+            metavar="WHEN",
+            help=(
+                "When a snapshot export (HubSpot, Pipedrive, a report) was made: "
+                "YYYY-MM-DD or YYYY-MM-DDTHH:MM, in the organisation's time zone. Default: "
+                "a date in the file name, else the file's newest last-modified time."
+            ),
+        )
+        parser.add_argument(
             "--profile",
             help="mapped: the saved column mapping profile to read the file with.",
         )
@@ -85,6 +98,7 @@ class Command(BaseCommand):
                 mapping=mapping,
                 progress=report,
                 profile=profile,
+                exported_at=options["exported_at"],
             )
         self._print(outcome, console)
         if not outcome.ok:
@@ -159,3 +173,22 @@ class Command(BaseCommand):
             f"Import #{outcome.run.pk} {outcome.run.get_status_display().lower()} "
             f"in {outcome.seconds:.1f} s."
         )
+
+
+def _moment(text: str) -> datetime:
+    """``--exported-at``: a day (its end) or a time, in the organisation's time zone."""
+    from stagecoach.pipeline.importers.csvutil import parse_datetime
+
+    zone = ZoneInfo(settings.TIME_ZONE)
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), zone)
+        moment = parse_datetime(value, assume=zone)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ArgumentTypeError(
+            f"not a date or time: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        )
+    return moment
