@@ -26,6 +26,7 @@ from stagecoach.pipeline.importers.csvutil import (
     CsvRow,
     count_data_lines,
     parse_amount,
+    parse_bool,
     parse_currency,
     parse_date,
     parse_datetime,
@@ -43,10 +44,14 @@ from stagecoach.pipeline.importers.records import (
     StageRecord,
     TeamRecord,
 )
+from stagecoach.pipeline.importers.report import ImportReport
 
 COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     # file: (required columns, optional columns)
-    "people.csv": (["person_id", "name"], ["email", "role", "manager_id", "team", "title"]),
+    "people.csv": (
+        ["person_id", "name"],
+        ["email", "role", "manager_id", "team", "title", "active", "is_active"],
+    ),
     "teams.csv": (["team"], ["parent", "manager_id"]),
     "stages.csv": (["stage", "kind"], ["pipeline", "order", "probability"]),
     "opportunities.csv": (
@@ -87,6 +92,31 @@ class RowError(ValueError):
     def __init__(self, column: str, reason: str) -> None:
         super().__init__(reason)
         self.column = column
+
+
+def _active(row: CsvRow, report: ImportReport) -> bool | None:
+    """people.csv's ``active`` (or ``is_active``): None when the file does not say.
+
+    A value that is not yes or no never rejects the person: it is kept as active, with
+    a warning, since an inactive person gets no flags or agenda.
+    """
+    written = row.get("active") or row.get("is_active")
+    if not written:
+        return None
+    word = values.key(written)
+    if word in ("inactive", "left", "former", "disabled", "deactivated", "terminated"):
+        return False
+    if word in ("active", "current", "enabled"):
+        return True
+    try:
+        return parse_bool(written)
+    except ValueError:
+        report.warn(
+            f"active {written!r} is not yes or no: kept as active",
+            file="people.csv",
+            line=row.line,
+        )
+        return True
 
 
 def _need(row: CsvRow, column: str) -> str:
@@ -205,6 +235,7 @@ class CanonicalReader(Reader):
     def people(self) -> Iterator[PersonRecord]:
         def parse(row: CsvRow) -> PersonRecord:
             team = row.get("team") or None
+            active = _active(row, self.report)
             return PersonRecord(
                 source_id=_need(row, "person_id"),
                 name=_need(row, "name"),
@@ -221,6 +252,8 @@ class CanonicalReader(Reader):
                 manager_source_id=row.get("manager_id") or None,
                 team=team,
                 title=row.get("title"),
+                is_active=active if active is not None else True,
+                active_known=active is not None,
                 file="people.csv",
                 line=row.line,
                 raw=row.cells,

@@ -84,6 +84,9 @@ class PeopleLoader:
             person = existing[person_id]
             if self.source not in ORGANISATION_SOURCES:
                 values = {k: v for k, v in values.items() if k not in ("role", "team")}
+            if not record.active_known:
+                # A file that does not say who has left does not bring anyone back.
+                values.pop("is_active", None)
             changed = [k for k, v in values.items() if getattr(person, k) != v]
             if changed:
                 for key in changed:

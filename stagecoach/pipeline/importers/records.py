@@ -36,6 +36,9 @@ class PersonRecord:
     parent_team: str | None = None
     title: str = ""
     is_active: bool = True
+    # Whether the export says if the person is active (Salesforce's IsActive, the
+    # canonical ``active`` column). When it does not, a re-import leaves it as it was.
+    active_known: bool = False
     file: str = ""
     line: int = 0
     raw: list[str] | None = None

@@ -96,6 +96,7 @@ def read_users(
                 manager_source_id=clean_id(row.get("managerid")),
                 title=row.get("title"),
                 is_active=active,
+                active_known=bool(row.get("isactive")),
                 file=sheet.name,
                 line=row.line,
                 raw=row.cells,

@@ -328,13 +328,15 @@ class ReportExport:
         for row in self._rows(report):
             counts.read += 1
             try:
-                record = self._opportunity(row, seen)
+                record = self._opportunity(row, seen, report)
             except BadCell as error:
                 reject(report, "opportunities", sheet, row, error)
                 continue
             yield record
 
-    def _opportunity(self, row: CsvRow, seen: dict[str, int]) -> OpportunityRecord:
+    def _opportunity(
+        self, row: CsvRow, seen: dict[str, int], report: ImportReport
+    ) -> OpportunityRecord:
         if self.columns["id"] is None:
             source_id = str(row.line)
         else:
@@ -371,7 +373,14 @@ class ReportExport:
             created_at=created_at,
             close_date=close_date,
             closed_at=closed_at,
-            type=opportunity_type(self._cell(row, "type")),
+            type=values.kind_or_other(
+                self._cell(row, "type"),
+                values.opportunity_type,
+                report=report,
+                file=self.sheet.name,
+                column=self._label("type"),
+                line=row.line,
+            ),
             file=self.sheet.name,
             line=row.line,
             raw=row.cells,

@@ -189,3 +189,43 @@ def test_a_hubspot_export_of_the_same_people_changes_no_role_or_team(tmp_path: P
         assert Team.objects.get(name="Sales Reps").manager_id == mona.pk
     assert ids_of(mona)["hubspot"] == "mona.lee@example.com"
     assert Person.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_people_csv_says_who_has_left_and_a_file_that_does_not_say_brings_no_one_back(
+    tmp_path: Path,
+) -> None:
+    folder = canonical_export(
+        tmp_path / "c", [["p-ann", "Ann Rep", "ann@example.com", "rep", "", "East"]]
+    )
+    people = [["person_id", "name", "email", "role", "manager_id", "team", "active"],
+              ["p-ann", "Ann Rep", "ann@example.com", "rep", "", "East", "Active"],
+              ["p-bo", "Bo Left", "bo@example.com", "rep", "", "East", "no"],
+              ["p-cy", "Cy Odd", "cy@example.com", "rep", "", "East", "on leave"]]  # fmt: skip
+    write(folder / "people.csv", people)
+    outcome = imported("canonical", folder)
+    active = dict(Person.objects.values_list("name", "is_active"))
+    assert active == {"Ann Rep": True, "Bo Left": False, "Cy Odd": True}
+    assert any("'on leave' is not yes or no: kept as active" in w for w in outcome.report.warnings)
+
+    # A people.csv without the column leaves Bo as he is; one that says "yes" brings him back.
+    write(folder / "people.csv", [row[:6] for row in people])
+    imported("canonical", folder)
+    assert not Person.objects.get(name="Bo Left").is_active
+    people[2][6] = "yes"
+    write(folder / "people.csv", people)
+    imported("canonical", folder)
+    assert Person.objects.get(name="Bo Left").is_active
+
+
+@pytest.mark.django_db
+def test_a_deals_export_never_reactivates_someone_who_left(tmp_path: Path) -> None:
+    deals = tmp_path / "deals.csv"
+    write(deals, [
+        ["Record ID", "Deal Name", "Deal Stage", "Deal owner", "Create Date"],
+        ["101", "Acme", "Appointment Scheduled", "Ann Rep (ann@example.com)", "2023-05-01 10:00"],
+    ])  # fmt: skip
+    imported("hubspot", deals)
+    Person.objects.filter(name="Ann Rep").update(is_active=False)
+    imported("hubspot", deals)
+    assert not Person.objects.get(name="Ann Rep").is_active

@@ -135,3 +135,21 @@ def test_an_amount_reads_the_same_written_either_way(amount) -> None:  # type: i
     european = us.replace(",", " ").replace(".", ",").replace(" ", ".")
     assert parse_amount(us) == amount
     assert parse_amount(european) == amount
+
+
+@pytest.mark.django_db
+def test_a_salesforce_report_keeps_an_unknown_type_as_other_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "report.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([
+            ["Opportunity ID", "Opportunity Name", "Opportunity Owner", "Stage", "Type"],
+            ["0061", "A", "Ann Rep", "Prospecting", "New Business"],
+            ["0062", "B", "Ann Rep", "Prospecting", "Partner Deal"],
+            ["0063", "C", "Ann Rep", "Prospecting", "Partner Deal"],
+        ])  # fmt: skip
+    outcome = run_import(format_name="salesforce", path=path)
+    assert outcome.ok, outcome.run.error
+    kinds = dict(Opportunity.objects.values_list("source_id", "type"))
+    assert kinds == {"0061": "new", "0062": "other", "0063": "other"}
+    said = [w for w in outcome.report.warnings if "'Partner Deal'" in w]
+    assert len(said) == 1 and "kept as other" in said[0]
