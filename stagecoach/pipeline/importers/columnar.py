@@ -50,7 +50,7 @@ def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
     wanted = set(columns)
     with path.open("rb") as handle:
         header = handle.readline().decode("utf-8-sig").rstrip("\r\n").split(",")
-        names = [normalise_header(name) for name in header]
+        names = _unique([normalise_header(name) for name in header])
         keep = [name for name in names if name in wanted]
         line = 2  # the header is line 1
         while block := handle.read(BLOCK_BYTES):
@@ -63,6 +63,17 @@ def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
                 *[pl.col(c).fill_null("").str.strip_chars() for c in keep],
             )
             line += chunk.height
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Header names, a repeated one renamed: the first of them is the one read, as the
+    row-by-row path reads it."""
+    seen: set[str] = set()
+    out = []
+    for position, name in enumerate(names):
+        out.append(name if name not in seen else f"{name} ({position + 1})")
+        seen.add(name)
+    return out
 
 
 def _read_block(block: bytes, names: list[str]) -> pl.DataFrame:

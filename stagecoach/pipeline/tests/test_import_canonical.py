@@ -509,3 +509,18 @@ def test_the_column_wise_and_row_wise_paths_agree(tmp_path: Path) -> None:
         counts = outcome.run.counts
         results[-1]["counts"] = str({k: counts[k] for k in ("stage_changes", "activities")})
     assert results[0] == results[1]
+
+
+@pytest.mark.django_db
+def test_a_repeated_column_and_a_ragged_row_in_a_history_file(tmp_path: Path) -> None:
+    """The fast columnar path reads a header that names a column twice as the careful
+    path does (the first one counts), instead of failing the import."""
+    folder = small_export(tmp_path / "in")
+    (folder / "stage_changes.csv").write_text(
+        "opportunity_id,stage,changed_at,stage\n"
+        "o1,Lead,2023-01-01T00:00:00Z,x\n"
+        "o1,Demo,2023-01-02T00:00:00Z,y,extra\n",
+        encoding="utf-8",
+    )
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
