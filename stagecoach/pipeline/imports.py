@@ -11,6 +11,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import Token
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from stagecoach.accounts.models import User
 from stagecoach.lib import heartbeat
 from stagecoach.pipeline.importers import AUTO, reader_class
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
+from stagecoach.pipeline.importers.csvutil import DAY_FIRST, CsvFile, date_order
 from stagecoach.pipeline.importers.loader import Loader
 from stagecoach.pipeline.importers.mapped import MappedReader, Mapping
 from stagecoach.pipeline.importers.report import ImportReport
@@ -162,9 +164,12 @@ def _run(
             progress(phase, done, total)
 
     stage_map: StageMap | None = None
+    day_first: Token[bool] | None = None
     try:
         with usable_path(path) as usable:
             format_name = _claimed_format(run, format_name, usable, profile)
+            # A mapping profile says its own date format.
+            day_first = DAY_FIRST.set(format_name != MAPPED and _day_first(usable, report))
             cls = reader_class(format_name)
             reader: Reader
             if format_name == MAPPED:
@@ -215,6 +220,8 @@ def _run(
         run.error = f"unexpected error, nothing was imported: {exc.__class__.__name__}: {exc}"
     finally:
         cache.delete(progress_key(run.pk))
+        if day_first is not None:
+            DAY_FIRST.reset(day_first)
 
     outcome.rejects_files = report.write_rejects(folder)
     if stage_map is not None:
@@ -236,6 +243,43 @@ def _run(
     run.mapping_path = str(outcome.mapping_file or "")
     heartbeat.save_outcome(run)
     return outcome
+
+
+DATE_SAMPLE_ROWS = 5_000
+
+
+def _day_first(path: Path, report: ImportReport) -> bool:
+    """Whether the export writes its numeric dates day first, from its own values."""
+    files = [path] if path.is_file() else sorted(path.rglob("*"))
+    values: list[str] = []
+    for file in files:
+        if file.suffix.lower() != ".csv" or not file.is_file():
+            continue
+        try:
+            sheet = CsvFile(file)
+            for number, row in enumerate(sheet.rows()):
+                if number >= DATE_SAMPLE_ROWS:
+                    break
+                values.extend(cell for cell in row.cells if cell[:1].isdigit())
+        except (ValueError, ImportFileError, OSError):
+            continue  # the reader says what is wrong with the file
+    order = date_order(values)
+    if order.day_first:
+        report.warn(
+            f"dates are read day first (24/04/2023 is 24 April), as the export writes them "
+            f"(e.g. {order.example!r})"
+        )
+    elif order.conflicting:
+        report.warn(
+            f"the export writes dates in both orders ({order.example!r}, "
+            f"{order.conflicting!r}): read month first; dates that cannot be are rejected"
+        )
+    elif order.day_first is None and order.ambiguous:
+        report.warn(
+            f"dates such as {order.ambiguous!r} could be day or month first and none in the "
+            "export settles it: read month first (as US exports write them)"
+        )
+    return bool(order.day_first)
 
 
 def _claimed_format(run: ImportRun, format_name: str, path: Path, profile: Mapping | None) -> str:

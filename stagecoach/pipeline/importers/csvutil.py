@@ -10,7 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -261,8 +262,62 @@ EARLIEST_DAY = date(1, 1, 2)
 LATEST_DAY = date(9999, 12, 30)
 
 
+# Whether slashed dates in the file being read put the day first (24/04/2023), as
+# exports made in most of the world do; month first (4/24/2023) is the US default.
+# Set for the length of an import from the file's own values (see ``date_order``).
+DAY_FIRST: ContextVar[bool] = ContextVar("DAY_FIRST", default=False)
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})([/.])(\d{1,2})[/.](\d{2}|\d{4})(?:[ T]|$)")
+
+
+def _day_month(first: int, second: int, separator: str) -> tuple[int, int]:
+    """Day and month of a numeric date: dotted dates are always day first."""
+    if separator == "." or DAY_FIRST.get():
+        return first, second
+    return second, first
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """What a file's numeric dates say of their order. ``day_first`` None: nothing."""
+
+    day_first: bool | None
+    example: str = ""
+    conflicting: str = ""
+    ambiguous: str = ""
+
+
+def date_order(values: Iterable[str]) -> DateOrder:
+    """Day first if some slashed date's first number is over 12 (24/04/2023) and none
+    has its second over 12; month first in the opposite case; dotted dates are day
+    first. None when every date could be either (04/05/2023) or there are none."""
+    day_first = month_first = either = ""
+    for value in values:
+        match = _NUMERIC_DATE.match(value.strip())
+        if not match:
+            continue
+        first, separator, second = int(match[1]), match[2], int(match[3])
+        if not (1 <= first <= 31 and 1 <= second <= 31):
+            continue
+        if (separator == "." and second <= 12) or (first > 12 >= second):
+            day_first = day_first or value.strip()
+        elif second > 12 >= first:
+            month_first = month_first or value.strip()
+        elif first != second:
+            either = either or value.strip()
+        if day_first and month_first:
+            break
+    if day_first and not month_first:
+        return DateOrder(True, day_first)
+    if month_first and not day_first:
+        return DateOrder(False, month_first)
+    if day_first and month_first:
+        return DateOrder(None, day_first, month_first)
+    return DateOrder(None, ambiguous=either)
+
+
 def parse_date(text: str) -> date | None:
-    """A date: ISO (``2017-03-01``, with or without a time), or US ``5/26/17``, ``5/26/2017``."""
+    """A date: ISO (``2017-03-01``, with or without a time), or numeric ``5/26/17``,
+    ``5/26/2017`` (``26/5/2017`` in a day-first file), ``26.05.2017``."""
     day = _date(text)
     if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ValueError(f"not a date: {text.strip()!r} (out of range)")
@@ -273,17 +328,20 @@ def _date(text: str) -> date | None:
     value = text.strip()
     if not value:
         return None
-    if "/" in value:
-        parts = value.split(" ")[0].split("/")
+    separator = "/" if "/" in value else "." if _NUMERIC_DATE.match(value) else ""
+    if separator:
+        parts = value.split(" ")[0].split(separator)
         if len(parts) == 3 and all(p.isdigit() for p in parts):
-            month, day, year = (int(p) for p in parts)
+            day, month = _day_month(int(parts[0]), int(parts[1]), separator)
+            year = int(parts[2])
             if year < 100:
                 year += 2000 if year < 70 else 1900
             try:
                 return date(year, month, day)
             except ValueError:
                 pass
-        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or M/D/YYYY)")
+        shape = "D/M/YYYY" if DAY_FIRST.get() else "M/D/YYYY"
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or {shape})")
     try:
         return date.fromisoformat(value[:10])
     except ValueError:
@@ -291,7 +349,8 @@ def _date(text: str) -> date | None:
 
 
 _US_DATETIME = re.compile(
-    r"^(\d{1,2})/(\d{1,2})/(\d{2,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?$"
+    r"^(\d{1,2})([/.])(\d{1,2})[/.](\d{2,4})"
+    r"(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?)?$"
 )
 
 
@@ -327,12 +386,13 @@ def _datetime(text: str, assume: tzinfo) -> datetime | None:
     match = _US_DATETIME.match(value)
 
     if match:
-        month, day, year = int(match[1]), int(match[2]), int(match[3])
+        day, month = _day_month(int(match[1]), int(match[3]), match[2])
+        year = int(match[4])
         if year < 100:
             year += 2000 if year < 70 else 1900
-        hour, minute, second = int(match[4] or 0), int(match[5] or 0), int(match[6] or 0)
-        if match[7]:
-            hour = hour % 12 + (12 if match[7].lower() == "pm" else 0)
+        hour, minute, second = int(match[5] or 0), int(match[6] or 0), int(match[7] or 0)
+        if match[8]:
+            hour = hour % 12 + (12 if match[8].lower().startswith("p") else 0)
         try:
             return datetime(year, month, day, hour, minute, second, tzinfo=assume)
         except ValueError:

@@ -153,3 +153,50 @@ def test_a_salesforce_report_keeps_an_unknown_type_as_other_and_says_so(tmp_path
     assert kinds == {"0061": "new", "0062": "other", "0063": "other"}
     said = [w for w in outcome.report.warnings if "'Partner Deal'" in w]
     assert len(said) == 1 and "kept as other" in said[0]
+
+
+@pytest.mark.parametrize(
+    "written,order",
+    [
+        (["24/04/2023", "04/05/2023"], True),
+        (["4/24/2023 1:45 PM", "04/05/2023"], False),
+        (["24.04.2023 13:45"], True),
+        (["04/05/2023"], None),
+        (["2023-04-24", "1.5", "12.50.00", "10,5"], None),
+        (["24/04/2023", "4/24/2023"], None),
+    ],
+)
+def test_a_files_own_dates_say_their_order(written: list[str], order: bool | None) -> None:
+    from stagecoach.pipeline.importers.csvutil import date_order
+
+    assert date_order(written).day_first is order
+
+
+@pytest.mark.django_db
+def test_a_report_written_day_first_imports_its_dates_right(tmp_path: Path) -> None:
+    from datetime import date
+
+    path = tmp_path / "report.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([
+            ["Opportunity ID", "Opportunity Name", "Opportunity Owner", "Stage", "Close Date",
+             "Created Date"],
+            ["0061", "A", "Ann Rep", "Closed Won", "03/05/2023", "01/02/2023"],
+            ["0062", "B", "Ann Rep", "Prospecting", "24/06/2023", "15/02/2023"],
+        ])  # fmt: skip
+    outcome = run_import(format_name="salesforce", path=path)
+    assert outcome.ok, outcome.run.error
+    assert not outcome.report.rejects
+    closes = dict(Opportunity.objects.values_list("source_id", "close_date"))
+    assert closes == {"0061": date(2023, 5, 3), "0062": date(2023, 6, 24)}
+    assert any("dates are read day first" in w for w in outcome.report.warnings)
+    # The next import, of a US file, is read month first again.
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([
+            ["Opportunity ID", "Opportunity Name", "Opportunity Owner", "Stage", "Close Date"],
+            ["0063", "C", "Ann Rep", "Prospecting", "03/05/2023"],
+            ["0064", "D", "Ann Rep", "Prospecting", "6/24/2023"],
+        ])  # fmt: skip
+    again = run_import(format_name="salesforce", path=path)
+    assert again.ok, again.run.error
+    assert Opportunity.objects.get(source_id="0063").close_date == date(2023, 3, 5)
