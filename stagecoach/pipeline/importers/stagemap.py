@@ -236,13 +236,18 @@ class StageMap:
 
     def resolve(self, crm_pipeline: str, crm_stage: str, *, rows: int = 1) -> Stage | None:
         """The process stage for a CRM stage; ``rows`` rows use it (for the unknown count)."""
+        stage = self.lookup(crm_pipeline, crm_stage)
+        if stage is None:
+            self.unknown[(crm_pipeline, crm_stage)] += rows
+        return stage
+
+    def lookup(self, crm_pipeline: str, crm_stage: str) -> Stage | None:
+        """The process stage for a CRM stage, counting no rows as unknown."""
         key = (crm_pipeline, crm_stage)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._resolve(crm_pipeline, crm_stage)
             self._cache[key] = cached
-        if cached.stage is None:
-            self.unknown[key] += rows
         return cached.stage
 
     def _resolve(self, crm_pipeline: str, crm_stage: str) -> Resolution:
