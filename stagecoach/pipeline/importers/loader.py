@@ -204,8 +204,10 @@ class Loader:
 
     def prepare_stages(self) -> None:
         counts = self.report.table("stages")
+        rejected, skipped = counts.rejected, counts.skipped
         records = self.stage_map.note_kinds(self.reader.stages())
-        counts.read = len(records)
+        # Read: the stages given, and those the reader rejected or skipped on the way.
+        counts.read = len(records) + counts.rejected - rejected + counts.skipped - skipped
         if not Pipeline.objects.exists() and self._build_process(records) and not records:
             # No stage list: the stages read are the ones the deals and history name.
             counts.read = counts.created = Stage.objects.count()
