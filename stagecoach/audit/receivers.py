@@ -57,7 +57,7 @@ SECRET_FIELDS = {"password"}
 # Bookkeeping that changes on its own.
 IGNORED_FIELDS = {"last_login", "updated_at", "created_at"}
 
-FINISHED = (ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED)
+FINISHED = ImportRun.FINISHED
 
 
 # Imports -------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def import_finished(sender: type[ImportRun], instance: ImportRun, **kwargs: Any)
         if isinstance(counts, dict)
     }
     kind = "dry run" if instance.dry_run else "import"
-    outcome = "succeeded" if instance.status == ImportRun.Status.SUCCEEDED else "failed"
+    outcome = instance.get_status_display().lower()
     record(
         AuditEvent.Action.IMPORT,
         f"{instance.format} {kind} of {instance.file_name} {outcome}",

@@ -40,6 +40,71 @@ logger = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
 HEARTBEAT = "import"
 INTERRUPTED = "interrupted: the process stopped; nothing was imported, run it again"
+# The tables an import is for: when more of their rows than this share are rejected,
+# the import fails and writes nothing (the command line's and the upload's default).
+DEFAULT_MAX_REJECTS = 0.10
+MAIN_TABLES = ("opportunities", "stage_changes")
+DEALS = "opportunities"
+
+
+class TooManyRejects(Exception):
+    """The export read, but too little of it was usable: the import rolls back."""
+
+
+def parse_share(text: str) -> float:
+    """``10%`` or ``0.1`` as 0.1; ``100%`` or ``1`` allow any share of rejected rows."""
+    value = text.strip()
+    try:
+        share = float(value.removesuffix("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a share: write 10% or 0.1") from None
+    if not value.endswith("%") and share > 1:
+        raise ValueError(f"{text!r} is more than 1: write a percent (10%) or a fraction (0.1)")
+    if not 0 <= share <= 1:
+        raise ValueError(f"{text!r} is not between 0% and 100%")
+    return share
+
+
+def percent(share: float) -> str:
+    return f"{share * 100:.1f}".removesuffix(".0") + "%"
+
+
+def unusable(report: ImportReport, *, name: str, max_rejects: float | None) -> str | None:
+    """Why this import must not stand, in one line that starts with the file; None when
+    it may. ``name``: the export, for when no file is to blame."""
+    deals = report.table(DEALS)
+    if deals.read == 0:
+        return f"{name}: no deals were read; nothing was imported"
+    kept = deals.created + deals.updated + deals.unchanged
+    if kept == 0 and deals.rejected:
+        file, reason = _biggest_reason(report, DEALS, name)
+        return (
+            f"{file}: nothing usable: all {deals.rejected:,} deals read were rejected, "
+            f"{reason}; nothing was imported"
+        )
+    if max_rejects is None or max_rejects >= 1:
+        return None
+    for table in MAIN_TABLES:
+        counts = report.table(table)
+        share = counts.rejected / counts.read if counts.read else 0.0
+        if share > max_rejects:
+            file, reason = _biggest_reason(report, table, name)
+            return (
+                f"{file}: {percent(share)} of the {table} rows were rejected "
+                f"({counts.rejected:,} of {counts.read:,}), more than the "
+                f"{percent(max_rejects)} allowed; {reason}. Nothing was imported: fix the rows "
+                "in the rejects file, or import again with --max-rejects 100% to keep the rest"
+            )
+    return None
+
+
+def _biggest_reason(report: ImportReport, table: str, name: str) -> tuple[str, str]:
+    """The file most of ``table``'s rejected rows came from, and their reason."""
+    reasons = report.reject_reasons(1, table=table)
+    if not reasons:
+        return name, "no reason recorded"
+    top = reasons[0]
+    return str(top["file"]), f"most ({top['rows']:,}) in column {top['column']}: {top['reason']}"
 
 
 @dataclass
@@ -55,7 +120,8 @@ class ImportOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.run.status == ImportRun.Status.SUCCEEDED
+        """The import went in, with or without rejected rows."""
+        return self.run.succeeded
 
 
 def imports_folder() -> Path:
@@ -112,8 +178,13 @@ def run_import(
     progress: ProgressFn | None = None,
     profile: Mapping | None = None,
     exported_at: datetime | None = None,
+    max_rejects: float | None = None,
 ) -> ImportOutcome:
     """Import one export. Everything or nothing: a failure leaves the database as it was.
+
+    The import fails when no deal was read or every deal read was rejected, and when
+    more than ``max_rejects`` (a share, 0 to 1) of a main table's rows were rejected;
+    None sets no such limit (the command line and the upload pass DEFAULT_MAX_REJECTS).
 
     The log row (ImportRun) is written outside the import's transaction so that it
     survives a failed or dry run and others can watch progress while it runs.
@@ -134,6 +205,7 @@ def run_import(
             progress=progress,
             profile=profile,
             exported_at=exported_at,
+            max_rejects=max_rejects,
         )
 
 
@@ -147,6 +219,7 @@ def _run(
     progress: ProgressFn | None,
     profile: Mapping | None = None,
     exported_at: datetime | None = None,
+    max_rejects: float | None = None,
 ) -> ImportOutcome:
     started = time.monotonic()
     run.status = ImportRun.Status.RUNNING
@@ -198,8 +271,6 @@ def _run(
                 if reader.snapshot and loader.export_time.known:
                     run.exported_at = loader.export_time.at
                 outcome.timings = loader.timings
-                outcome.people = set(loader.people.ids.values())
-
                 outcome.peak_memory = loader.peak_memory
 
                 for (pipeline, name), rows in stage_map.unknown.items():
@@ -208,10 +279,14 @@ def _run(
                         f"unknown stage {name!r}{where}: {rows:,} rows rejected; map it in "
                         "the stage mapping file and import again"
                     )
+                problem = unusable(report, name=path.name, max_rejects=max_rejects)
+                if problem is not None:
+                    raise TooManyRejects(problem)  # leaving the transaction rolls it back
+                outcome.people = set(loader.people.ids.values())
                 if dry_run:
                     transaction.set_rollback(True)
-        run.status = ImportRun.Status.SUCCEEDED
-    except (ImportFileError, ValueError) as exc:
+        run.status = ImportRun.Status.PARTIAL if report.rejects else ImportRun.Status.SUCCEEDED
+    except (ImportFileError, ValueError, TooManyRejects) as exc:
         run.status = ImportRun.Status.FAILED
         run.error = str(exc)
     except Exception as exc:

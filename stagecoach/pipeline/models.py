@@ -268,10 +268,12 @@ class ImportRun(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Succeeded with rejected rows"
         FAILED = "failed", "Failed"
 
-    # The outcomes whose data is in the database.
-    SUCCEEDED = (Status.SUCCEEDED,)
+    # What was imported is in the database: with or without rejected rows.
+    SUCCESSFUL = (Status.SUCCEEDED, Status.PARTIAL)
+    FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED)
 
     format = models.CharField(max_length=20)
     source = models.CharField(
@@ -317,6 +319,15 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.format} import of {self.file_name} ({self.get_status_display()})"
+
+    @property
+    def succeeded(self) -> bool:
+        """The import went in (perhaps with rejected rows); False while running or failed."""
+        return self.status in self.SUCCESSFUL
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
 
     @property
     def progress_percent(self) -> int:

@@ -40,6 +40,7 @@ def import_upload(context: TaskContext, run_id: int) -> str:
             user=run.requested_by,
             run=run,
             profile=stored_profile(root),
+            max_rejects=imports.DEFAULT_MAX_REJECTS,
         )
         if outcome.ok and not run.dry_run:
             from stagecoach.analytics.models import Refresh

@@ -22,7 +22,9 @@ from stagecoach.pipeline.importers.mapped import (
 )
 from stagecoach.pipeline.importers.sniff import MAPPED, sniff
 from stagecoach.pipeline.imports import (
+    DEFAULT_MAX_REJECTS,
     import_progress,
+    percent,
     queue_upload,
     rejects_preview,
     run_files,
@@ -92,13 +94,14 @@ def import_list(request: HttpRequest) -> HttpResponse:
     else:
         form = ImportForm()
     runs = ImportRun.objects.select_related("requested_by")[:50]
-    return render(request, "pipeline/imports.html", {"form": form, "runs": runs})
+    context = {"form": form, "runs": runs, "max_rejects": percent(DEFAULT_MAX_REJECTS)}
+    return render(request, "pipeline/imports.html", context)
 
 
 @login_required
 def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _get_run_for_user(request.user, run_id)
-    finished = run.status in (ImportRun.Status.SUCCEEDED, ImportRun.Status.FAILED)
+    finished = run.finished
     progress = import_progress(run)
     context = {
         "run": run,

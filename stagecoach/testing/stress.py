@@ -353,7 +353,7 @@ for row in writes.get("import", []):
               .select_related("owner", "stage")}
     if row.get("run") is not None:
         run = ImportRun.objects.get(pk=row["run"])
-        succeeded = run.status == "succeeded"
+        succeeded = run.status in ("succeeded", "partial")
     else:
         succeeded = row["exit"] == 0
     if not succeeded:

@@ -211,10 +211,21 @@ class Loader:
     # -- stages --------------------------------------------------------------------------
 
     def prepare_stages(self) -> None:
+        counts = self.report.table("stages")
+        rejected, skipped = counts.rejected, counts.skipped
         records = self.stage_map.note_kinds(self.reader.stages())
-        self.report.table("stages").read = len(records)
+        # Read: the stages given, and those the reader rejected or skipped on the way.
+        counts.read = len(records) + counts.rejected - rejected + counts.skipped - skipped
         try:
-            self._prepare_stages(records)
+            if Pipeline.objects.exists():
+                self.stage_map.check_kinds(records)
+            elif self._build_process(records) and not records:
+                # No usable stage list: the stages read are the ones the deals and history
+                # name, besides the stage rows the reader set aside.
+                counts.created = Stage.objects.count()
+                counts.read = counts.created + counts.rejected + counts.skipped
+                return
+            self._count_stage_records(records)
         finally:
             self._ask_for_kinds()
 
@@ -232,15 +243,11 @@ class Loader:
             "change it in the admin"
         )
 
-    def _prepare_stages(self, records: list[StageRecord]) -> None:
-        if Pipeline.objects.exists():
-            self.stage_map.check_kinds(records)
-            return
+    def _build_process(self, records: list[StageRecord]) -> bool:
+        """Create the process from the export's stages; True when it was built."""
         if records and all(r.order is not None for r in records):
             # The export defines its stages and their order: nothing to infer.
-            if self.stage_map.build_process_if_missing(records, {}, iter(())):
-                self.report.table("stages").created = Stage.objects.count()
-            return
+            return self.stage_map.build_process_if_missing(records, {}, iter(()))
         # Building the process needs every stage name in use and, without a given
         # order, the history's order: one extra pass over those files. The pass
         # reports into a scratch report so rows are not counted twice.
@@ -250,10 +257,43 @@ class Loader:
             for record in self.reader.opportunities():
                 names.setdefault((record.pipeline, record.stage), len(names))
             changes = self.reader.stage_changes()
-            if self.stage_map.build_process_if_missing(records, names, changes):
-                self.report.table("stages").created = Stage.objects.count()
+            return self.stage_map.build_process_if_missing(records, names, changes)
         finally:
             self.reader.report = real_report
+
+    def _count_stage_records(self, records: list[StageRecord]) -> None:
+        """Each stage the export lists: created with the process, matched, or set aside.
+
+        A process that already exists is the admin's: an import never adds to it, so a
+        stage it does not know is skipped here, and the rows in it are rejected with
+        the unknown-stage reason.
+        """
+        counts = self.report.table("stages")
+        seen: set[tuple[str, str]] = set()
+        for record in records:
+            key = (record.pipeline, record.name)
+            too_long = name_too_long(record.pipeline, record.name)
+            if too_long is not None and not record.line:
+                # Named by the deals, not listed in a file: the deals' rows are rejected.
+                counts.skipped += 1
+            elif too_long is not None:
+                self.report.reject(
+                    table="stages",
+                    file=record.file,
+                    line=record.line,
+                    column="stage",
+                    reason=too_long,
+                    row=record.raw,
+                )
+            elif key in seen:
+                counts.skipped += 1  # the same stage listed again
+            elif self.stage_map.created_process:
+                counts.created += 1
+            elif self.stage_map.lookup(record.pipeline, record.name) is not None:
+                counts.unchanged += 1
+            else:
+                counts.skipped += 1
+            seen.add(key)
 
     def stage_for(
         self,
@@ -329,7 +369,7 @@ class Loader:
             ImportRun.objects.filter(
                 source=self.source,
                 dry_run=False,
-                status__in=ImportRun.SUCCEEDED,
+                status__in=ImportRun.SUCCESSFUL,
                 exported_at__isnull=False,
             )
             .order_by("-exported_at")
@@ -444,7 +484,10 @@ class Loader:
                         updates, [f.removesuffix("_id") for f in self._FIELDS], batch_size=1000
                     )
                 if changes:
+                    # History this import recorded itself: read from the snapshot and created.
                     FieldChange.objects.bulk_create(changes, ignore_conflicts=True)
+                    self.report.table("field_changes").read += len(changes)
+                    self.report.table("field_changes").created += len(changes)
         sync_id_sequence(connection, table)
         self.mark_missing(seen)
 
@@ -701,4 +744,6 @@ class Loader:
             if latest.get(opp_id) != stage_id
         ]
         StageChange.objects.bulk_create(moves, ignore_conflicts=True)
+        # Read from the snapshot (the deal's stage changed) and created.
+        self.report.table("stage_changes").read += len(moves)
         self.report.table("stage_changes").created += len(moves)

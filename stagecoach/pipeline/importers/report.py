@@ -29,6 +29,11 @@ class TableCounts:
     rejected: int = 0
     skipped: int = 0
 
+    @property
+    def accounted(self) -> int:
+        """Rows that ended in one of the other counts; equals ``read`` when all is well."""
+        return self.created + self.updated + self.unchanged + self.rejected + self.skipped
+
     def as_dict(self) -> dict[str, int]:
         return {
             "read": self.read,
@@ -47,6 +52,7 @@ class Reject:
     column: str
     reason: str
     row: list[str] | None
+    table: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ class ImportReport:
         row: list[str] | None,
     ) -> None:
         self.counts[table].rejected += 1
-        self.rejects.append(Reject(file, line, column, reason, row))
+        self.rejects.append(Reject(file, line, column, reason, row, table))
 
     def warn(self, message: str, *, file: str = "", line: int | None = None) -> None:
         lines = self._warnings.setdefault((file, message), [])
@@ -129,10 +135,25 @@ class ImportReport:
     def warning_count(self) -> int:
         return sum(self._repeats.values())
 
-    def reject_reasons(self, limit: int = 50) -> list[dict[str, str | int]]:
-        """Rejected rows grouped by file, column and reason (values elided), biggest first."""
+    def unaccounted(self) -> dict[str, TableCounts]:
+        """Tables where some row read is in no other count, or a count has no row read.
+
+        Empty after every import: each row read is created, updated, unchanged,
+        rejected or skipped, exactly once.
+        """
+        return {name: c for name, c in self.counts.items() if c.read != c.accounted}
+
+    def reject_reasons(
+        self, limit: int = 50, *, table: str | None = None
+    ) -> list[dict[str, str | int]]:
+        """Rejected rows grouped by file, column and reason (values elided), biggest first.
+
+        ``table``: only the rows rejected from that table.
+        """
         groups: dict[tuple[str, str, str], int] = defaultdict(int)
         for reject in self.rejects:
+            if table is not None and reject.table != table:
+                continue
             pattern = _QUOTED.sub("…", reject.reason)
             groups[(reject.file, reject.column, pattern)] += 1
         ordered = sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))

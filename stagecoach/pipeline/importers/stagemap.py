@@ -170,7 +170,7 @@ class StageMap:
     def check_kinds(self, records: list[StageRecord]) -> None:
         """With a process in place, its stages' kinds count; say where the export differs."""
         for record in records:
-            stage = self.resolve(record.pipeline, record.name, rows=0)
+            stage = self.lookup(record.pipeline, record.name)
             if stage is None:
                 continue
             why = f"the sales process's stage {stage.name!r}"
@@ -292,13 +292,18 @@ class StageMap:
 
     def resolve(self, crm_pipeline: str, crm_stage: str, *, rows: int = 1) -> Stage | None:
         """The process stage for a CRM stage; ``rows`` rows use it (for the unknown count)."""
+        stage = self.lookup(crm_pipeline, crm_stage)
+        if stage is None:
+            self.unknown[(crm_pipeline, crm_stage)] += rows
+        return stage
+
+    def lookup(self, crm_pipeline: str, crm_stage: str) -> Stage | None:
+        """The process stage for a CRM stage, counting no rows as unknown."""
         key = (crm_pipeline, crm_stage)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._resolve(crm_pipeline, crm_stage)
             self._cache[key] = cached
-        if cached.stage is None and rows:
-            self.unknown[key] += rows
         return cached.stage
 
     def _resolve(self, crm_pipeline: str, crm_stage: str) -> Resolution:

@@ -524,3 +524,14 @@ def test_a_repeated_column_and_a_ragged_row_in_a_history_file(tmp_path: Path) ->
     )
     outcome = run_import(format_name="canonical", path=folder)
     assert outcome.ok, outcome.run.error
+
+
+@pytest.mark.django_db
+def test_a_stage_file_whose_every_row_is_rejected_still_accounts_for_them(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    (folder / "stages.csv").write_text("stage,kind\nLead,maybe\n", encoding="utf-8")
+    outcome = run_import(format_name="canonical", path=folder)
+    stages = outcome.report.table("stages")
+    assert stages.rejected == 1
+    assert stages.read == stages.created + stages.rejected + stages.skipped
+    assert not outcome.report.unaccounted()

@@ -372,8 +372,6 @@ def check_import(format_name: str, export: Export) -> ImportOutcome:
             return outcome
 
         for table_name, counts in run.counts.items():
-            if table_name == "stages":  # read: stages named; created: the process built
-                continue
             outcomes = ("created", "updated", "unchanged", "rejected", "skipped")
             assert counts["read"] == sum(counts[o] for o in outcomes), f"{table_name}: {counts}"
         for reject in outcome.report.rejects:

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from stagecoach.pipeline.models import ImportRun, Opportunity
 from stagecoach.pipeline.tests.test_import_canonical import small_export, write
+from stagecoach.pipeline.tests.test_import_outcome import add_deals
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,8 @@ def zipped(folder: Path) -> SimpleUploadedFile:
 def test_upload_runs_the_import_and_shows_the_result(
     cast, login, tmp_path: Path, run_on_commit
 ) -> None:  # type: ignore[no-untyped-def]
-    folder = small_export(tmp_path / "in")
+    # One bad deal in 16: under the upload's limit on rejected rows.
+    folder = add_deals(small_export(tmp_path / "in"), good=10)
     with (folder / "opportunities.csv").open("a") as handle:
         handle.write("bad,r1,Bad,,-3,USD,,,Lead,Sales,new\n")
     client = login(cast.otto)
@@ -45,22 +47,40 @@ def test_upload_runs_the_import_and_shows_the_result(
     run = ImportRun.objects.get()
     assert response["Location"] == reverse("import_detail", args=[run.pk])
     response = client.get(response["Location"])
-    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.status == ImportRun.Status.PARTIAL
     assert run.requested_by == cast.otto.user
-    assert Opportunity.objects.count() == 5
+    assert Opportunity.objects.count() == 15
     body = response.content.decode()
-    assert "Succeeded" in body
+    assert "Succeeded with rejected rows" in body
+    assert "Imported, but 1 row was rejected" in body
     assert "amount cannot be negative" in body
     assert "opportunities.rejects.csv" in body
 
     download = client.get(reverse("import_file", args=[run.pk, "opportunities.rejects.csv"]))
     content = b"".join(download.streaming_content).decode()  # type: ignore[attr-defined]
     rejected = list(csv.reader(io.StringIO(content)))
-    assert rejected[1][:3] == ["7", "amount", "amount cannot be negative, got '-3'"]
+    assert rejected[1][:3] == ["17", "amount", "amount cannot be negative, got '-3'"]
     assert rejected[1][3] == "bad"
 
     log = client.get(reverse("imports")).content.decode()
     assert "export.zip" in log and cast.otto.email in log
+    assert "Succeeded with rejected rows" in log
+
+
+def test_an_upload_with_too_many_rejected_deals_fails_and_says_why(
+    cast, login, tmp_path: Path, run_on_commit
+) -> None:  # type: ignore[no-untyped-def]
+    folder = add_deals(small_export(tmp_path / "in"), good=0, bad=2)
+    client = login(cast.otto)
+    with run_on_commit():
+        client.post(reverse("imports"), {"format": "canonical", "export": [zipped(folder)]})
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert Opportunity.objects.count() == 0
+    body = client.get(reverse("import_detail", args=[run.pk])).content.decode()
+    assert "Nothing was imported:" in body
+    assert "28.6% of the opportunities rows were rejected" in body
+    assert "opportunities.rejects.csv" in body
 
 
 def test_upload_several_files_as_a_folder(cast, login, tmp_path: Path, run_on_commit) -> None:  # type: ignore[no-untyped-def]

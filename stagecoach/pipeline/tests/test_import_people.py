@@ -173,12 +173,13 @@ def test_a_hubspot_export_of_the_same_people_changes_no_role_or_team(tmp_path: P
     mona = Person.objects.get(source_ids__source_id=MONA)
     team_before, before = mona.team_id, Person.objects.count()
     deals = tmp_path / "hubspot-crm-exports-all-deals-2023-06-01.csv"
+    # A stage the process has: an import whose every deal is rejected fails.
     write(deals, [
         ["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount",
          "Create Date", "Pipeline"],
-        ["101", "Acme", "Appointment Scheduled", "2023-07-01", "Mona Lee (mona.lee@example.com)",
+        ["101", "Acme", "Prospecting", "2023-07-01", "Mona Lee (mona.lee@example.com)",
          "100", "2023-05-01 10:00", "Sales Pipeline"],
-        ["102", "Globex", "Appointment Scheduled", "2023-07-01", "Ann Rep (ANN@example.com)",
+        ["102", "Globex", "Prospecting", "2023-07-01", "Ann Rep (ANN@example.com)",
          "100", "2023-05-02 10:00", "Sales Pipeline"],
     ])  # fmt: skip
     for _ in range(2):  # the first import matches by e-mail, the second finds the ids

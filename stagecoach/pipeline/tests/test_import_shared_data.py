@@ -30,6 +30,7 @@ def assert_reimport_changes_nothing(format_name: str, path: Path) -> None:
     before = (Opportunity.objects.count(), StageChange.objects.count(), Person.objects.count())
     again = run_import(format_name=format_name, path=path)
     assert again.ok, again.run.error
+    assert again.report.unaccounted() == {}
     assert (
         Opportunity.objects.count(),
         StageChange.objects.count(),
@@ -44,6 +45,7 @@ def test_maven_data_set() -> None:
     path = shared_data("maven-crm")
     outcome = run_import(format_name="maven", path=path)
     assert outcome.ok, outcome.run.error
+    assert outcome.report.unaccounted() == {}
     assert not outcome.report.rejects
     assert Opportunity.objects.count() == 8_800
     assert kinds("maven") == {"won": 4_238, "lost": 2_473, "open": 2_089}
@@ -84,6 +86,7 @@ def test_salesforce_data_export_sample() -> None:
     path = shared_data("salesforce-sample")
     outcome = run_import(format_name="salesforce", path=path)
     assert outcome.ok, outcome.run.error
+    assert outcome.report.unaccounted() == {}
     assert Opportunity.objects.filter(source="salesforce").count() == 31
     assert StageChange.objects.count() >= 31
     stages = list(
@@ -105,6 +108,7 @@ def test_salesforce_report_exports(file_name: str, expected: int) -> None:
     path = shared_data("salesforce-report", file_name)
     outcome = run_import(format_name="salesforce", path=path)
     assert outcome.ok, outcome.run.error
+    assert outcome.report.unaccounted() == {}
     assert Opportunity.objects.count() == expected
     assert not outcome.report.rejects
     counted = kinds("salesforce")
@@ -118,6 +122,7 @@ def test_hubspot_export_end_to_end(tmp_path: Path) -> None:
     path = test_import_hubspot.write_csv(tmp_path / "deals.csv")
     outcome = run_import(format_name="hubspot", path=path)
     assert outcome.ok, outcome.run.error
+    assert outcome.report.unaccounted() == {}
     assert Opportunity.objects.filter(source="hubspot").exists()
     assert StageChange.objects.exists()
     assert_reimport_changes_nothing("hubspot", path)
@@ -127,6 +132,7 @@ def test_pipedrive_export_end_to_end(tmp_path: Path) -> None:
     path = test_import_pipedrive.write_csv(tmp_path / "deals.csv")
     outcome = run_import(format_name="pipedrive", path=path)
     assert outcome.ok, outcome.run.error
+    assert outcome.report.unaccounted() == {}
     won = Opportunity.objects.filter(source="pipedrive", stage__kind="won").first()
     assert won is not None and won.closed_at is not None
     assert_reimport_changes_nothing("pipedrive", path)

@@ -13,7 +13,14 @@ from rich.table import Table
 
 from stagecoach.lib.progress import progress_bar
 from stagecoach.pipeline.importers import AUTO, FORMATS
-from stagecoach.pipeline.imports import ImportOutcome, run_import
+from stagecoach.pipeline.imports import (
+    DEFAULT_MAX_REJECTS,
+    MAIN_TABLES,
+    ImportOutcome,
+    parse_share,
+    percent,
+    run_import,
+)
 from stagecoach.pipeline.management.commands.mapping import load_profile
 
 SHOWN_REJECTS = 20
@@ -29,6 +36,13 @@ TABLE_ORDER = (
     "activities",
     "quotas",
 )
+
+
+def share(text: str) -> float:
+    try:
+        return parse_share(text)
+    except ValueError as error:
+        raise ArgumentTypeError(str(error)) from None
 
 
 class Command(BaseCommand):
@@ -67,6 +81,15 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--max-rejects",
+            type=share,
+            default=DEFAULT_MAX_REJECTS,
+            metavar="SHARE",
+            help=f"Fail, writing nothing, when more than this share of the rows of "
+            f"{' or '.join(MAIN_TABLES)} is rejected: a percent or a fraction "
+            f"(default {percent(DEFAULT_MAX_REJECTS)}; 100%% accepts any share).",
+        )
+        parser.add_argument(
             "--profile",
             help="mapped: the saved column mapping profile to read the file with.",
         )
@@ -99,6 +122,7 @@ class Command(BaseCommand):
                 progress=report,
                 profile=profile,
                 exported_at=options["exported_at"],
+                max_rejects=options["max_rejects"],
             )
         self._print(outcome, console)
         if not outcome.ok:
