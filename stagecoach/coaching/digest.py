@@ -162,10 +162,13 @@ def _money(value: Any) -> str:
 
 
 def email_for(person: Person) -> str:
-    """Where a person's mail goes: their CRM address, else their login's."""
-    if person.email:
-        return person.email
-    return person.user.email if person.user is not None else ""
+    """Where a person's mail goes: their CRM address, else their login's; nowhere when
+    the address is not one valid address (a list, a line break)."""
+    from stagecoach.pipeline.importers.people import email_problem
+
+    address = person.email or (person.user.email if person.user is not None else "")
+    address = address.strip()
+    return address if address and email_problem(address) is None else ""
 
 
 def digest_scope(manager: Person) -> Scope | None:
@@ -402,7 +405,8 @@ def send_weekly_digest(
             message.attach_alternative(digest.html, "text/html")
             try:
                 message.send()
-            except (smtplib.SMTPException, OSError):
+            except (smtplib.SMTPException, OSError, ValueError):
+                # ValueError: a header Django refuses (BadHeaderError).
                 # One refused address must not cost everyone else their digest.
                 logger.exception("weekly digest to %s failed", digest.to)
                 result.failed.append(digest.to)

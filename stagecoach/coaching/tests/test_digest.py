@@ -293,3 +293,16 @@ def test_the_digest_command_sends_to_everyone(cast, alpha_week) -> None:  # type
 def test_the_digest_command_rejects_an_unknown_address(cast) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match="No person has the address"):
         call_command("digest", "--to", "nobody@example.com")
+
+
+def test_an_address_with_a_line_break_or_a_list_gets_no_mail_and_stops_no_one(
+    cast, alpha_week
+) -> None:  # type: ignore[no-untyped-def]
+    # Written straight into the database, as an older import or a script could have.
+    Person.objects.filter(pk=cast.alice.pk).update(email="alice@example.com\r\nBcc: x@evil.example")
+    Person.objects.filter(pk=cast.bob.pk).update(email="bob@example.com, outsider@evil.example")
+    result = send_weekly_digest()
+    recipients = [to for m in mail.outbox for to in m.to + m.cc + m.bcc]
+    assert not any("evil" in r for r in recipients)
+    assert cast.mona.email in recipients
+    assert result.managers == 1

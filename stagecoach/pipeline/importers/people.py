@@ -6,6 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from stagecoach.accounts.models import Person, PersonSourceId, Role, Team
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers.records import MAX_ID, PersonRecord, TeamRecord
@@ -160,6 +163,7 @@ class PeopleLoader:
         kept: list[PersonRecord] = []
         first: dict[str, int] = {}
         for record in records:
+            record.email = self._email(record)
             if len(record.source_id) > MAX_ID:
                 reason = f"the id is longer than {MAX_ID} characters"
             elif record.source_id in first:
@@ -180,6 +184,23 @@ class PeopleLoader:
                 row=record.raw,
             )
         return kept
+
+    def _email(self, record: PersonRecord) -> str:
+        """The person's one e-mail address, or none: a list, a line break or a malformed
+        address is dropped with a warning, and the person is kept."""
+        written = record.email.strip()
+        if not written:
+            return ""
+        problem = email_problem(written)
+        if problem is None:
+            return written
+        shown = " ".join(written.split())[:80]
+        self.report.warn(
+            f"person {record.source_id!r}: e-mail {shown!r} {problem}: imported without it",
+            file=record.file,
+            line=record.line or None,
+        )
+        return ""
 
     def _teams_for(self, records: list[PersonRecord]) -> dict[str, Team]:
         teams: dict[str, Team] = {}
@@ -288,3 +309,18 @@ def _known_values(values: dict[str, Any], person: Person) -> dict[str, Any]:
     kept = {k: v for k, v in values.items() if v not in ("", None)}
     kept["is_active"] = values["is_active"] and person.is_active
     return kept
+
+
+def email_problem(address: str) -> str | None:
+    """Why ``address`` is not one e-mail address a message can go to, or None."""
+    if any(c in address for c in "\r\n\x00"):
+        return "holds a line break"
+    if any(c in address for c in ",;") or len(address.split()) > 1:
+        return "is more than one address"
+    if len(address) > 254:
+        return "is longer than 254 characters"
+    try:
+        validate_email(address)
+    except ValidationError:
+        return "is not a valid address"
+    return None

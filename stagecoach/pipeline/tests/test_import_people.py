@@ -230,3 +230,25 @@ def test_a_deals_export_never_reactivates_someone_who_left(tmp_path: Path) -> No
     Person.objects.filter(name="Ann Rep").update(is_active=False)
     imported("hubspot", deals)
     assert not Person.objects.get(name="Ann Rep").is_active
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "written,problem",
+    [
+        ("ann@example.com\r\nBcc: x@evil.example", "holds a line break"),
+        ("ann@example.com, outsider@evil.example", "is more than one address"),
+        ("ann@example.com; b@example.com", "is more than one address"),
+        ("not an address", "is more than one address"),
+        ("ann(at)example.com", "is not a valid address"),
+    ],
+)
+def test_an_e_mail_that_is_not_one_address_is_dropped_and_the_person_kept(
+    written: str, problem: str, tmp_path: Path
+) -> None:
+    folder = canonical_export(tmp_path / "c", [["p-ann", "Ann Rep", written, "rep", "", "East"]])
+    outcome = imported("canonical", folder)
+    ann = Person.objects.get(name="Ann Rep")
+    assert ann.email == ""
+    assert any(problem in w and "imported without it" in w for w in outcome.report.warnings)
+    assert not outcome.report.rejects
