@@ -19,6 +19,7 @@ UNASSIGNED_ID = "__unassigned__"
 # Pipedrive exports only name deal owners: an import from them creates an owner as a rep
 # but never changes the role or team someone has from another source or the admin, since
 # those decide who sees whom.
+MAX_TEAM = Team._meta.get_field("name").max_length or 200
 ORGANISATION_SOURCES = frozenset({Source.CANONICAL, Source.SALESFORCE, Source.MAVEN, Source.DEMO})
 
 
@@ -37,9 +38,23 @@ class PeopleLoader:
     def load_teams(self, records: Iterable[TeamRecord]) -> None:
         counts = self.report.table("teams")
         for record in records:
-            team, created = Team.objects.get_or_create(name=record.name[:200])
+            too_long = next(
+                (n for n in (record.name, record.parent or "") if len(n) > MAX_TEAM), None
+            )
+            if too_long is not None:
+                # A team is who sees whom: cut short, two teams would become one.
+                self.report.reject(
+                    table="teams",
+                    file=record.file,
+                    line=record.line,
+                    column="team" if too_long == record.name else "parent",
+                    reason=f"the team name is longer than {MAX_TEAM} characters",
+                    row=record.raw,
+                )
+                continue
+            team, created = Team.objects.get_or_create(name=record.name)
             if record.parent:
-                parent, _ = Team.objects.get_or_create(name=record.parent[:200])
+                parent, _ = Team.objects.get_or_create(name=record.parent)
                 if team.parent_id != parent.pk and parent.pk != team.pk:
                     team.parent = parent
                     team.save(update_fields=["parent"])
@@ -164,6 +179,7 @@ class PeopleLoader:
         first: dict[str, int] = {}
         for record in records:
             record.email = self._email(record)
+            self._check_teams(record)
             if len(record.source_id) > MAX_ID:
                 reason = f"the id is longer than {MAX_ID} characters"
             elif record.source_id in first:
@@ -184,6 +200,21 @@ class PeopleLoader:
                 row=record.raw,
             )
         return kept
+
+    def _check_teams(self, record: PersonRecord) -> None:
+        """A team name too long to keep is not cut short, which could put two teams'
+        people under one manager: the person is imported without that team."""
+        for attribute in ("team", "parent_team"):
+            name = getattr(record, attribute)
+            if name and len(name) > MAX_TEAM:
+                self.report.warn(
+                    f"person {record.source_id!r}: the team name {name[:40]!r}… is longer "
+                    f"than {MAX_TEAM} characters: imported without it; shorten it and import "
+                    "again",
+                    file=record.file,
+                    line=record.line or None,
+                )
+                setattr(record, attribute, None)
 
     def _email(self, record: PersonRecord) -> str:
         """The person's one e-mail address, or none: a list, a line break or a malformed
@@ -207,7 +238,7 @@ class PeopleLoader:
         for record in records:
             for name in (record.parent_team, record.team):
                 if name and name not in teams:
-                    teams[name] = Team.objects.get_or_create(name=name[:200])[0]
+                    teams[name] = Team.objects.get_or_create(name=name)[0]
             if record.team and record.parent_team:
                 team, parent = teams[record.team], teams[record.parent_team]
                 if team.parent_id != parent.pk and team.pk != parent.pk:

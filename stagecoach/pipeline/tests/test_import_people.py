@@ -252,3 +252,22 @@ def test_an_e_mail_that_is_not_one_address_is_dropped_and_the_person_kept(
     assert ann.email == ""
     assert any(problem in w and "imported without it" in w for w in outcome.report.warnings)
     assert not outcome.report.rejects
+
+
+@pytest.mark.django_db
+def test_team_names_too_long_to_keep_never_merge_two_teams(tmp_path: Path) -> None:
+    stem = "T" * 200
+    east, west = stem + " East", stem + " West"
+    folder = canonical_export(
+        tmp_path / "c",
+        [
+            ["p-ann", "Ann Rep", "ann@example.com", "rep", "", east],
+            ["p-bo", "Bo Rep", "bo@example.com", "rep", "", west],
+        ],
+        teams=[[east, "", ""], [west, "", ""]],
+    )
+    outcome = imported("canonical", folder)
+    assert not Team.objects.filter(name__startswith=stem).exists()
+    assert set(Person.objects.values_list("team", flat=True)) == {None}
+    assert outcome.report.table("teams").rejected == 2
+    assert sum("longer than 200 characters" in w for w in outcome.report.warnings) == 2
