@@ -22,8 +22,12 @@ _TIMING = re.compile(
     r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}\s*-->\s*(\d{1,2}:)?\d{1,2}:\d{2}[.,]\d{1,3}.*$"
 )
 _CUE_NUMBER = re.compile(r"^\s*\d+\s*$")
-_VOICE = re.compile(r"<v(?:\.[^ >]*)?\s+([^>]+)>")
-_TAG = re.compile(r"</?[^>]+>")
+# Tags never span another "<" and are short: a line of "<v <v <v …" without a ">" is
+# read in linear time, not tried from every "<" to the end of the line.
+_VOICE = re.compile(r"<v(?:\.[^ <>]{0,40})?\s+([^<>]{1,200})>")
+_TAG = re.compile(r"</?[^<>]{1,200}>")
+# The longest transcript read: some three hours of a meeting.
+MAX_TRANSCRIPT = 300_000
 _SPEAKER = re.compile(r"^\s*([A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})\s*:\s+(.*)$")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 
@@ -158,8 +162,10 @@ def _matches(speaker: str | None, coach: str) -> bool:
 
 
 def count(text: str, *, coach: str | None = None) -> Tally:
-    """Tally the coach's questions and directives. Without named speakers, every line counts."""
-    spoken = utterances(text)
+    """Tally the coach's questions and directives. Without named speakers, every line counts.
+
+    Only the first MAX_TRANSCRIPT characters are read."""
+    spoken = utterances(text[:MAX_TRANSCRIPT])
     speakers = sorted({s for s, _ in spoken if s})
     tally = Tally(speakers=speakers)
     keep = spoken

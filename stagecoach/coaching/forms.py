@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from stagecoach.accounts.models import Person
+from stagecoach.coaching.asktell import MAX_TRANSCRIPT
 from stagecoach.coaching.models import Cadence, Commitment, Frequency, Session, SessionItem, Topic
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.models import Skill
@@ -122,6 +123,11 @@ class LogForm(forms.Form):
     )
     transcript = forms.CharField(
         required=False,
+        max_length=MAX_TRANSCRIPT,
+        error_messages={
+            "max_length": f"A transcript of up to {MAX_TRANSCRIPT:,} characters is read "
+            "(some three hours of a meeting); paste the part with the coaching conversation."
+        },
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Transcript (WebVTT, SRT or plain text)",
     )

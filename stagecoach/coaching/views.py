@@ -482,7 +482,7 @@ def tally_count(request: HttpRequest, session_id: int) -> HttpResponse:
     session = selectors.get_session_for_user(request.user, session_id)
     _can_lead_or_404(request, session)
     text = request.POST.get("transcript", "") or request.POST.get("notes", "")
-    tally = asktell.count(text[:500_000], coach=session.manager.name)
+    tally = asktell.count(text, coach=session.manager.name)
     source = "transcript" if request.POST.get("transcript", "").strip() else "notes"
     payload = {
         "questions": tally.questions,

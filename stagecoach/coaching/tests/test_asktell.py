@@ -86,3 +86,55 @@ def test_cue_numbers_timings_and_headers_are_not_speech() -> None:
     assert [s for s, _ in spoken] == ["Mona", "Alice", "Mona"]
     assert all("-->" not in line for _, line in spoken)
     assert count("").questions == 0 and count("").ask_share is None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<v " * 170_000,  # 510 KB of voice tags that never close: 120 s before
+        "<" * 500_000,
+        "<v.loud " * 60_000,
+        "</" * 250_000 + ">",
+    ],
+    ids=["open-voices", "angles", "voice-classes", "closing-tags"],
+)
+def test_a_hostile_transcript_is_read_in_linear_time(hostile: str) -> None:
+    """A guard, not a timing: a regular expression that tries every "<" to the end of the
+    line takes minutes here (and the alarm fails the test); a linear one, milliseconds."""
+    import signal
+
+    def stop(signum, frame):  # type: ignore[no-untyped-def]
+        raise TimeoutError("the transcript parser is not linear")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(30)
+    try:
+        tally = count(hostile + "\nMia: What did the buyer say?")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert tally.lines >= 0
+
+
+def test_tags_are_still_read() -> None:
+    tally = count("<v Mia Manager>What is the next step?</v>\n<v Ann>We send the quote.</v>",
+                  coach="Mia Manager")  # fmt: skip
+    assert tally.counted_speaker == "Mia Manager"
+    assert tally.questions == 1
+
+
+def test_only_the_first_part_of_a_huge_paste_is_read() -> None:
+    from stagecoach.coaching.asktell import MAX_TRANSCRIPT
+
+    text = "What next?\n" * (MAX_TRANSCRIPT // 11 + 1000)
+    assert count(text).lines in (MAX_TRANSCRIPT // 11, MAX_TRANSCRIPT // 11 + 1)
+
+
+@pytest.mark.django_db
+def test_the_log_form_refuses_a_transcript_past_the_limit_and_says_it() -> None:
+    from stagecoach.coaching.asktell import MAX_TRANSCRIPT
+    from stagecoach.coaching.forms import LogForm
+
+    form = LogForm(data={"transcript": "x" * (MAX_TRANSCRIPT + 1)})
+    assert not form.is_valid()
+    assert "300,000 characters" in form.errors["transcript"][0]
