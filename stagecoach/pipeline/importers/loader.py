@@ -722,6 +722,46 @@ class Loader:
                     "WHERE source = %s AND closed_at > %s",
                     [at, self.source, at],
                 )
+            self._repair_impossible_times(cursor, opp, sc)
+
+    def _repair_impossible_times(self, cursor: Any, opp: str, sc: str) -> None:
+        """No deal moves or closes before it exists. History dated before a deal's
+        creation is evidence it existed then (data moved from an older system keeps its
+        history but gets a new creation date): its creation becomes its first stage
+        change. A close before creation with no such history (a close date typed
+        earlier) becomes the creation time. Each repair is counted in a warning."""
+        first = f"(SELECT MIN(h.changed_at) FROM {sc} h WHERE h.opportunity_id = {opp}.id)"  # noqa: S608
+        early = f"source = %s AND created_at IS NOT NULL AND created_at > {first}"
+        cursor.execute(f"SELECT COUNT(*) FROM {opp} WHERE {early}", [self.source])  # noqa: S608
+        moved = cursor.fetchone()[0]
+        if moved:
+            cursor.execute(f"UPDATE {opp} SET created_at = {first} WHERE {early}", [self.source])  # noqa: S608
+            self.report.warn(
+                f"{moved:,} deals have stage history from before their creation date: each "
+                "is taken as created at its first stage change"
+            )
+        late = "source = %s AND closed_at IS NOT NULL AND closed_at < created_at"
+        # A deal created and closed on one day closes "at midnight" by its close date:
+        # set right without a word. An earlier day is news.
+        day = (
+            "date(closed_at)" if self.vendor == "sqlite" else "(closed_at AT TIME ZONE 'UTC')::date"
+        )
+        created_day = (
+            "date(created_at)"
+            if self.vendor == "sqlite"
+            else "(created_at AT TIME ZONE 'UTC')::date"
+        )
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {opp} WHERE {late} AND {day} < {created_day}",  # noqa: S608
+            [self.source],
+        )
+        closed = cursor.fetchone()[0]
+        cursor.execute(f"UPDATE {opp} SET closed_at = created_at WHERE {late}", [self.source])  # noqa: S608
+        if closed:
+            self.report.warn(
+                f"{closed:,} deals close before they were created (a close date earlier than "
+                "the creation date): each is taken as closed when it was created"
+            )
 
     def _record_snapshot_moves(self) -> None:
         """An existing deal that moved with no history row for it gets one, dated at the

@@ -535,3 +535,32 @@ def test_a_stage_file_whose_every_row_is_rejected_still_accounts_for_them(tmp_pa
     assert stages.rejected == 1
     assert stages.read == stages.created + stages.rejected + stages.skipped
     assert not outcome.report.unaccounted()
+
+
+def test_no_deal_moves_or_closes_before_it_exists(tmp_path: Path) -> None:
+    folder = small_export(tmp_path / "in")
+    header = ["opportunity_id", "owner_id", "stage", "created_at", "close_date"]
+    write(folder, "opportunities.csv", [
+        header,
+        ["m1", "r1", "Demo", "2026-03-01T09:00:00+00:00", "2026-06-01"],  # history from January
+        ["m2", "r1", "Won", "2026-05-10T09:00:00+00:00", "2026-04-01"],  # closes a month early
+        ["m3", "r1", "Won", "2026-05-10T09:00:00+00:00", "2026-05-10"],  # same day: no news
+    ])  # fmt: skip
+    write(folder, "stage_changes.csv", [
+        ["opportunity_id", "stage", "changed_at"],
+        ["m1", "Lead", "2026-01-15T09:00:00+00:00"],
+        ["m1", "Demo", "2026-02-01T09:00:00+00:00"],
+    ])  # fmt: skip
+    for name in ("activities.csv", "field_changes.csv", "quotas.csv"):
+        (folder / name).unlink(missing_ok=True)
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
+    deals = {o.source_id: o for o in Opportunity.objects.all()}
+    assert deals["m1"].created_at == datetime(2026, 1, 15, 9, tzinfo=UTC)
+    assert deals["m2"].closed_at == deals["m2"].created_at
+    assert deals["m3"].closed_at == deals["m3"].created_at
+    warnings = outcome.report.warnings
+    assert any(w.startswith("1 deals have stage history from before") for w in warnings)
+    assert any(w.startswith("1 deals close before they were created") for w in warnings)
+    for deal in deals.values():
+        assert deal.closed_at is None or deal.closed_at >= deal.created_at
