@@ -470,6 +470,10 @@ class Loader:
                     self.opportunity_ids[record.source_id] = opp_id
                     before = dict(zip(self._FIELDS, old[1:], strict=True))
                     after = dict(zip(self._FIELDS, values, strict=True))
+                    if _earlier(before["created_at"], after["created_at"]):
+                        # Moved back to its first stage change by an earlier import (see
+                        # _repair_impossible_times): the history still says so.
+                        after["created_at"] = before["created_at"]
                     if before == after:
                         counts.unchanged += 1
                         continue
@@ -787,3 +791,12 @@ class Loader:
         # Read from the snapshot (the deal's stage changed) and created.
         self.report.table("stage_changes").read += len(moves)
         self.report.table("stage_changes").created += len(moves)
+
+
+def _earlier(stored: Any, written: Any) -> bool:
+    """Whether the stored time is before the one the file writes (both known)."""
+    if stored is None or written is None:
+        return False
+    if isinstance(stored, str) or isinstance(written, str):
+        return str(stored) < str(written)
+    return bool(stored < written)

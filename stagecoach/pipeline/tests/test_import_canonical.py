@@ -564,3 +564,9 @@ def test_no_deal_moves_or_closes_before_it_exists(tmp_path: Path) -> None:
     assert any(w.startswith("1 deals close before they were created") for w in warnings)
     for deal in deals.values():
         assert deal.closed_at is None or deal.closed_at >= deal.created_at
+    # Importing the same files again changes nothing.
+    again = run_import(format_name="canonical", path=folder)
+    assert again.report.table("opportunities").unchanged == 3
+    assert Opportunity.objects.get(source_id="m1").created_at == datetime(
+        2026, 1, 15, 9, tzinfo=UTC
+    )
