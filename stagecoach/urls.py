@@ -7,6 +7,8 @@ from stagecoach.web import views as web_views
 
 admin.site.site_header = "stagecoach administration"
 admin.site.site_title = "stagecoach admin"
+# The admin's sign-in page shares the lockout of /login/ (web/views.py).
+admin.site.login = web_views.admin_login  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", web_views.home, name="home"),

@@ -35,6 +35,15 @@ class Lock:
     def minutes(self) -> int:
         return max(1, math.ceil(self.seconds / 60))
 
+    @property
+    def message(self) -> str:
+        """What the sign-in page says while locked: /login/ and the admin's alike."""
+        unit = "minute" if self.minutes == 1 else "minutes"
+        return (
+            f"Too many failed sign-ins {self.reason}. Try again in {self.minutes} {unit}, "
+            "or ask an administrator to reset your password."
+        )
+
 
 def _key(kind: str, value: str) -> str:
     digest = hashlib.sha256(value.encode()).hexdigest()[:32]

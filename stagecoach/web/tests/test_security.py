@@ -155,3 +155,53 @@ def test_check_deploy_complains_without_https() -> None:
     result = _deploy_check()
     assert result.returncode != 0
     assert "security.W012" in result.stderr + result.stdout  # session cookie not secure
+
+
+def _post_admin_login(client: Client, email: str, password: str, ip: str = "10.0.0.1") -> Any:
+    return client.post(
+        reverse("admin:login"), {"username": email, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_the_admin_login_locks_like_the_login_page(cast: Any) -> None:
+    client = Client()
+    for _ in range(5):
+        response = _post_admin_login(client, cast.otto.email, "wrong")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 14 * 60
+    response = _post_admin_login(client, cast.otto.email, PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    page = _post_login(Client(), cast.otto.email, PASSWORD)
+    assert page.status_code == 429
+    message = "Too many failed sign-ins for this account. Try again in 15 minutes"
+    assert message in page.content.decode()
+    assert message in response.content.decode()
+
+
+def test_failures_on_either_login_count_for_both(cast: Any) -> None:
+    client = Client()
+    for _ in range(3):
+        assert _post_login(client, cast.otto.email, "wrong").status_code == 200
+    for _ in range(2):
+        response = _post_admin_login(client, cast.otto.email, "wrong")
+    assert response.status_code == 429
+    assert _post_admin_login(client, cast.otto.email, PASSWORD).status_code == 429
+    assert _post_login(client, cast.otto.email, PASSWORD).status_code == 429
+
+
+def test_the_right_password_still_opens_the_admin(cast: Any) -> None:
+    client = Client()
+    for _ in range(4):
+        assert _post_admin_login(client, cast.otto.email, "wrong").status_code == 200
+    response = _post_admin_login(client, cast.otto.email, PASSWORD)
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_being_signed_in_does_not_lift_the_admin_lockout(cast: Any) -> None:
+    client = Client()
+    client.force_login(cast.alice.user)  # a rep's session; the admin still takes her POST
+    for _ in range(5):
+        response = _post_admin_login(client, cast.otto.email, "wrong")
+    assert response.status_code == 429
