@@ -62,3 +62,27 @@ def test_rejects_and_stage_mapping_downloads_defuse_formulas(
     assert "'" + FORMULA_STAGE in crm_stages
     assert FORMULA_STAGE not in crm_stages
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in mapping for cell in line)
+
+
+def test_a_file_written_before_defusing_is_defused_when_served(
+    cast,
+    login,
+    tmp_path: Path,
+    run_on_commit,  # noqa: F811
+) -> None:  # type: ignore[no-untyped-def]
+    folder = small_export(tmp_path / "in")
+    client = login(cast.otto)
+    with run_on_commit():
+        client.post(reverse("imports"), {"format": "canonical", "export": [zipped(folder)]})
+    run = ImportRun.objects.get()
+    # As an older version wrote it: the CRM's values as they came.
+    old = Path(run.mapping_path)
+    old.write_text(
+        f'crm_pipeline,crm_stage\nSales,"{FORMULA_STAGE}"\n-1,@x\nSales,Lead\n', encoding="utf-8"
+    )
+    assert download(client, run, "stage_mapping.csv") == [
+        ["crm_pipeline", "crm_stage"],
+        ["Sales", "'" + FORMULA_STAGE],
+        ["'-1", "'@x"],
+        ["Sales", "Lead"],
+    ]
