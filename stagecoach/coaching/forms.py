@@ -9,7 +9,7 @@ from stagecoach.accounts.models import Person
 from stagecoach.coaching.asktell import MAX_TRANSCRIPT
 from stagecoach.coaching.models import Cadence, Commitment, Frequency, Session, SessionItem, Topic
 from stagecoach.pipeline.models import Opportunity
-from stagecoach.process.models import Skill
+from stagecoach.process.models import Skill, Stage
 
 
 class CadenceForm(forms.ModelForm[Cadence]):
@@ -95,6 +95,16 @@ class AgendaItemForm(forms.Form):
     stage_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     flag_code = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    def clean_skill_id(self) -> int | None:
+        return _existing(Skill, self.cleaned_data.get("skill_id"))
+
+    def clean_stage_id(self) -> int | None:
+        return _existing(Stage, self.cleaned_data.get("stage_id"))
+
+    def has_bad_hidden_field(self) -> bool:
+        """A hidden value the page never sends: the post was made up, not typed."""
+        return any(field.name in self.errors for field in self.hidden_fields())
+
     def clean_questions(self) -> list[str]:
         raw = self.cleaned_data.get("questions") or "[]"
         try:
@@ -104,6 +114,12 @@ class AgendaItemForm(forms.Form):
         if not isinstance(value, list):
             raise forms.ValidationError("Questions are not readable.")
         return [str(q) for q in value][:10]
+
+
+def _existing(model: type[Skill] | type[Stage], pk: int | None) -> int | None:
+    if pk is not None and not model.objects.filter(pk=pk).exists():
+        raise forms.ValidationError(f"No such {model._meta.verbose_name}.")
+    return pk
 
 
 AgendaFormSet = forms.formset_factory(AgendaItemForm, extra=1, max_num=20, absolute_max=30)

@@ -8,6 +8,7 @@ teammates' pipelines. Only the session's manager, or someone above the rep, chan
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
@@ -136,7 +137,12 @@ def can_set_topics(user: User | object) -> bool:
     return scope.person is not None and scope.person.role in (Role.LEADER, Role.OPS)
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def feed_for_token(token: str) -> CalendarFeed | None:
-    if not token or len(token) > 64:
+    # Addresses are made by secrets.token_urlsafe; anything else (a NUL byte, which
+    # PostgreSQL refuses in a query) names no feed and never reaches the database.
+    if not token or len(token) > 64 or not _TOKEN.fullmatch(token):
         return None
     return CalendarFeed.objects.select_related("person").filter(token=token).first()

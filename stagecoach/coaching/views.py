@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -344,6 +344,8 @@ def session_prepare(request: HttpRequest, session_id: int) -> HttpResponse:
         services.save_agenda(session, planned)
         messages.success(request, f"Agenda saved: {len(planned)} items.")
         return redirect("session", session.pk)
+    if request.method == "POST" and any(f.has_bad_hidden_field() for f in formset.forms):
+        return HttpResponseBadRequest("This agenda refers to something that does not exist.")
     agenda = build_agenda(session.rep, minutes=session.duration_minutes) if session.rep else None
     return render(
         request,

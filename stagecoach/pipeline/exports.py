@@ -29,6 +29,11 @@ ProgressFn = Callable[[str, int, int], None]
 CHUNK = 5_000
 
 
+# Unlike the files people open (page exports, rejects, stage mapping: see
+# stagecoach.lib.csvexport), the canonical export is written for stagecoach to import
+# again, byte for byte: its cells are not defused, or a negative amount or a name
+# starting with "-" would not survive the round trip. It is written by the ``export``
+# command to a folder and never served by the web app.
 def _text(value: Any) -> str:
     if value is None:
         return ""

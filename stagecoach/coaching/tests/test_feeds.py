@@ -171,7 +171,7 @@ def test_a_new_address_is_only_made_for_ones_own_feed(cast, login) -> None:  # t
     assert Client().get(alice_path).status_code == 200
 
 
-@pytest.mark.parametrize("token", ["nope", "x" * 65, "a" * 32])
+@pytest.mark.parametrize("token", ["nope", "x" * 65, "a" * 32, "%00", "a%00b", "%C3%A9", "a.b"])
 def test_an_unknown_token_is_not_found(cast, token: str) -> None:  # type: ignore[no-untyped-def]
     feed_path(cast.alice)
     assert Client().get(f"/calendar/{token}.ics").status_code == 404

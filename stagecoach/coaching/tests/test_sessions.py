@@ -380,3 +380,51 @@ def test_a_prepared_agenda_cannot_link_another_reps_deal(cast, login) -> None:  
 def test_datetime_helpers_are_local(cast) -> None:  # type: ignore[no-untyped-def]
     assert services._at(MONDAY, time(9, 0)).tzinfo is not None
     assert isinstance(services._at(MONDAY, time(9, 0)), datetime)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("skill_id", 999_999), ("stage_id", 999_999), ("skill_id", 10**30), ("stage_id", -1)],
+)
+def test_a_prepared_agenda_with_a_made_up_skill_or_stage_is_refused(
+    cast, login, field: str, value: int
+) -> None:  # type: ignore[no-untyped-def]
+    session = one_on_one(cast.mona, cast.alice)
+    post = {
+        "form-TOTAL_FORMS": 1,
+        "form-INITIAL_FORMS": 0,
+        "form-0-include": "on",
+        "form-0-kind": "focus",
+        "form-0-title": "Made up",
+        "form-0-tag": "skill",
+        "form-0-minutes": 5,
+        f"form-0-{field}": value,
+    }
+    response = login(cast.mona).post(f"/coaching/sessions/{session.pk}/prepare/", post)
+    assert response.status_code == 400
+    assert not session.items.exists()
+
+
+def test_a_prepared_agenda_keeps_a_real_skill_and_stage(cast, login) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.process.models import Skill, Stage
+    from stagecoach.process.services import load_default_process
+
+    load_default_process()
+    skill, stage = Skill.objects.first(), Stage.objects.first()
+    assert skill is not None and stage is not None
+    session = one_on_one(cast.mona, cast.alice)
+    post = {
+        "form-TOTAL_FORMS": 1,
+        "form-INITIAL_FORMS": 0,
+        "form-0-include": "on",
+        "form-0-kind": "focus",
+        "form-0-title": "Real",
+        "form-0-tag": "skill",
+        "form-0-minutes": 5,
+        "form-0-skill_id": skill.pk,
+        "form-0-stage_id": stage.pk,
+    }
+    response = login(cast.mona).post(f"/coaching/sessions/{session.pk}/prepare/", post)
+    assert response.status_code == 302
+    item = session.items.get()
+    assert (item.skill_id, item.stage_id) == (skill.pk, stage.pk)

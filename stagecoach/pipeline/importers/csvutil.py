@@ -27,16 +27,31 @@ _NULL_IDS = {"", SALESFORCE_NULL_ID, "000000000000000"}
 csv.field_size_limit(16 * 1024 * 1024)
 
 
+# Byte-order marks, the longer first: UTF-32 LE's starts with UTF-16 LE's. Excel's
+# "Unicode text" and some CRMs write UTF-16; the decoders named here read the mark and
+# drop it.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def detect_encoding(path: Path, chunk_size: int = 1 << 20) -> str:
-    """``utf-8-sig``, ``utf-8``, ``cp1252`` or ``latin-1``: the first that decodes the whole file.
+    """The file's encoding: by its byte-order mark (``utf-8-sig``, ``utf-16``,
+    ``utf-32``), else ``utf-8``, ``cp1252`` or ``latin-1``, the first that decodes the
+    whole file.
 
     A whole-file check, not a sniff of the first kilobytes: an export can be plain
     ASCII for a million rows and carry one accented name at the end.
     """
     with path.open("rb") as handle:
-        head = handle.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
+        head = handle.read(4)
+        for bom, encoding in _BOMS:
+            if head.startswith(bom):
+                return encoding
         handle.seek(0)
         decoder: codecs.IncrementalDecoder = codecs.getincrementaldecoder("utf-8")()
         try:
@@ -82,7 +97,8 @@ class CsvRow:
 class CsvFile:
     """A CSV export opened the forgiving way.
 
-    - the encoding is detected (UTF-8 with or without BOM, Windows-1252, Latin-1);
+    - the encoding is detected (UTF-8 with or without BOM, UTF-16 and UTF-32 with a
+      BOM, Windows-1252, Latin-1);
     - CR, LF and CRLF line endings all work, quoted fields may span lines;
     - headers are matched trimmed and case-insensitively;
     - blank lines are skipped; each row knows its physical line number;
@@ -93,7 +109,7 @@ class CsvFile:
         self.path = path
         self.name = path.name
         self.encoding = detect_encoding(path)
-        self._nul = contains_nul(path)
+        self._nul = contains_nul(path, self.encoding)
         self._delimiter = delimiter
         with self._open() as handle:
             reader = csv.reader(self._lines(handle), dialect=self._dialect(handle))
@@ -173,7 +189,14 @@ class CsvFile:
                 ) from None
 
 
-def contains_nul(path: Path, chunk_size: int = 1 << 20) -> bool:
+def contains_nul(path: Path, encoding: str = "", chunk_size: int = 1 << 20) -> bool:
+    """True when the file has a NUL character (in UTF-16 or UTF-32, a decoded one)."""
+    if encoding in ("utf-16", "utf-32"):
+        with path.open(encoding=encoding, newline="") as text:
+            while part := text.read(chunk_size):
+                if "\x00" in part:
+                    return True
+        return False
     with path.open("rb") as handle:
         while chunk := handle.read(chunk_size):
             if b"\x00" in chunk:

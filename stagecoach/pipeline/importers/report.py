@@ -8,6 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stagecoach.lib.csvexport import defused
+
 MAX_KEPT_WARNINGS = 500
 # Values inside a reason ('GTXPro', line 12) vary row by row; the reason's shape does not.
 _QUOTED = re.compile(r"'[^']*\d[^']*'|\(line \d+\)|\b\d[\d,.]*\b")
@@ -179,8 +181,10 @@ class ImportReport:
             header = self.headers.get(file, [])
             with path.open("w", newline="", encoding="utf-8") as handle:
                 out = csv.writer(handle)
-                out.writerow(["_line", "_column", "_reason", *header])
+                out.writerow(defused(["_line", "_column", "_reason", *header]))
                 for reject in sorted(rejects, key=lambda r: r.line):
-                    out.writerow([reject.line, reject.column, reject.reason, *(reject.row or [])])
+                    out.writerow(
+                        defused([reject.line, reject.column, reject.reason, *(reject.row or [])])
+                    )
             written.append(path)
         return written

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stagecoach.lib.csvexport import defused
 from stagecoach.pipeline.importers import values
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.records import StageChangeRecord, StageRecord
@@ -361,20 +362,22 @@ class StageMap:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
-            out.writerow(MAPPING_COLUMNS)
+            out.writerow(defused(MAPPING_COLUMNS))
             for (crm_pipeline, crm_stage), resolution in sorted(self._cache.items()):
                 stage = resolution.stage
                 how = "new" if self.created_process and stage is not None else resolution.how
                 out.writerow(
-                    [
-                        crm_pipeline,
-                        crm_stage,
-                        stage.pipeline.name if stage else "",
-                        stage.name if stage else "",
-                        stage.kind if stage else self._kinds.get((crm_pipeline, crm_stage), ""),
-                        how,
-                        self._kind_from(crm_pipeline, crm_stage),
-                    ]
+                    defused(
+                        [
+                            crm_pipeline,
+                            crm_stage,
+                            stage.pipeline.name if stage else "",
+                            stage.name if stage else "",
+                            stage.kind if stage else self._kinds.get((crm_pipeline, crm_stage), ""),
+                            how,
+                            self._kind_from(crm_pipeline, crm_stage),
+                        ]
+                    )
                 )
         return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from stagecoach.accounts.models import Person, Team
 from stagecoach.demo.generator import DemoConfig
@@ -570,3 +572,40 @@ def test_no_deal_moves_or_closes_before_it_exists(tmp_path: Path) -> None:
     assert Opportunity.objects.get(source_id="m1").created_at == datetime(
         2026, 1, 15, 9, tzinfo=UTC
     )
+
+
+def _reencoded(path: Path, encoding: str, delimiter: str) -> None:
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    text = "".join(delimiter.join(row) + "\r\n" for row in rows)
+    if encoding == "utf-16-be":  # the mark, then big-endian text
+        path.write_bytes(codecs.BOM_UTF16_BE + text.encode("utf-16-be"))
+    else:  # Python's utf-16 and utf-32 write the mark themselves
+        path.write_bytes(text.encode(encoding))
+
+
+@pytest.mark.parametrize(
+    "encoding, delimiter",
+    [("utf-16", ","), ("utf-16", "\t"), ("utf-16-be", ","), ("utf-32", ",")],
+)
+def test_a_utf16_or_utf32_file_imports_like_utf8(
+    tmp_path: Path, encoding: str, delimiter: str
+) -> None:
+    class Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            plain = run_import(format_name="canonical", path=small_export(tmp_path / "utf8"))
+            expected = (plain.run.counts, table_counts())
+            raise Undo
+    except Undo:
+        pass
+    assert table_counts()["opportunities"] == 0
+
+    folder = small_export(tmp_path / "wide")
+    _reencoded(folder / "opportunities.csv", encoding, delimiter)
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
+    assert (outcome.run.counts, table_counts()) == expected
+    assert expected[0]["opportunities"]["created"] == 5
+    assert Opportunity.objects.get(source_id="o2").name == "Beta deal"

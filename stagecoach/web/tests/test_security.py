@@ -46,6 +46,28 @@ def test_every_page_sends_the_security_headers(cast: Any, login: Any) -> None:
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
+def test_pages_for_a_signed_in_person_are_not_stored(cast: Any, login: Any) -> None:
+    client = login(cast.mona)
+    for url in (reverse("home"), reverse("team", args=[cast.alpha.pk]), reverse("imports")):
+        response = client.get(url)
+        assert response["Cache-Control"] == "no-store", url
+
+
+def test_a_response_with_its_own_cache_policy_keeps_it(cast: Any, login: Any) -> None:
+    from stagecoach.coaching.feeds import feed_for_person
+
+    feed = feed_for_person(cast.alice)
+    response = login(cast.alice).get(f"/calendar/{feed.token}.ics")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=300"
+
+
+def test_a_visitors_responses_are_left_as_they_are(client: Client) -> None:
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert not response.has_header("Cache-Control")
+
+
 def test_the_login_page_has_the_policy_too(client: Client) -> None:
     response = client.get(reverse("login"))
     assert "default-src 'self'" in response["Content-Security-Policy"]
