@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
 HEARTBEAT = "import"
 INTERRUPTED = "interrupted: the process stopped; nothing was imported, run it again"
+STOPPED_AFTER_COMMIT = (
+    "the import's data went in; its process stopped before it wrote the counts and "
+    "warnings (run it again to see them: a re-import changes nothing)"
+)
 # The tables an import is for: when more of their rows than this share are rejected,
 # the import fails and writes nothing (the command line's and the upload's default).
 DEFAULT_MAX_REJECTS = 0.10
@@ -285,6 +289,13 @@ def _run(
                 outcome.people = set(loader.people.ids.values())
                 if dry_run:
                     transaction.set_rollback(True)
+                else:
+                    # Committed with the data or not at all: if the process dies after
+                    # the commit, the log still knows the import went in.
+                    committed = timezone.now()
+                    ImportRun.objects.filter(pk=run.pk).update(committed_at=committed)
+            if not dry_run:
+                run.committed_at = committed
         run.status = ImportRun.Status.PARTIAL if report.rejects else ImportRun.Status.SUCCEEDED
     except (ImportFileError, ValueError, TooManyRejects) as exc:
         run.status = ImportRun.Status.FAILED
@@ -442,16 +453,22 @@ def import_progress(run: ImportRun) -> ImportProgress:
 
 
 def mark_interrupted(run_id: int, *, now: datetime) -> bool:
-    """Fail a run whose process stopped; False when it had finished meanwhile.
+    """Close a run whose process stopped; False when it had finished meanwhile.
 
-    Its transaction died with the process, so nothing of it is in the database.
+    A run that stopped before its commit failed: its transaction died with the
+    process, so nothing of it is in the database. One that stopped after it (its
+    ``committed_at`` went in with the data) succeeded, and says its counts are missing.
     """
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or run.status not in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
             return False
-        run.status = ImportRun.Status.FAILED
-        run.error = INTERRUPTED
+        if run.committed_at is not None:
+            run.status = ImportRun.Status.SUCCEEDED
+            run.error = STOPPED_AFTER_COMMIT
+        else:
+            run.status = ImportRun.Status.FAILED
+            run.error = INTERRUPTED
         run.finished_at = now
         run.save(update_fields=["status", "error", "finished_at"])
     cache.delete(progress_key(run_id))

@@ -284,6 +284,11 @@ class ImportRun(models.Model):
         blank=True,
         help_text="When a snapshot export was made: the date its changes are given.",
     )
+    committed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Written in the import's own transaction: set only if its data went in.",
+    )
     file_name = models.CharField(max_length=300)
     stored_path = models.CharField(
         max_length=500, blank=True, help_text="Where an uploaded file was kept."

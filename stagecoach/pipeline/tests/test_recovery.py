@@ -162,3 +162,48 @@ def test_the_import_pages_say_the_run_was_interrupted(cast, login) -> None:  # t
     assert "<strong>Interrupted:</strong> the process running this import stopped" in page
     assert "Nothing was imported; import the export again." in page
     assert 'hx-trigger="every 1s"' not in page
+
+
+def test_an_import_stopped_just_after_its_commit_is_recorded_as_in(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The process dies between the import's commit and writing its outcome: the data is
+    in, and the log must say so, not "nothing was imported"."""
+    from stagecoach.audit.models import AuditEvent
+    from stagecoach.pipeline.importers.report import ImportReport
+    from stagecoach.pipeline.models import Opportunity
+    from stagecoach.pipeline.tests.test_import_canonical import small_export
+
+    class Killed(BaseException):
+        """Stands for SIGKILL: nothing after it runs."""
+
+    def die(self, folder):  # type: ignore[no-untyped-def]
+        raise Killed
+
+    monkeypatch.setattr(ImportReport, "write_rejects", die)
+    run = ImportRun.objects.create(format="canonical", file_name="export.zip")
+    with pytest.raises(Killed):
+        imports.run_import(format_name="canonical", path=small_export(tmp_path / "in"), run=run)
+    run.refresh_from_db()
+    assert run.status == "running" and run.committed_at is not None
+    assert Opportunity.objects.exists()
+
+    found = recover_interrupted_work(now=timezone.now() + STALE)
+    assert found.imports == [run.pk]
+    run.refresh_from_db()
+    assert (run.status, run.error) == ("succeeded", imports.STOPPED_AFTER_COMMIT)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.IMPORT, object_id=str(run.pk))
+    assert "succeeded" in event.summary
+
+
+def test_committed_at_is_set_only_when_the_data_went_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.pipeline.tests.test_import_canonical import small_export
+
+    folder = small_export(tmp_path / "in")
+    done = imports.run_import(format_name="canonical", path=folder).run
+    dry = imports.run_import(format_name="canonical", path=folder, dry_run=True).run
+    (folder / "people.csv").unlink()
+    failed = imports.run_import(format_name="canonical", path=folder).run
+    for run in (done, dry, failed):
+        run.refresh_from_db()
+    assert done.committed_at is not None
+    assert dry.committed_at is None
+    assert failed.status == "failed" and failed.committed_at is None
