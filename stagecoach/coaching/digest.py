@@ -39,6 +39,7 @@ from stagecoach.coaching.selectors import (
     topic_for,
 )
 from stagecoach.coaching.services import coached_reps
+from stagecoach.lib.emails import email_problem
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.models import Stage
@@ -164,8 +165,6 @@ def _money(value: Any) -> str:
 def email_for(person: Person) -> str:
     """Where a person's mail goes: their CRM address, else their login's; nowhere when
     the address is not one valid address (a list, a line break)."""
-    from stagecoach.pipeline.importers.people import email_problem
-
     address = person.email or (person.user.email if person.user is not None else "")
     address = address.strip()
     return address if address and email_problem(address) is None else ""

@@ -795,8 +795,4 @@ class Loader:
 
 def _earlier(stored: Any, written: Any) -> bool:
     """Whether the stored time is before the one the file writes (both known)."""
-    if stored is None or written is None:
-        return False
-    if isinstance(stored, str) or isinstance(written, str):
-        return str(stored) < str(written)
-    return bool(stored < written)
+    return stored is not None and written is not None and bool(stored < written)

@@ -6,10 +6,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
 from stagecoach.accounts.models import Person, PersonSourceId, Role, Team
+from stagecoach.lib.emails import email_problem
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers.records import MAX_ID, PersonRecord, TeamRecord
 from stagecoach.pipeline.importers.report import ImportReport
@@ -340,18 +338,3 @@ def _known_values(values: dict[str, Any], person: Person) -> dict[str, Any]:
     kept = {k: v for k, v in values.items() if v not in ("", None)}
     kept["is_active"] = values["is_active"] and person.is_active
     return kept
-
-
-def email_problem(address: str) -> str | None:
-    """Why ``address`` is not one e-mail address a message can go to, or None."""
-    if any(c in address for c in "\r\n\x00"):
-        return "holds a line break"
-    if any(c in address for c in ",;") or len(address.split()) > 1:
-        return "is more than one address"
-    if len(address) > 254:
-        return "is longer than 254 characters"
-    try:
-        validate_email(address)
-    except ValidationError:
-        return "is not a valid address"
-    return None

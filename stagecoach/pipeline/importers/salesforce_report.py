@@ -109,16 +109,6 @@ def percent(text: str) -> int | None:
     return int(number.to_integral_value())
 
 
-def opportunity_type(text: str) -> str:
-    """Salesforce's Type picklist ("New Customer", "Existing Customer - Upgrade") → ours."""
-    return values.opportunity_type(text) or "other"
-
-
-def kind_by_name(name: str) -> str:
-    """ "Closed Won - Paid" is won, "Closed - Lost" and "Dead" lost; else open."""
-    return values.kind_from_stage_name(name) or "open"
-
-
 @dataclass
 class StageStats:
     first: int
@@ -359,7 +349,8 @@ class ReportExport:
             row, "created", lambda text: parse_datetime(text, assume=self.time_zone)
         )
         closed_at = None
-        if self.kinds.get(stage, kind_by_name(stage)) != "open" and close_date is not None:
+        kind = self.kinds.get(stage) or stage_kind(stage)[0]
+        if kind != "open" and close_date is not None:
             closed_at = date_to_datetime(close_date, assume=self.time_zone)
         account = self._cell(row, "account")
         return OpportunityRecord(

@@ -24,6 +24,7 @@ from pathlib import Path
 from stagecoach.lib.csvexport import defused
 from stagecoach.pipeline.importers import values
 from stagecoach.pipeline.importers.base import ImportFileError
+from stagecoach.pipeline.importers.labels import stage_kind
 from stagecoach.pipeline.importers.records import StageChangeRecord, StageRecord
 from stagecoach.pipeline.importers.report import ImportReport, StageNote
 from stagecoach.process.models import Pipeline, Stage, StageAlias, StageKind
@@ -41,11 +42,6 @@ def name_too_long(crm_pipeline: str, crm_stage: str) -> str | None:
     if len(crm_pipeline) > MAX_NAME:
         return f"the pipeline name is longer than {MAX_NAME} characters"
     return None
-
-
-def kind_from_name(name: str) -> str | None:
-    """Closed stages often announce themselves: "Closed Won - Paid", "Dead Deals"."""
-    return values.kind_from_stage_name(name)
 
 
 @dataclass
@@ -165,8 +161,8 @@ class StageMap:
         override = self._overrides.get((pipeline, name)) or self._overrides.get(("", name))
         if override is not None:
             return override, MAPPING_FILE
-        kind = kind_from_name(name)
-        return (kind, "its name") if kind else (StageKind.OPEN, "")
+        kind, kind_from = stage_kind(name)
+        return kind, kind_from
 
     def check_kinds(self, records: list[StageRecord]) -> None:
         """With a process in place, its stages' kinds count; say where the export differs."""
