@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from stagecoach.accounts.models import User
 from stagecoach.analytics.models import MetricSet, Refresh
 from stagecoach.analytics.services import end_of_day, ensure_metrics, latest_stored
+from stagecoach.lib import locks
 
 # A run claimed longer ago than this is not counted as running, whatever its row says:
 # the scheduler marks a dead one interrupted within minutes, and no on-demand
@@ -37,7 +38,6 @@ STALE_AFTER = timedelta(minutes=10)
 WAIT_FOR_SLOT = 10.0
 WAIT_FOR_OTHERS = 120.0
 POLL = 0.25
-LOCK_KEY = 7_421_001  # PostgreSQL advisory lock serialising claims
 
 
 class Refused(Exception):
@@ -109,10 +109,7 @@ def _claim(user: User | None, as_of: date | None, window_days: int) -> Refresh |
     """A run of ours to compute under, or why not: "stored", "others", "busy"."""
     now = timezone.now()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-        # SQLite: the transaction is IMMEDIATE, so claims are already one at a time.
+        locks.hold_until_commit(locks.ON_DEMAND_CLAIMS)
         if _stored(as_of, window_days) is not None:
             return "stored"
         running = list(

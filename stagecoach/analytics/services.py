@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from stagecoach.analytics.engine.flags import ProcessMap
 from stagecoach.analytics.engine.frames import Data, Window, data_span
 from stagecoach.analytics.loading import load_activity_weeks, load_data
 from stagecoach.analytics.models import Flag, MetricSet, Refresh
-from stagecoach.lib import heartbeat
+from stagecoach.lib import heartbeat, locks
 from stagecoach.process.models import PipelineCriterion, Skill, Stage
 
 DEFAULT_WINDOW_DAYS = 365
@@ -119,11 +119,8 @@ def store(results: Results, *, people: Iterable[int] | None = None) -> tuple[int
     """Write the results for their date and window; with ``people``, only those reps'
     rows (and every team, org and benchmark row) are replaced."""
     as_of, days = timezone.localtime(results.window.as_of).date(), results.window.days
-    if connection.vendor == "postgresql":
-        # Two requests computing the same missing date would otherwise race to insert it;
-        # the key must be the same in every process (Python's hash() is not).
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [as_of.toordinal() * 10_000 + days])
+    # Two requests computing the same missing date would otherwise race to insert it.
+    locks.hold_until_commit(as_of.toordinal() * 10_000 + days)
     now = timezone.now()
 
     scope = set(people) if people is not None else None

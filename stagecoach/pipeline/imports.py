@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from stagecoach.accounts.models import User
-from stagecoach.lib import heartbeat
+from stagecoach.lib import heartbeat, locks
 from stagecoach.pipeline.importers import AUTO, reader_class
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import DAY_FIRST, CsvFile, date_order
@@ -258,6 +258,9 @@ def _run(
                 reader = cls(usable, report, time_zone=ZoneInfo(settings.TIME_ZONE))
             reader.open()
             with transaction.atomic():
+                # Two imports at once would both create the same new people, teams and
+                # stages; the second waits for the first to commit and then finds them.
+                locks.hold_until_commit(locks.IMPORTS)
                 stage_map = StageMap(source=reader.source.value, report=report)
                 if mapping is not None:
                     stage_map.apply_mapping_file(mapping)
