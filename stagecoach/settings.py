@@ -68,6 +68,13 @@ try:
     ANALYTICS_ON_DEMAND_PER_HOUR = env.env_int("ANALYTICS_ON_DEMAND_PER_HOUR", 30, minimum=1)
     ANALYTICS_ON_DEMAND_CONCURRENCY = env.env_int("ANALYTICS_ON_DEMAND_CONCURRENCY", 2, minimum=1)
     ANALYTICS_ON_DEMAND_KEEP = env.env_int("ANALYTICS_ON_DEMAND_KEEP", 30, minimum=1)
+    # Limits on what an import reads (docs/operations.md, "Limits on what comes in").
+    IMPORT_MAX_UPLOAD_MB = env.env_int("IMPORT_MAX_UPLOAD_MB", 1024, minimum=1)
+    IMPORT_MAX_UNPACKED_MB = env.env_int("IMPORT_MAX_UNPACKED_MB", 4096, minimum=1)
+    IMPORT_MAX_RATIO = env.env_int("IMPORT_MAX_RATIO", 200, minimum=2)
+    IMPORT_MAX_ROWS = env.env_int("IMPORT_MAX_ROWS", 50_000_000, minimum=1)
+    IMPORT_MAX_COLUMNS = env.env_int("IMPORT_MAX_COLUMNS", 5_000, minimum=10)
+    IMPORT_MAX_CELL_CHARS = env.env_int("IMPORT_MAX_CELL_CHARS", 131_072, minimum=1_000)
 except env.ConfigError as exc:
     raise ImproperlyConfigured(str(exc)) from None
 
@@ -99,6 +106,13 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Only for its templates and static files: the API docs then load no CDN assets.
     "ninja",
+]
+
+# The first handler stops an upload over IMPORT_MAX_UPLOAD_MB; Django's own store it.
+FILE_UPLOAD_HANDLERS = [
+    "stagecoach.pipeline.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
 MIDDLEWARE = [

@@ -29,6 +29,7 @@ from stagecoach.lib import heartbeat, locks
 from stagecoach.pipeline.importers import AUTO, reader_class
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import DAY_FIRST, CsvFile, date_order
+from stagecoach.pipeline.importers.limits import check_members, data_members
 from stagecoach.pipeline.importers.loader import Loader
 from stagecoach.pipeline.importers.mapped import MappedReader, Mapping
 from stagecoach.pipeline.importers.report import ImportReport
@@ -136,7 +137,11 @@ def imports_folder() -> Path:
 
 @contextmanager
 def usable_path(path: Path) -> Iterator[Path]:
-    """The export as a folder or file; a .zip is unpacked (safely) into a temporary folder."""
+    """The export as a folder or file; a .zip is unpacked (safely) into a temporary folder.
+
+    Only its data files (CSV, text and workbooks) are unpacked, within the limits on
+    what an archive may unpack to.
+    """
     if path.suffix.lower() != ".zip":
         yield path
         return
@@ -146,13 +151,16 @@ def usable_path(path: Path) -> Iterator[Path]:
     try:
         try:
             with zipfile.ZipFile(path) as archive:
-                for member in archive.infolist():
+                members = data_members(archive)
+                check_members(path.name, members)
+                for member in members:
                     destination = (target / member.filename).resolve()
                     if not destination.is_relative_to(target.resolve()):
                         raise ImportFileError(
                             path.name, f"unsafe path in the archive: {member.filename}"
                         )
-                archive.extractall(target)
+                for member in members:
+                    archive.extract(member, target)
         except zipfile.BadZipFile:
             raise ImportFileError(path.name, "not a valid .zip file") from None
         except (RuntimeError, NotImplementedError, EOFError, OSError) as error:

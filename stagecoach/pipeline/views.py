@@ -42,6 +42,7 @@ from stagecoach.pipeline.mappings import (
     stash_upload,
 )
 from stagecoach.pipeline.models import ImportRun, MappingProfile
+from stagecoach.pipeline.uploads import refused
 from stagecoach.process.models import Stage
 
 TABLE_ORDER = (
@@ -75,7 +76,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
     _require_ops(request.user)
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
+        valid = form.is_valid()
+        if refusal := refused(request):
+            form.errors["export"] = form.error_class([refusal])
+            valid = False
+        if valid:
             assert isinstance(request.user, User)
             if form.cleaned_data["format"] in (AUTO, MAPPED):
                 response = _recognise_upload(request, request.user, form)

@@ -22,6 +22,8 @@ from typing import Any
 import polars as pl
 from django.db import connection, transaction
 
+from stagecoach.pipeline.importers import limits
+from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.csvutil import normalise_header
 from stagecoach.pipeline.importers.staging import UNIQUE_VIOLATIONS, StagingTable
 
@@ -48,14 +50,19 @@ def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
     block size whatever the size of the file.
     """
     wanted = set(columns)
+    bounds = limits.current()
     with path.open("rb") as handle:
         header = handle.readline().decode("utf-8-sig").rstrip("\r\n").split(",")
+        limits.check_columns(path.name, len(header))
         names = _unique([normalise_header(name) for name in header])
         keep = [name for name in names if name in wanted]
         line = 2  # the header is line 1
         while block := handle.read(BLOCK_BYTES):
             block += handle.readline()
             chunk = _read_block(block, names).select(keep)
+            if line + chunk.height - 2 > bounds.rows:
+                limits.check_rows(path.name, bounds.rows + 2)
+            _check_cells(path.name, chunk, line, bounds.cell_chars)
 
             yield chunk.with_columns(
                 pl.int_range(line, line + chunk.height, dtype=pl.Int64).alias("_line"),
@@ -63,6 +70,19 @@ def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
                 *[pl.col(c).fill_null("").str.strip_chars() for c in keep],
             )
             line += chunk.height
+
+
+def _check_cells(name: str, chunk: pl.DataFrame, first_line: int, limit: int) -> None:
+    """Refuse a value longer than IMPORT_MAX_CELL_CHARS, as the row-by-row path does."""
+    if not chunk.width:
+        return
+    lengths = chunk.select(pl.col(c).str.len_chars().max() for c in chunk.columns).row(0)
+    for column, longest in zip(chunk.columns, lengths, strict=True):
+        if longest is not None and longest > limit:
+            offset = chunk.select(pl.col(column).str.len_chars().arg_max()).item()
+            raise ImportFileError(
+                name, limits.cell_message(first_line + offset, column, longest, limit)
+            )
 
 
 def _unique(names: list[str]) -> list[str]:

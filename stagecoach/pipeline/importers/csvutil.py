@@ -18,13 +18,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO
 
+from stagecoach.pipeline.importers import limits
 from stagecoach.pipeline.importers.base import ImportFileError
 
 # Salesforce writes an empty lookup as fifteen zeros and AAA.
 SALESFORCE_NULL_ID = "000000000000000AAA"
 _NULL_IDS = {"", SALESFORCE_NULL_ID, "000000000000000"}
-
-csv.field_size_limit(16 * 1024 * 1024)
 
 
 # Byte-order marks, the longer first: UTF-32 LE's starts with UTF-16 LE's. Excel's
@@ -111,6 +110,7 @@ class CsvFile:
         self.encoding = detect_encoding(path)
         self._nul = contains_nul(path, self.encoding)
         self._delimiter = delimiter
+        csv.field_size_limit(limits.current().cell_chars)
         with self._open() as handle:
             reader = csv.reader(self._lines(handle), dialect=self._dialect(handle))
             try:
@@ -118,7 +118,8 @@ class CsvFile:
             except StopIteration:
                 raise ImportFileError(self.name, "the file is empty") from None
             except csv.Error as exc:
-                raise ImportFileError(self.name, f"line 1: not readable as CSV: {exc}") from None
+                raise ImportFileError(self.name, f"line 1: {_csv_problem(exc)}") from None
+        limits.check_columns(self.name, len(self.header))
         self.columns = [normalise_header(h) for h in self.header]
         self.index: dict[str, int] = {}
         for position, column in enumerate(self.columns):
@@ -171,6 +172,9 @@ class CsvFile:
     def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line, cells) for each data row: the lean form for the biggest files."""
 
+        bounds = limits.current()
+        last_line = bounds.rows + 1
+        csv.field_size_limit(bounds.cell_chars)
         with self._open() as handle:
             reader = csv.reader(self._lines(handle), dialect=self._dialect(handle))
             next(reader, None)
@@ -180,13 +184,25 @@ class CsvFile:
                     if not cells or (len(cells) == 1 and not cells[0].strip()):
                         line = reader.line_num + 1
                         continue
+                    if line > last_line:
+                        limits.check_rows(self.name, line)
+                    if len(cells) > bounds.columns:
+                        limits.check_columns(self.name, len(cells), line=line)
                     yield line, cells
                     line = reader.line_num + 1
             except csv.Error as exc:
                 # A broken quote swallows the rest of the file: stop, say where.
-                raise ImportFileError(
-                    self.name, f"line {line}: not readable as CSV: {exc}"
-                ) from None
+                raise ImportFileError(self.name, f"line {line}: {_csv_problem(exc)}") from None
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return limits.over(
+            "a value longer than the limit",
+            f"{csv.field_size_limit():,} characters",
+            "IMPORT_MAX_CELL_CHARS",
+        )
+    return f"not readable as CSV: {error}"
 
 
 def contains_nul(path: Path, encoding: str = "", chunk_size: int = 1 << 20) -> bool:

@@ -16,7 +16,7 @@ from zipfile import BadZipFile
 
 import openpyxl
 
-from stagecoach.pipeline.importers import values
+from stagecoach.pipeline.importers import limits, values
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import (
     CsvFile,
@@ -94,6 +94,9 @@ class XlsxFile:
     def _sheet_rows(
         self, *, record_size: bool = False
     ) -> Generator[tuple[int, list[str]], None, None]:
+        limits.check_archive(self.path, name=self.name)
+        bounds = limits.current()
+        last_line = bounds.rows + 1
         try:
             book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (BadZipFile, OSError, KeyError, ValueError) as error:
@@ -107,7 +110,16 @@ class XlsxFile:
             # Some exporters write a wrong sheet size, which read-only mode trusts.
             sheet.reset_dimensions()
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [cell_text(v) for v in values]
+                # A sheet's size is what its cells say: one cell in column XFD or row
+                # 1,048,576 makes every row that wide, or that many rows, to read.
+                if number > last_line:
+                    limits.check_rows(self.name, number)
+                if len(values) > bounds.columns:
+                    limits.check_columns(self.name, len(values), line=number)
+                cells = [cell_text(v) for v in values]
+                if cells and max(map(len, cells)) > bounds.cell_chars:
+                    limits.check_cells(self.name, number, cells, getattr(self, "header", cells))
+                yield number, cells
         finally:
             book.close()
 

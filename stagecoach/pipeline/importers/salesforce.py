@@ -33,6 +33,7 @@ from stagecoach.pipeline.importers.csvutil import (
     parse_date,
 )
 from stagecoach.pipeline.importers.labels import BadCell, reject
+from stagecoach.pipeline.importers.limits import check_members
 from stagecoach.pipeline.importers.records import (
     ActivityRecord,
     FieldChangeRecord,
@@ -137,6 +138,8 @@ class SalesforceReader(Reader):
                     if not m.is_dir() and m.filename.lower().endswith(".csv")
                 }
                 known = {n: m for n, m in members.items() if _stem(n) in FILES}
+                # Only what is unpacked counts: a full export also holds attachments.
+                check_members(path.name, list((known or members).values()))
                 for name, member in (known or members).items():
                     destination = (target / name).resolve()
                     if not destination.is_relative_to(target):

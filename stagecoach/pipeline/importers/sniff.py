@@ -19,6 +19,7 @@ from pathlib import Path
 
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.labels import SPREADSHEET_SUFFIXES, Sheet, open_sheet
+from stagecoach.pipeline.importers.limits import check_archive
 from stagecoach.pipeline.importers.pipedrive import (
     COLUMNS,
     DEAL_PREFIXES,
@@ -243,6 +244,7 @@ def sniff(path: Path) -> Sniff:
     if not path.exists():
         raise ImportFileError(path.name or str(path), "file or folder not found")
     if path.is_file() and path.suffix.lower() == ".zip":
+        check_archive(path, data_only=True)
         try:
             with zipfile.ZipFile(path) as archive:
                 names = [m.filename for m in archive.infolist() if not m.is_dir()]
