@@ -148,6 +148,7 @@ def export_canonical(folder: Path, *, progress: ProgressFn | None = None) -> dic
             "stage",
             "pipeline",
             "type",
+            "modified_at",
         ],
         (
             [
@@ -162,6 +163,7 @@ def export_canonical(folder: Path, *, progress: ProgressFn | None = None) -> dic
                 stages[o[8]].name,
                 stages[o[8]].pipeline.name,
                 o[9],
+                o[10],
             ]
             for o in Opportunity.objects.order_by("id")
             .values_list(
@@ -175,6 +177,7 @@ def export_canonical(folder: Path, *, progress: ProgressFn | None = None) -> dic
                 "close_date",
                 "stage_id",
                 "type",
+                "modified_at",
             )
             .iterator(chunk_size=CHUNK)
         ),

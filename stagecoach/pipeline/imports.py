@@ -283,7 +283,7 @@ def _run(
                 )
                 loader.run()
                 run.source = reader.source.value
-                if reader.snapshot and loader.export_time.known:
+                if loader.export_time.known:
                     run.exported_at = loader.export_time.at
                 outcome.timings = loader.timings
                 outcome.peak_memory = loader.peak_memory

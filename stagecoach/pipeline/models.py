@@ -65,6 +65,12 @@ class Opportunity(models.Model):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     stage_entered_at = models.DateTimeField(null=True, blank=True)
+    modified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The CRM's last change to the deal, when its export says: an import of an "
+        "older copy never overwrites a newer one.",
+    )
     missing_since = models.DateTimeField(
         null=True,
         blank=True,

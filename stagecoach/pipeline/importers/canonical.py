@@ -56,7 +56,17 @@ COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     "stages.csv": (["stage", "kind"], ["pipeline", "order", "probability"]),
     "opportunities.csv": (
         ["opportunity_id", "owner_id", "stage"],
-        ["name", "account", "amount", "currency", "created_at", "close_date", "pipeline", "type"],
+        [
+            "name",
+            "account",
+            "amount",
+            "currency",
+            "created_at",
+            "close_date",
+            "pipeline",
+            "type",
+            "modified_at",
+        ],
     ),
     "stage_changes.csv": (["opportunity_id", "stage", "changed_at"], ["pipeline"]),
     "field_changes.csv": (
@@ -302,6 +312,7 @@ class CanonicalReader(Reader):
                 currency=_parsed(row, "currency", parse_currency),
                 created_at=_parsed(row, "created_at", lambda v: parse_datetime(v, assume=assume)),
                 close_date=_parsed(row, "close_date", parse_date),
+                modified_at=_parsed(row, "modified_at", lambda v: parse_datetime(v, assume=assume)),
                 type=values.kind_or_other(
                     row.get("type"),
                     values.opportunity_type,

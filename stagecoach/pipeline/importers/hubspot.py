@@ -312,6 +312,7 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             # The date as HubSpot shows it, whatever offset the cell carries.
             close_date=close.date() if close else None,
             closed_at=closed_at,
+            modified_at=self._modified(row),
             type=values.kind_or_other(
                 text(row, self.col_type),
                 values.opportunity_type,

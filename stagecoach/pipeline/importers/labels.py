@@ -539,11 +539,15 @@ class OwnerScanReader(DealRowsReader[D]):
     snapshot = True
     col_modified: str | None = None
 
+    def _modified(self, row: CsvRow) -> datetime | None:
+        """The row's last-modified time; an unreadable one is no reason to refuse it."""
+        try:
+            return self._moment(row, self.col_modified) if self.col_modified else None
+        except BadCell:
+            return None
+
     def _note_modified(self, row: CsvRow) -> None:
         """Keep the newest last-modified time: the export was made after it."""
-        try:
-            moment = self._moment(row, self.col_modified) if self.col_modified else None
-        except BadCell:
-            return
+        moment = self._modified(row)
         if moment is not None and (self.newest_modified is None or moment > self.newest_modified):
             self.newest_modified = moment

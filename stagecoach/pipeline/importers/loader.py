@@ -81,6 +81,9 @@ class Loader:
         self.people = PeopleLoader(source=reader.source, report=report, tick=self.tick)
         self.opportunity_ids: dict[str, int] = {}
         self.rejected_opportunities: dict[str, int] = {}
+        # Rows older than the deal already stored: skipped, and reported together.
+        self.stale = StaleRows()
+        self.held_back: dict[int, Move] = {}
 
         self.rates: dict[str, Decimal] = {}
         self.touched: set[int] = set()
@@ -104,6 +107,7 @@ class Loader:
             ("export time", self.settle_export_time),
             ("opportunities", self.load_opportunities),
             ("stage_changes", lambda: history.load_stage_changes(self)),
+            ("older copies", self.settle_moves_back),
             ("field_changes", lambda: history.load_field_changes(self)),
             ("activities", lambda: history.load_activities(self)),
             ("quotas", self.load_quotas),
@@ -327,19 +331,26 @@ class Loader:
     # -- the export's time ---------------------------------------------------------------
 
     def settle_export_time(self) -> None:
-        """When a snapshot was made; refuse one older than a snapshot already imported."""
+        """When the export was made; refuse one older than an export already imported.
+
+        A snapshot's time dates the changes it shows. A history export (stagecoach CSV,
+        a Salesforce Data Export) dates its own changes; its time, when it is known
+        (``--exported-at`` or a date in its name), only keeps an older export from
+        overwriting a newer one. Deal by deal, the CRM's last-modified time and the
+        stored history do the same (see ``load_opportunities``).
+        """
         reader = self.reader
-        if not reader.snapshot and self.given_export_time is None:
-            return
         names = [*self.export_names, reader.export_name, reader.path.name]
         self.export_time = exported.resolve(
             given=self.given_export_time,
             names=[n for n in names if n],
-            newest_modified=reader.newest_modified,
+            newest_modified=reader.newest_modified if reader.snapshot else None,
             now=self.now,
             time_zone=reader.time_zone,
         )
         if not reader.snapshot:
+            if self.export_time.known:
+                self._refuse_older_export("exports")
             return
         if self.export_time.known:
             self.report.warn(
@@ -351,18 +362,21 @@ class Loader:
                 "the export's date is unknown (no --exported-at, no date in the file name, no "
                 "last-modified column): changes it shows are dated at this import"
             )
-        later = self.latest_snapshot()
+        self._refuse_older_export("snapshots")
+
+    def _refuse_older_export(self, kind: str) -> None:
+        later = self.latest_export()
         if later is not None and later > self.export_time.at:
             raise ImportFileError(
-                self.export_names[0] if self.export_names else reader.path.name,
+                self.export_names[0] if self.export_names else self.reader.path.name,
                 f"this export is from {self.export_time.at:%Y-%m-%d %H:%M} "
                 f"({self.export_time.how}), older than one already imported "
-                f"({later:%Y-%m-%d %H:%M}): import snapshots oldest first, or give the "
-                "right time with --exported-at",
+                f"({later:%Y-%m-%d %H:%M}): importing it would move deals back; import "
+                f"{kind} oldest first, or give the right time with --exported-at",
             )
 
-    def latest_snapshot(self) -> datetime | None:
-        """The export time of the newest snapshot of this source imported so far."""
+    def latest_export(self) -> datetime | None:
+        """The export time of the newest export of this source imported so far."""
         from stagecoach.pipeline.models import ImportRun
 
         return (
@@ -416,6 +430,7 @@ class Loader:
         "fx_rate",
         "created_at",
         "close_date",
+        "modified_at",
     )
 
     def load_opportunities(self) -> None:
@@ -430,6 +445,7 @@ class Loader:
                 existing = {} if fresh else self._existing([r.source_id for r in batch])
                 updates: list[Opportunity] = []
                 changes: list[FieldChange] = []
+                moving: list[Move] = []
                 for record in batch:
                     self.tick(1)
                     if record.source_id in seen:
@@ -474,15 +490,22 @@ class Loader:
                         # Moved back to its first stage change by an earlier import (see
                         # _repair_impossible_times): the history still says so.
                         after["created_at"] = before["created_at"]
+                    if after["modified_at"] is None:
+                        after["modified_at"] = before["modified_at"]
+                    if _earlier(after["modified_at"], before["modified_at"]):
+                        # The CRM changed the deal after this copy was exported.
+                        self.stale.add(record, before["modified_at"])
+                        counts.skipped += 1
+                        continue
                     if before == after:
                         counts.unchanged += 1
                         continue
-                    counts.updated += 1
-                    self.touched.add(opp_id)
                     if before["stage_id"] != after["stage_id"]:
-                        self.stage_moved.add(opp_id)
-                    updates.append(Opportunity(id=opp_id, **after))
-                    changes.extend(self._snapshot_changes(opp_id, before, after))
+                        moving.append((record, opp_id, before, after))
+                        continue
+                    self._update(opp_id, before, after, updates, changes)
+                for _, opp_id, before, after in self._not_gone_back(moving):
+                    self._update(opp_id, before, after, updates, changes)
                 if updates:
                     Opportunity.objects.bulk_update(
                         updates, [f.removesuffix("_id") for f in self._FIELDS], batch_size=1000
@@ -494,6 +517,82 @@ class Loader:
                     self.report.table("field_changes").created += len(changes)
         sync_id_sequence(connection, table)
         self.mark_missing(seen)
+
+    def _update(
+        self,
+        opp_id: int,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        updates: list[Opportunity],
+        changes: list[FieldChange],
+    ) -> None:
+        self.report.table("opportunities").updated += 1
+        self.touched.add(opp_id)
+        if before["stage_id"] != after["stage_id"]:
+            self.stage_moved.add(opp_id)
+        updates.append(Opportunity(id=opp_id, **after))
+        changes.extend(self._snapshot_changes(opp_id, before, after))
+
+    def _not_gone_back(self, moving: list[Move]) -> Iterator[Move]:
+        """The stage moves to apply now; a move back in time is held until the history
+        is in.
+
+        A deal whose stored history shows it entered this row's stage and then moved
+        on is shown here as it was before that move: an older copy of the deal, unless
+        this export's own history moves it back there later (a reopened deal). Which
+        of the two is known once the stage changes are loaded (``settle_moves_back``).
+        """
+        if not moving:
+            return
+        history: dict[int, list[tuple[int, datetime]]] = {}
+        for opp_id, stage_id, changed_at in (
+            StageChange.objects.filter(opportunity_id__in=[m[1] for m in moving])
+            .order_by("changed_at", "id")
+            .values_list("opportunity_id", "stage_id", "changed_at")
+        ):
+            history.setdefault(opp_id, []).append((stage_id, changed_at))
+        for move in moving:
+            _, opp_id, _, after = move
+            visits = history.get(opp_id, [])
+            entered = [at for stage_id, at in visits if stage_id == after["stage_id"]]
+            if entered and visits and max(entered) < visits[-1][1]:
+                self.held_back[opp_id] = move
+            else:
+                yield move
+
+    def settle_moves_back(self) -> None:
+        """Apply a held move back when the history now ends in its stage; else the row
+        is an older copy of the deal, skipped and reported."""
+        if self.held_back:
+            self._settle_held_back()
+        self.stale.report(self.report)
+
+    def _settle_held_back(self) -> None:
+        latest: dict[int, int] = {}
+        for opp_id, stage_id in (
+            StageChange.objects.filter(opportunity_id__in=list(self.held_back))
+            .order_by("opportunity_id", "changed_at", "id")
+            .values_list("opportunity_id", "stage_id")
+        ):
+            latest[opp_id] = stage_id
+        updates: list[Opportunity] = []
+        changes: list[FieldChange] = []
+        counts = self.report.table("opportunities")
+        for opp_id, (record, _, before, after) in self.held_back.items():
+            if latest.get(opp_id) == after["stage_id"]:
+                self._update(opp_id, before, after, updates, changes)
+            else:
+                self.stale.add(record, None)
+                counts.skipped += 1
+        if updates:
+            Opportunity.objects.bulk_update(
+                updates, [f.removesuffix("_id") for f in self._FIELDS], batch_size=1000
+            )
+        if changes:
+            FieldChange.objects.bulk_create(changes, ignore_conflicts=True)
+            self.report.table("field_changes").read += len(changes)
+            self.report.table("field_changes").created += len(changes)
+        self.held_back.clear()
 
     def _existing(self, source_ids: list[str]) -> dict[str, tuple[Any, ...]]:
         rows = Opportunity.objects.filter(source=self.source, source_id__in=source_ids)
@@ -556,6 +655,7 @@ class Loader:
             rate,
             record.created_at,
             record.close_date,
+            record.modified_at,
         )
 
     def _money(
@@ -791,6 +891,39 @@ class Loader:
         # Read from the snapshot (the deal's stage changed) and created.
         self.report.table("stage_changes").read += len(moves)
         self.report.table("stage_changes").created += len(moves)
+
+
+# An opportunity row, its id, and the stored and incoming field values.
+Move = tuple[OpportunityRecord, int, dict[str, Any], dict[str, Any]]
+
+
+class StaleRows:
+    """Rows of deals the database already holds a newer copy of."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.examples: list[str] = []
+
+    def add(self, record: OpportunityRecord, stored_modified: datetime | None) -> None:
+        self.count += 1
+        if len(self.examples) < 3:
+            if stored_modified is not None and record.modified_at is not None:
+                why = (
+                    f"modified {record.modified_at:%Y-%m-%d %H:%M}, stored copy "
+                    f"{stored_modified:%Y-%m-%d %H:%M}"
+                )
+            else:
+                why = "its stored history moved it on from this stage later"
+            self.examples.append(f"{record.source_id!r} (line {record.line}: {why})")
+
+    def report(self, report: ImportReport) -> None:
+        if not self.count:
+            return
+        report.warn(
+            f"{self.count:,} deals in this export are older than the copy already imported "
+            "(the CRM changed them after this export was made); they were left as they are, "
+            f"never moved back: e.g. {'; '.join(self.examples)}. Import exports oldest first"
+        )
 
 
 def _earlier(stored: Any, written: Any) -> bool:

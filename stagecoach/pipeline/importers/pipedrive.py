@@ -353,6 +353,7 @@ class PipedriveReader(OwnerScanReader[PipedriveDeal]):
             # day it closed.
             close_date=closed_at.astimezone(self.time_zone).date() if closed_at else expected,
             closed_at=closed_at,
+            modified_at=self._modified(row),
             file=sheet.name,
             line=row.line,
             raw=row.cells,

@@ -89,6 +89,8 @@ class OpportunityRecord:
     close_date: date | None = None
     closed_at: datetime | None = None
     type: str = "new"
+    # The CRM's last change to the record (LastModifiedDate, hs_lastmodifieddate...).
+    modified_at: datetime | None = None
     file: str = ""
     line: int = 0
     raw: list[str] | None = None

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -300,6 +300,7 @@ class SalesforceReader(Reader):
             created_at=created_at,
             close_date=close_date,
             closed_at=closed_at,
+            modified_at=modified(row),
             type=values.kind_or_other(
                 row.get("type"),
                 values.opportunity_type,
@@ -359,3 +360,17 @@ def _find_csvs(root: Path) -> dict[str, Path]:
             continue
         found.setdefault(path.stem.lower(), path)
     return found
+
+
+def modified(row: CsvRow) -> datetime | None:
+    """The record's last change: the later of LastModifiedDate and SystemModstamp (which
+    also moves on system changes). An unreadable one is no reason to refuse the deal."""
+    found = []
+    for column in ("lastmodifieddate", "systemmodstamp"):
+        try:
+            moment = utc(row.get(column))
+        except ValueError:
+            continue
+        if moment is not None:
+            found.append(moment)
+    return max(found, default=None)

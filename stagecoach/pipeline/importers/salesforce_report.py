@@ -364,6 +364,9 @@ class ReportExport:
             created_at=created_at,
             close_date=close_date,
             closed_at=closed_at,
+            modified_at=quiet(
+                lambda t: parse_datetime(t, assume=self.time_zone), self._cell(row, "modified")
+            ),
             type=values.kind_or_other(
                 self._cell(row, "type"),
                 values.opportunity_type,
