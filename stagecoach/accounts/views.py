@@ -60,7 +60,8 @@ def _money(value: Any) -> str:
     return format_money(value, settings.STAGECOACH_CURRENCY)
 
 
-def _flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
+def flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
+    """Each flag with its evidence in sentences and the deals it names, to link them."""
     stage_names = dict(Stage.objects.values_list("id", "name"))
     deal_ids = {deal for flag in flags for deal in flag.deals}
     deal_names = dict(Opportunity.objects.filter(id__in=deal_ids).values_list("id", "name"))
@@ -74,6 +75,7 @@ def _flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
                 stage_names=stage_names,
                 deal_names=deal_names,
             ),
+            "deals": [(deal, deal_names[deal]) for deal in flag.deals if deal in deal_names],
         }
         for flag in flags
     ]
@@ -215,7 +217,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "team_metrics": team_data,
             "team_funnel": presenters.funnel_steps(team_data, rep=False) if team_data else [],
             "team_forecast": presenters.forecast_view(team_data) if team_data else None,
-            "flags": _flag_views(flags),
+            "flags": flag_views(flags),
             "totals": {
                 "count": sum(r["pipeline"].count for r in rows),
                 "amount": sum((r["pipeline"].amount for r in rows), start=0),
@@ -270,7 +272,7 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
             "plan": data.get("plan"),
             "quality": data.get("quality"),
             "coverage": data.get("coverage"),
-            "flags": _flag_views(flags),
+            "flags": flag_views(flags),
             "stages": presenters.stage_rows(data) if data else [],
             "opportunities": opportunities,
             "summary": summary,

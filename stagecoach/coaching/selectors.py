@@ -16,7 +16,15 @@ from django.http import Http404
 
 from stagecoach.accounts.models import Person, Role, User
 from stagecoach.accounts.selectors import Scope, scope_for
-from stagecoach.coaching.models import MISSED_AFTER, CalendarFeed, Commitment, Session, Topic
+from stagecoach.coaching.models import (
+    MISSED_AFTER,
+    CalendarFeed,
+    Commitment,
+    Session,
+    SessionItem,
+    Topic,
+)
+from stagecoach.pipeline.models import Opportunity
 
 
 def session_filter(scope: Scope) -> Q:
@@ -83,6 +91,32 @@ def get_commitment_for_user(user: User | object, commitment_id: int) -> Commitme
     if commitment is None:
         raise Http404("No such commitment.")
     return commitment
+
+
+def commitments_about(user: User | object, opportunity: Opportunity) -> QuerySet[Commitment]:
+    """Commitments tied to the deal that this login may read: its own people's, and
+    those agreed in sessions it may read (a manager's promise in the rep's 1:1)."""
+    scope = scope_for(user)
+    commitments = (
+        Commitment.objects.filter(opportunity=opportunity)
+        .select_related("owner", "session")
+        .order_by("-due_on", "-id")
+    )
+    if scope.everyone:
+        return commitments
+    readable = Session.objects.filter(session_filter(scope)).values("pk")
+    return commitments.filter(Q(owner_id__in=scope.person_ids) | Q(session__in=readable))
+
+
+def agenda_items_about(user: User | object, opportunity: Opportunity) -> QuerySet[SessionItem]:
+    """Agenda items about the deal, in sessions this login may read, latest first."""
+    return (
+        SessionItem.objects.filter(
+            opportunity=opportunity, session__in=visible_sessions(user).values("pk")
+        )
+        .select_related("session")
+        .order_by("-session__scheduled_at", "position", "id")
+    )
 
 
 def open_commitments(person: Person) -> QuerySet[Commitment]:

@@ -13,8 +13,14 @@ from django.http import Http404
 
 from stagecoach.accounts.models import Person, User
 from stagecoach.accounts.selectors import scope_for
-from stagecoach.pipeline.models import Activity, Opportunity
-from stagecoach.process.models import Pipeline, PipelineCriterion, Stage, StageKind
+from stagecoach.pipeline.models import Activity, FieldChange, Opportunity, StageChange
+from stagecoach.process.models import (
+    ActivityType,
+    Pipeline,
+    PipelineCriterion,
+    Stage,
+    StageKind,
+)
 
 
 @dataclass
@@ -100,6 +106,146 @@ def get_opportunity_for_user(user: User | object, opportunity_id: int) -> Opport
     if not scope_for(user).can_see_person(opportunity.owner_id):
         raise Http404("No such opportunity.")
     return opportunity
+
+
+@dataclass(frozen=True)
+class StageVisit:
+    """A stay in one stage: from entering it until the next stage change.
+
+    ``days`` is None for a won or lost stage (a deal does not wait there). For the
+    stage the deal is in now, it counts up to now.
+    """
+
+    stage: Stage
+    entered_at: datetime
+    left_at: datetime | None
+    days: float | None
+    current: bool
+
+    @property
+    def target_days(self) -> int | None:
+        return self.stage.target_days if self.stage.kind == StageKind.OPEN else None
+
+    @property
+    def over_target(self) -> bool:
+        target = self.target_days
+        return target is not None and self.days is not None and self.days > target
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    changed_at: datetime
+    old: str
+    new: str
+
+
+@dataclass
+class DealHistory:
+    """Everything the CRM recorded over one deal's life, for its page."""
+
+    visits: list[StageVisit]
+    amount_changes: list[ValueChange]
+    close_date_changes: list[ValueChange]
+    owner_changes: list[ValueChange]
+    activities: list[Activity]
+    activity_total: int
+    activity_counts: list[tuple[str, int]]
+
+    @property
+    def timed_visits(self) -> list[StageVisit]:
+        """Visits to open stages that have a target: the sample the over-target share uses."""
+        return [v for v in self.visits if v.target_days is not None and v.days is not None]
+
+    @property
+    def over_target_count(self) -> int:
+        return sum(1 for v in self.timed_visits if v.over_target)
+
+
+DEAL_ACTIVITY_LIMIT = 100
+
+
+def deal_history(opportunity: Opportunity, *, now: datetime) -> DealHistory:
+    """Stage visits, field changes and activities of one deal, in four queries however
+    long its history is."""
+    changes = list(
+        StageChange.objects.filter(opportunity=opportunity)
+        .select_related("stage")
+        .order_by("changed_at", "id")
+    )
+    visits: list[StageVisit] = []
+    for index, change in enumerate(changes):
+        following = changes[index + 1] if index + 1 < len(changes) else None
+        left_at = following.changed_at if following else None
+        current = following is None
+        end = left_at
+        if end is None:
+            # A closed deal whose history lacks the closing move left its last open
+            # stage when it closed.
+            end = now if opportunity.stage.is_open else opportunity.closed_at
+        days = (
+            max((end - change.changed_at).total_seconds(), 0) / 86400
+            if end is not None and change.stage.kind == StageKind.OPEN
+            else None
+        )
+        visits.append(
+            StageVisit(
+                stage=change.stage,
+                entered_at=change.changed_at,
+                left_at=left_at,
+                days=days,
+                current=current,
+            )
+        )
+
+    by_field: dict[str, list[ValueChange]] = defaultdict(list)
+    owner_ids: set[int] = set()
+    for field_change in FieldChange.objects.filter(opportunity=opportunity).order_by(
+        "changed_at", "id"
+    ):
+        by_field[field_change.field].append(
+            ValueChange(field_change.changed_at, field_change.old_value, field_change.new_value)
+        )
+        if field_change.field == FieldChange.Field.OWNER:
+            owner_ids |= {
+                int(v) for v in (field_change.old_value, field_change.new_value) if v.isdigit()
+            }
+    if owner_ids:
+        # Owner changes are stored as person ids; one query names them all.
+        names = dict(Person.objects.filter(id__in=owner_ids).values_list("id", "name"))
+        by_field[FieldChange.Field.OWNER] = [
+            ValueChange(
+                c.changed_at,
+                names.get(int(c.old), c.old) if c.old.isdigit() else c.old,
+                names.get(int(c.new), c.new) if c.new.isdigit() else c.new,
+            )
+            for c in by_field[FieldChange.Field.OWNER]
+        ]
+
+    labels = dict(ActivityType.choices)
+    counted = (
+        Activity.objects.filter(opportunity=opportunity)
+        .order_by()
+        .values("type")
+        .annotate(n=Count("id"))
+    )
+    counts = sorted(
+        ((labels.get(row["type"], row["type"]), row["n"]) for row in counted),
+        key=lambda item: (-item[1], item[0]),
+    )
+    activities = list(
+        Activity.objects.filter(opportunity=opportunity).order_by("-occurred_at", "-id")[
+            :DEAL_ACTIVITY_LIMIT
+        ]
+    )
+    return DealHistory(
+        visits=visits,
+        amount_changes=by_field[FieldChange.Field.AMOUNT],
+        close_date_changes=by_field[FieldChange.Field.CLOSE_DATE],
+        owner_changes=by_field[FieldChange.Field.OWNER],
+        activities=activities,
+        activity_total=sum(n for _, n in counts),
+        activity_counts=counts,
+    )
 
 
 def real_opportunity_filter(pipeline: Pipeline, *, now: datetime) -> Q:

@@ -6,10 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from stagecoach.accounts.models import User
 from stagecoach.accounts.selectors import can_administer
+from stagecoach.accounts.views import flag_views
+from stagecoach.analytics import selectors as analytics_selectors
+from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+from stagecoach.coaching.selectors import agenda_items_about, commitments_about
 from stagecoach.lib.csvexport import defused_file
 from stagecoach.pipeline.forms import ImportForm, MappingForm
 from stagecoach.pipeline.importers import AUTO
@@ -42,6 +47,7 @@ from stagecoach.pipeline.mappings import (
     stash_upload,
 )
 from stagecoach.pipeline.models import ImportRun, MappingProfile
+from stagecoach.pipeline.selectors import deal_history, get_opportunity_for_user
 from stagecoach.pipeline.uploads import refused
 from stagecoach.process.models import Stage
 
@@ -297,5 +303,42 @@ def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
             "file_name": sheet.name,
             "preview": preview,
             "stage_names": list(Stage.objects.values_list("name", flat=True).distinct()),
+        },
+    )
+
+
+@login_required
+def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+    """One deal's life: where it is, how it got there, what was done and said about it.
+
+    Readable by whoever may see its owner; anyone else gets the same 404 as for a deal
+    that does not exist.
+    """
+    opportunity = get_opportunity_for_user(request.user, opportunity_id)
+    now = timezone.now()
+    history = deal_history(opportunity, now=now)
+    as_of = analytics_selectors.latest_as_of(DEFAULT_WINDOW_DAYS)
+    flags = (
+        [
+            flag
+            for flag in analytics_selectors.flags_for(
+                [opportunity.owner_id], as_of=as_of, window_days=DEFAULT_WINDOW_DAYS
+            )
+            if opportunity.pk in flag.deals
+        ]
+        if as_of is not None
+        else []
+    )
+    return render(
+        request,
+        "pipeline/deal.html",
+        {
+            "deal": opportunity,
+            "history": history,
+            "flags": flag_views(flags),
+            "flags_as_of": as_of,
+            "commitments": list(commitments_about(request.user, opportunity)),
+            "agenda_items": list(agenda_items_about(request.user, opportunity)),
+            "today": now.date(),
         },
     )

@@ -90,6 +90,7 @@ def test_access_helper_hides_existence(cast) -> None:  # type: ignore[no-untyped
 PAGES = {
     "team": lambda c: reverse("team", args=[c.alpha.pk]),
     "person": lambda c: reverse("person", args=[c.alice.pk]),
+    "deal": lambda c: reverse("deal", args=[c.deal.pk]),
     "imports": lambda c: reverse("imports"),
     "import_detail": lambda c: reverse("import_detail", args=[c.run.pk]),
     "import_file": lambda c: reverse("import_file", args=[c.run.pk, "stage_mapping.csv"]),
@@ -174,16 +175,28 @@ HEALTH = {"coaching-health", "coaching-health-csv"}
 AUDIT = {"audit-log", "audit-log-csv"}
 SCORECARD = {"scorecard", "scorecard-csv"}
 ALLOWED = {
-    "alice": {"person", "session", "agenda", "skills", "development", "action-plan"},
+    "alice": {"person", "deal", "session", "agenda", "skills", "development", "action-plan"},
     "bob": set(),
-    "mona": {"team", "person", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD}
+    "mona": {"team", "person", "deal", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD}
     | {"self-assessment"},
     "nate": {*COACH, "impact", *HEALTH, "self-assessment"},
     "charlie": set(),
-    "lena": {"team", "person", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD, *AUDIT},
+    "lena": {
+        "team",
+        "person",
+        "deal",
+        "team-review",
+        *LEAD,
+        *COACH,
+        *DEVELOP,
+        *HEALTH,
+        *SCORECARD,
+        *AUDIT,
+    },
     "otto": {
         "team",
         "person",
+        "deal",
         "team-review",
         *LEAD,
         *COACH,
@@ -229,6 +242,7 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
 
     from stagecoach.coaching.models import Commitment, Session
 
+    cast.deal = make_opportunity(cast.alice, name="Alice's matrix deal")
     cast.session = Session.objects.create(
         kind=Session.Kind.ONE_ON_ONE,
         manager=cast.mona,
