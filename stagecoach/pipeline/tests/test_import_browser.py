@@ -33,7 +33,7 @@ def test_ops_uploads_an_export_and_reads_the_result(cast, browser_login, tmp_pat
     expect(rows).to_contain_text("opportunities")
     expect(page.get_by_role("heading", name="Rejected rows (1) by reason")).to_be_visible()
     expect(page.get_by_text("period_end is before period_start").first).to_be_visible()
-    expect(page.locator("details")).to_contain_text("quotas.csv")
+    expect(page.locator("main details")).to_contain_text("quotas.csv")
 
     expect(page.get_by_role("link", name="quotas.rejects.csv")).to_be_visible()
 
