@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 from stagecoach.accounts.models import Person, Team
 from stagecoach.analytics.services import refresh
 from stagecoach.coaching.models import Commitment, Session
+from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.models import Stage
 from stagecoach.testing.factories import make_activity, make_opportunity
 
@@ -80,7 +81,9 @@ def fill(cast) -> dict[str, int]:  # type: ignore[no-untyped-def]
         scheduled_at=now + timedelta(hours=1),
     )
     refresh()
-    return {"session": session.pk}
+    deal = Opportunity.objects.filter(owner=cast.alice).order_by("pk").first()
+    assert deal is not None
+    return {"session": session.pk, "deal": deal.pk}
 
 
 def pages_for(cast, role: str, ids: dict[str, int]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -94,6 +97,7 @@ def pages_for(cast, role: str, ids: dict[str, int]) -> list[str]:  # type: ignor
             f"/coaching/sessions/{session}/",
             f"/coaching/sessions/{session}/log/",
             "/coaching/",
+            f"/deals/{ids['deal']}/",
         ]
     if role == "rep":
         return [
@@ -101,6 +105,7 @@ def pages_for(cast, role: str, ids: dict[str, int]) -> list[str]:  # type: ignor
             f"/coaching/people/{alice}/agenda/",
             f"/coaching/sessions/{session}/",
             "/coaching/",
+            f"/deals/{ids['deal']}/",
         ]
     return ["/teams/", f"/teams/{alpha}/", f"/people/{alice}/"]
 
