@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 
+from stagecoach.accounts.selectors import scope_for
 from stagecoach.lib.money import format_money
 
 register = template.Library()
@@ -37,3 +38,10 @@ def percent(value: Any, digits: int = 0) -> str:
     if number is None:
         return "—"
     return f"{float(number) * 100:.{digits}f}%"
+
+
+@register.filter
+def sees_team(user: Any, team_id: int | None) -> bool:
+    """Whether this login may open the team's page: a team it may not see is named, not
+    linked, so no link it is shown answers 404."""
+    return team_id is not None and scope_for(user).can_see_team(team_id)
