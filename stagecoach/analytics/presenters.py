@@ -58,12 +58,19 @@ def requested_period(request: HttpRequest, *, first: date | None, today: date) -
     begins shows its first day; a date after today shows today.
     """
     notes: list[str] = []
+    default_label = dict(WINDOWS)[DEFAULT_WINDOW_DAYS]
     raw_window = request.GET.get("window", "")
     window = int(raw_window) if raw_window.isdigit() else DEFAULT_WINDOW_DAYS
-    if window not in dict(WINDOWS):
-        if raw_window:
-            choices = ", ".join(label for _, label in WINDOWS)
-            notes.append(f"“{raw_window[:20]}” is not a window this page offers ({choices}).")
+    if raw_window and not raw_window.isdigit():
+        notes.append(
+            f"Ignored window={raw_window[:20]}: not a number of days; showing {default_label}."
+        )
+    elif window not in dict(WINDOWS):
+        choices = ", ".join(label for _, label in WINDOWS)
+        notes.append(
+            f"Ignored window={raw_window[:20]}: not a window this page offers ({choices}); "
+            f"showing {default_label}."
+        )
         window = DEFAULT_WINDOW_DAYS
     raw = request.GET.get("as_of", "")
     as_of: date | None = None
@@ -71,7 +78,9 @@ def requested_period(request: HttpRequest, *, first: date | None, today: date) -
         try:
             as_of = date.fromisoformat(raw)
         except ValueError:
-            notes.append(f"“{raw[:20]}” is not a date (YYYY-MM-DD); showing the latest figures.")
+            notes.append(
+                f"Ignored as_of={raw[:20]}: not a date (YYYY-MM-DD); showing the latest figures."
+            )
     if as_of is not None and as_of > today:
         notes.append(f"{as_of:%-d %b %Y} is in the future; showing today.")
         as_of = today
