@@ -79,6 +79,15 @@ def review_log(request: HttpRequest, team_id: int) -> HttpResponseRedirect:
         )
         for block in sheet.blocks
     ]
+    if not any(entry.covered or entry.note for entry in entries):
+        # A review with nothing ticked and nothing noted would count as held in the
+        # coaching health figures while recording nothing of what was said.
+        messages.error(
+            request,
+            "Nothing was logged: tick at least one rep as covered or write a note, "
+            "then log the review.",
+        )
+        return redirect("team-review", team.pk)
     session = review.log_team_review(
         team=team,
         manager=sheet.manager,

@@ -261,6 +261,8 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
             "open_commitments": selectors.open_commitments(session.rep)
             if session.rep and session.status == Session.Status.SCHEDULED
             else [],
+            "covered": sum(1 for i in items if i.covered),
+            "planned_minutes": sum(i.minutes for i in items),
             "deal_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.DEAL),
             "skill_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.SKILL),
             "today": timezone.localdate(),
