@@ -159,7 +159,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
             "org": org,
             "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
             "org_forecast": presenters.forecast_view(org) if org else None,
-            "codes": codes.most_common(),
+            "codes": [(code, presenters.flag_kind(code), n) for code, n in codes.most_common()],
             "everyone": everyone,
             "can_refresh": can_administer(request.user) or everyone,
             "last_refresh": selectors.last_refresh(),

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from stagecoach.accounts.selectors import scope_for
+from stagecoach.analytics import presenters
 from stagecoach.lib.money import format_money
 
 register = template.Library()
@@ -57,3 +58,9 @@ def day_and_time(moment: datetime | None) -> str:
     local = timezone.localtime(moment)
     year = "" if local.year == timezone.localdate().year else f" {local.year}"
     return f"{local.day} {local:%b}{year}, {local:%H:%M}"
+
+
+@register.filter
+def flag_kind(code: str) -> str:
+    """A red flag's kind in words; the code itself belongs in a tooltip."""
+    return presenters.flag_kind(code)

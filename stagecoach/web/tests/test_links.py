@@ -50,9 +50,13 @@ def _followable(url: str) -> bool:
     return "/files/" not in parts.path and "format=" not in parts.query
 
 
-def crawl(client: Client) -> tuple[dict[str, int], dict[str, str]]:
-    """Status of every page reached (up to MAX_PAGES), and the page that linked each."""
+def crawl(
+    client: Client, *, keep_html: bool = False
+) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """Status of every page reached (up to MAX_PAGES), the page that linked each, and
+    (with ``keep_html``) the HTML of each page that answered."""
     seen: dict[str, int] = {}
+    pages: dict[str, str] = {}
     linked_from: dict[str, str] = {"/": "(start)"}
     queue = ["/"]
     while queue and len(seen) < MAX_PAGES:
@@ -64,8 +68,11 @@ def crawl(client: Client) -> tuple[dict[str, int], dict[str, str]]:
         if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
             continue
         final = response.redirect_chain[-1][0] if response.redirect_chain else url
+        html = response.content.decode()
+        if keep_html:
+            pages[url] = html
         parser = _Links()
-        parser.feed(response.content.decode())
+        parser.feed(html)
         for href in parser.hrefs:
             target = urldefrag(urljoin(final, href))[0]
             parts = urlsplit(target)
@@ -73,7 +80,7 @@ def crawl(client: Client) -> tuple[dict[str, int], dict[str, str]]:
             if _followable(target) and target not in seen and target not in linked_from:
                 linked_from[target] = final
                 queue.append(target)
-    return seen, linked_from
+    return seen, linked_from, pages
 
 
 @pytest.fixture
@@ -86,7 +93,7 @@ def demo_logins() -> dict[str, str]:
 def test_every_link_shown_to_a_role_works_for_it(demo_logins: dict[str, str], role: str) -> None:
     client = Client()
     client.force_login(User.objects.get(email=demo_logins[role]))
-    seen, linked_from = crawl(client)
+    seen, linked_from, _ = crawl(client)
     broken = {
         url: f"{status} (linked from {linked_from[url]})"
         for url, status in seen.items()
