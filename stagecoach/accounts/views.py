@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role, Team, User
@@ -82,10 +83,23 @@ def flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """A filter change (htmx) gets the analytics part of the page only."""
-    if getattr(request, "htmx", False):
-        template += "#analytics"
-    return render(request, template, context)
+    """A filter change (htmx) gets the analytics part of the page only.
+
+    The dates shown and the notes on the filters sit outside that part, so they come
+    along out of band; and the address the browser keeps is the one just answered, so a
+    reload or a shared link shows what is on screen.
+    """
+    if not getattr(request, "htmx", False):
+        return render(request, template, context)
+    oob = {**context, "oob": True}
+    body = (
+        render_to_string(f"{template}#analytics", context, request)
+        + render_to_string("analytics/_period_label.html", oob, request)
+        + render_to_string("analytics/_period_notes.html", oob, request)
+    )
+    response = HttpResponse(body)
+    response["HX-Push-Url"] = request.get_full_path()
+    return response
 
 
 @login_required
@@ -147,7 +161,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
             "org": org,
             "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
             "org_forecast": presenters.forecast_view(org) if org else None,
-            "codes": codes.most_common(),
+            "codes": [(code, presenters.flag_kind(code), n) for code, n in codes.most_common()],
             "everyone": everyone,
             "can_refresh": can_administer(request.user) or everyone,
             "last_refresh": selectors.last_refresh(),

@@ -22,6 +22,26 @@ ACTIVITY_NAMES = {
 }
 
 
+# What each kind of red flag is called on the pages; the code stays in tooltips and
+# the API (docs/red_flags.md describes each).
+FLAG_KINDS = {
+    "conversion_gap": "Conversion below peers",
+    "slow_stage": "Slow in a stage",
+    "close_date_slippage": "Close dates slipping",
+    "process_skip": "Stages skipped",
+    "stalled_deal": "Stalled deals",
+    "activity_shortfall": "Activity below target",
+    "thin_early_pipeline": "Thin early pipeline",
+    "coverage_gap": "Pipeline coverage short of quota",
+    "forecast_risk": "Quota at risk",
+    "stale_data": "Stale CRM data",
+}
+
+
+def flag_kind(code: str) -> str:
+    return FLAG_KINDS.get(code, code.replace("_", " ").capitalize())
+
+
 @dataclass(frozen=True)
 class Period:
     """The window and as-of date a page shows, read from its query string.
@@ -58,12 +78,19 @@ def requested_period(request: HttpRequest, *, first: date | None, today: date) -
     begins shows its first day; a date after today shows today.
     """
     notes: list[str] = []
+    default_label = dict(WINDOWS)[DEFAULT_WINDOW_DAYS]
     raw_window = request.GET.get("window", "")
     window = int(raw_window) if raw_window.isdigit() else DEFAULT_WINDOW_DAYS
-    if window not in dict(WINDOWS):
-        if raw_window:
-            choices = ", ".join(label for _, label in WINDOWS)
-            notes.append(f"“{raw_window[:20]}” is not a window this page offers ({choices}).")
+    if raw_window and not raw_window.isdigit():
+        notes.append(
+            f"Ignored window={raw_window[:20]}: not a number of days; showing {default_label}."
+        )
+    elif window not in dict(WINDOWS):
+        choices = ", ".join(label for _, label in WINDOWS)
+        notes.append(
+            f"Ignored window={raw_window[:20]}: not a window this page offers ({choices}); "
+            f"showing {default_label}."
+        )
         window = DEFAULT_WINDOW_DAYS
     raw = request.GET.get("as_of", "")
     as_of: date | None = None
@@ -71,7 +98,9 @@ def requested_period(request: HttpRequest, *, first: date | None, today: date) -
         try:
             as_of = date.fromisoformat(raw)
         except ValueError:
-            notes.append(f"“{raw[:20]}” is not a date (YYYY-MM-DD); showing the latest figures.")
+            notes.append(
+                f"Ignored as_of={raw[:20]}: not a date (YYYY-MM-DD); showing the latest figures."
+            )
     if as_of is not None and as_of > today:
         notes.append(f"{as_of:%-d %b %Y} is in the future; showing today.")
         as_of = today
@@ -177,7 +206,7 @@ def pipeline_bars(
         Bar(
             label=stage["stage"],
             value=float(amounts.get(stage["stage_id"], 0) or 0),
-            note=f"{counts.get(stage['stage_id'], 0)} deals",
+            note=_count(counts.get(stage["stage_id"], 0), "deal"),
         )
         for stage in stage_rows(group)
     ]
@@ -187,8 +216,14 @@ def _pct(value: Any) -> str:
     return "—" if value is None else f"{float(value) * 100:.0f}%"
 
 
+def _count(n: Any, noun: str) -> str:
+    """``1 deal``, ``3 deals``: a count with its noun agreeing."""
+    number = round(float(n)) if isinstance(n, float) else int(n)
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _days(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.0f} days"
+    return "—" if value is None else _count(round(float(value)), "day")
 
 
 def evidence_lines(
@@ -204,7 +239,7 @@ def evidence_lines(
     if code == "conversion_gap":
         low, high = (e.get("interval") or [None, None])[:2]
         return [
-            f"Moved on {e['advanced']} of {e['resolved']} deals that left the stage "
+            f"Moved on {e['advanced']} of {_count(e['resolved'], 'deal')} that left the stage "
             f"({_pct(e['conversion'])}); {e['open']} still open",
             f"Shrunk toward peers: {_pct(e['conversion_shrunk'])} (90% interval "
             f"{_pct(low)}–{_pct(high)})",
@@ -213,18 +248,20 @@ def evidence_lines(
         ]
     if code == "slow_stage":
         return [
-            f"Median {_days(e['median_days'])} over {e['visits']} visits (P90 {_days(e['p90_days'])})",
+            f"Median {_days(e['median_days'])} over {_count(e['visits'], 'visit')} (P90 {_days(e['p90_days'])})",
             f"Typical after shrinkage {_days(e['typical_days_shrunk'])}; peers "
             f"{_days(e['peers_typical_days'])}; target {_days(e.get('target_days'))}",
             f"Probability of being {e['factor']:g}× slower or more: {_pct(e['probability'])}",
         ]
     if code == "stalled_deal":
         return [
-            f"{deal_names.get(d['id'], 'Deal ' + str(d['id']))}: {d['age_days']:.0f} days in "
+            f"{deal_names.get(d['id'], 'Deal ' + str(d['id']))}: {_count(d['age_days'], 'day')} in "
             f"{stage_names.get(d['stage_id'], 'its stage')} (usually under {d['limit_days']:.0f}), "
             f"{money(d['amount'])}"
             for d in e["deals"]
-        ] + [f"Value at stake: {money(e['value_at_stake'])} of {e['open_deals']} open deals"]
+        ] + [
+            f"Value at stake: {money(e['value_at_stake'])} of {_count(e['open_deals'], 'open deal')}"
+        ]
     if code == "activity_shortfall":
         lines = [
             f"Last 4 weeks: {', '.join(str(w) for w in e['weeks'])} — {e['per_week']:.1f} a week "
@@ -236,7 +273,7 @@ def evidence_lines(
         return lines
     if code == "thin_early_pipeline":
         return [
-            f"{e['early_open']} open deals in the first two stages; peers' median "
+            f"{_count(e['early_open'], 'open deal')} in the first two stages; peers' median "
             f"{e['peers_median']:.0f}",
             f"New deals a week: {e['new_deals_per_week_now']:.1f} now, "
             f"{e['new_deals_per_week_needed']:.1f} needed for the plan",
@@ -254,17 +291,17 @@ def evidence_lines(
             f"Likely attainment (P10 / P50 / P90): {_pct(e['attainment_p10'])} / "
             f"{_pct(e['attainment_p50'])} / {_pct(e['attainment_p90'])}",
             f"Won {money(e['won_to_date'])} of {money(e['quota'])}; expected "
-            f"{money(e['expected'])} from {e['deals']} open deals",
+            f"{money(e['expected'])} from {_count(e['deals'], 'open deal')}",
         ]
     if code in ("close_date_slippage", "process_skip"):
         return [
-            f"{e['count']} of {e['of']} deals ({_pct(e['rate'])}); shrunk {_pct(e['rate_shrunk'])}",
+            f"{e['count']} of {_count(e['of'], 'deal')} ({_pct(e['rate'])}); shrunk {_pct(e['rate_shrunk'])}",
             f"Peers {_pct(e['peers'])}; probability of a real difference {_pct(e['probability'])}",
         ]
     if code == "stale_data":
         return [
-            f"{e['open_past_close_date']} of {e['open_deals']} open deals past their close date",
-            f"{e['stale']} open deals not moved in 90 days",
+            f"{e['open_past_close_date']} of {_count(e['open_deals'], 'open deal')} past their close date",
+            f"{_count(e['stale'], 'open deal')} not moved in 90 days",
             f"Last activity logged: week of {e['last_activity_week'] or 'never'}",
         ]
     return [f"{key}: {value}" for key, value in e.items()]

@@ -219,7 +219,7 @@ def _deal(
     criteria = [c.text for c in opportunity.stage.exit_criteria.all()]
     detail = [
         f"{opportunity.stage.name} · {_money(opportunity.amount_org)}"
-        + (f" · {days} days in stage" if days is not None else "")
+        + (f" · {days} day{'' if days == 1 else 's'} in stage" if days is not None else "")
         + (f" · closes {opportunity.close_date:%-d %b %Y}" if opportunity.close_date else ""),
     ]
     if criteria:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from stagecoach.accounts.models import Person
 from stagecoach.coaching.asktell import MAX_TRANSCRIPT
@@ -147,6 +149,14 @@ class LogForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Transcript (WebVTT, SRT or plain text)",
     )
+
+    def clean_held_at(self) -> datetime:
+        held_at: datetime = self.cleaned_data["held_at"]
+        if timezone.localtime(held_at).date() > timezone.localdate():
+            raise forms.ValidationError(
+                "A session cannot have been held after today: log it once it has happened."
+            )
+        return held_at
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

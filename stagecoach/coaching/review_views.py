@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -79,6 +80,15 @@ def review_log(request: HttpRequest, team_id: int) -> HttpResponseRedirect:
         )
         for block in sheet.blocks
     ]
+    if not any(entry.covered or entry.note for entry in entries):
+        # A review with nothing ticked and nothing noted would count as held in the
+        # coaching health figures while recording nothing of what was said.
+        messages.error(
+            request,
+            "Nothing was logged: tick at least one rep as covered or write a note, "
+            "then log the review.",
+        )
+        return redirect("team-review", team.pk)
     session = review.log_team_review(
         team=team,
         manager=sheet.manager,
@@ -94,6 +104,6 @@ def review_log(request: HttpRequest, team_id: int) -> HttpResponseRedirect:
     messages.success(
         request,
         f"Team review logged: {done} of {len(entries)} reps covered "
-        f"in {session.duration_minutes} minutes.",
+        f"in {session.duration_minutes} minute{pluralize(session.duration_minutes)}.",
     )
     return redirect("team-review", team.pk)

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -261,6 +262,8 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
             "open_commitments": selectors.open_commitments(session.rep)
             if session.rep and session.status == Session.Status.SCHEDULED
             else [],
+            "covered": sum(1 for i in items if i.covered),
+            "planned_minutes": sum(i.minutes for i in items),
             "deal_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.DEAL),
             "skill_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.SKILL),
             "today": timezone.localdate(),
@@ -342,7 +345,7 @@ def session_prepare(request: HttpRequest, session_id: int) -> HttpResponse:
             if data and data.get("include") and (data.get("title") or "").strip()
         ]
         services.save_agenda(session, planned)
-        messages.success(request, f"Agenda saved: {len(planned)} items.")
+        messages.success(request, f"Agenda saved: {len(planned)} item{pluralize(len(planned))}.")
         return redirect("session", session.pk)
     if request.method == "POST" and any(f.has_bad_hidden_field() for f in formset.forms):
         return HttpResponseBadRequest("This agenda refers to something that does not exist.")
@@ -457,9 +460,8 @@ def session_log(request: HttpRequest, session_id: int) -> HttpResponse:
         messages.success(
             request,
             f"Session logged: {sum(1 for i in items if request.POST.get(f'covered-{i.pk}') == 'on')}"
-            f" of {len(items)} items covered, {len(new)} new commitment"
-            + ("s" if len(new) != 1 else "")
-            + ".",
+            f" of {len(items)} item{pluralize(len(items))} covered, {len(new)} new "
+            f"commitment{pluralize(len(new))}.",
         )
         return redirect("session", session.pk)
     return render(

@@ -139,7 +139,7 @@ BANDS = (
     Band("30 min to 2 h", 120, 0.433),
     Band("More than 2 h", None, 0.096),
 )
-BENCHMARK_SOURCE = "CSO Insights, 2017 Sales Manager Enablement Report (quoted in seed 002)"
+BENCHMARK_SOURCE = "CSO Insights, 2017 Sales Manager Enablement Report"
 # Below this many managers, the organisation's band shares would let a manager tell
 # which band a named colleague is in; only leaders and ops see them then.
 MIN_MANAGERS_FOR_ORG_BANDS = 5

@@ -467,13 +467,13 @@ def _funnel_row(step: FunnelStep, name: str, value: str, cy: float, x: _Scale) -
     return _tag("g", _title(_funnel_summary(step)) + "".join(parts), class_="row")
 
 
-def _funnel_legend(steps: Sequence[FunnelStep]) -> list[tuple[SwatchKind, str, str]]:
+def _funnel_legend(steps: Sequence[FunnelStep], subject: str) -> list[tuple[SwatchKind, str, str]]:
     has_team = any(s.team is not None for s in steps)
     has_benchmark = any(s.benchmark is not None for s in steps)
     if not (has_team or has_benchmark):
         return []
     items: list[tuple[SwatchKind, str, str]] = [
-        ("rect", "chart-bar", "this person"),
+        ("rect", "chart-bar", subject),
         ("whisker", "whisker", "90% interval"),
     ]
     if has_team:
@@ -483,7 +483,9 @@ def _funnel_legend(steps: Sequence[FunnelStep]) -> list[tuple[SwatchKind, str, s
     return items
 
 
-def funnel(stages: Sequence[FunnelStep], *, title: str | None = None) -> str:
+def funnel(
+    stages: Sequence[FunnelStep], *, title: str | None = None, subject: str = "this person"
+) -> str:
     """One row per stage: its conversion rate as a bar (0–100%), the 90% credible
     interval as a whisker, the team's rate as a tick and the benchmark as a diamond."""
     title = title or "Conversion by stage"
@@ -495,7 +497,7 @@ def funnel(stages: Sequence[FunnelStep], *, title: str | None = None) -> str:
     row = 30.0
     x0 = PAD + _column(names) + GAP
     x1 = WIDTH - PAD - max(_width(v) for v in values) - GAP - 4
-    legend, legend_h = _legend(_funnel_legend(steps), PAD)
+    legend, legend_h = _legend(_funnel_legend(steps, subject), PAD)
     top = PAD + legend_h + (4 if legend else 0)
     bottom = top + row * len(steps)
     x = _Scale(0.0, 1.0, x0, x1)

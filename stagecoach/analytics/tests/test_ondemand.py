@@ -141,7 +141,7 @@ def test_pages_say_what_they_did_with_odd_filters(refreshed: Any, login: Any) ->
     )
     assert page.status_code == 200
     text = page.content.decode()
-    assert "is not a window this page offers" in text
+    assert "Ignored window=33: not a window this page offers" in text
     assert f"The data begins on {first:%-d %b %Y}" in text
     assert MetricSet.objects.filter(as_of=first, window_days=DEFAULT_WINDOW_DAYS).exists()
     assert login(refreshed.mona).get(f"/teams/{refreshed.alpha.pk}/?as_of=soon").status_code == 200

@@ -178,3 +178,33 @@ def test_a_manager_reads_a_flag_changes_the_window_and_opens_a_rep(cast, browser
     expect(page.get_by_role("heading", name="Bob Rep")).to_be_visible()
     expect(page.locator("svg[role=img]").first).to_be_visible()
     expect(page.get_by_role("heading", name="Plan to quota")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        ("window=abc", "Ignored window=abc: not a number of days; showing 12 months."),
+        (
+            "window=33",
+            "Ignored window=33: not a window this page offers "
+            "(90 days, 6 months, 12 months, 2 years); showing 12 months.",
+        ),
+        (
+            "as_of=2026-13-45",
+            "Ignored as_of=2026-13-45: not a date (YYYY-MM-DD); showing the latest figures.",
+        ),
+    ],
+)
+def test_a_filter_value_the_page_cannot_use_is_named_and_the_default_kept(
+    query: str, note: str
+) -> None:
+    from django.test import RequestFactory
+
+    from stagecoach.analytics.presenters import requested_period
+    from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+
+    today = timezone.localdate()
+    asked = requested_period(RequestFactory().get(f"/?{query}"), first=None, today=today)
+    assert asked.notes == (note,)
+    assert asked.window_days == DEFAULT_WINDOW_DAYS
+    assert asked.as_of is None

@@ -434,7 +434,7 @@ def test_a_scheduled_review_too_far_off_is_left_alone(cast, login) -> None:  # t
         manager=cast.mona,
         scheduled_at=timezone.now() - 4 * DAY,
     )
-    post_log(login(cast.mona), cast.alpha)
+    post_log(login(cast.mona), cast.alpha, covered=[cast.alice.pk])
     far.refresh_from_db()
     assert far.status == Session.Status.SCHEDULED
     assert Session.objects.filter(status=Session.Status.HELD).count() == 1
@@ -454,7 +454,7 @@ def test_the_log_is_post_only(cast, login) -> None:  # type: ignore[no-untyped-d
 
 
 def test_a_leader_logs_under_the_teams_manager(cast, login) -> None:  # type: ignore[no-untyped-def]
-    post_log(login(cast.lena), cast.alpha)
+    post_log(login(cast.lena), cast.alpha, covered=[cast.alice.pk])
     session = Session.objects.get()
     assert session.manager == cast.mona
     assert session.logged_by == cast.lena.user

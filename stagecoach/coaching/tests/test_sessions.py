@@ -428,3 +428,75 @@ def test_a_prepared_agenda_keeps_a_real_skill_and_stage(cast, login) -> None:  #
     assert response.status_code == 302
     item = session.items.get()
     assert (item.skill_id, item.stage_id) == (skill.pk, stage.pk)
+
+
+# Logging: what the record says --------------------------------------------------------
+
+
+def held_one_on_one(manager, rep, *, held_at: datetime, covered: list[bool]) -> Session:  # type: ignore[no-untyped-def]
+    session = one_on_one(manager, rep, days=-1, status=Session.Status.HELD)
+    session.held_at = held_at
+    session.save()
+    for n, done in enumerate(covered):
+        SessionItem.objects.create(
+            session=session, kind=SessionItem.Kind.OTHER, title=f"Item {n}", covered=done
+        )
+    return session
+
+
+def test_a_held_session_counts_the_items_covered_not_the_agenda(cast, login) -> None:  # type: ignore[no-untyped-def]
+    session = held_one_on_one(
+        cast.mona, cast.alice, held_at=timezone.now(), covered=[True, False, False]
+    )
+    html = login(cast.mona).get(f"/coaching/sessions/{session.pk}/").content.decode()
+    assert '<div class="label">Covered</div><div class="value">1</div>' in html
+    assert "of 3 agenda items" in html
+
+
+def test_a_held_date_after_today_is_refused_and_changes_nothing(cast, login) -> None:  # type: ignore[no-untyped-def]
+    session = one_on_one(cast.mona, cast.alice, days=-1)
+    tomorrow = timezone.localtime() + timedelta(days=1)
+    response = login(cast.mona).post(
+        f"/coaching/sessions/{session.pk}/log/",
+        {"held_at": tomorrow.strftime("%Y-%m-%dT%H:%M"), "duration_minutes": 30, "notes": "x"},
+    )
+    assert response.status_code == 200
+    assert "cannot have been held after today" in response.content.decode()
+    session.refresh_from_db()
+    assert session.status == Session.Status.SCHEDULED
+
+
+def test_the_held_date_shows_its_year_only_when_not_this_year(cast, login) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.localtime()
+    last_year = now.replace(year=now.year - 1, month=3, day=4, hour=10, minute=0)
+    old = held_one_on_one(cast.mona, cast.alice, held_at=last_year, covered=[True])
+    recent = held_one_on_one(cast.mona, cast.alice, held_at=now, covered=[True])
+    client = login(cast.mona)
+    old_html = client.get(f"/coaching/sessions/{old.pk}/").content.decode()
+    assert f"held 4 Mar {now.year - 1}, 10:00" in old_html
+    recent_html = client.get(f"/coaching/sessions/{recent.pk}/").content.decode()
+    assert f"held {now:%-d %b, %H:%M}" in recent_html
+
+
+def test_an_agenda_longer_than_the_session_is_pointed_out(cast, login) -> None:  # type: ignore[no-untyped-def]
+    session = one_on_one(cast.mona, cast.alice)
+    session.duration_minutes = 30
+    session.save()
+    for minutes in (20, 15, 10):
+        SessionItem.objects.create(
+            session=session, kind=SessionItem.Kind.OTHER, title="Topic", minutes=minutes
+        )
+    html = login(cast.mona).get(f"/coaching/sessions/{session.pk}/").content.decode()
+    assert "45 minutes planned for a 30-minute session" in html
+    session.items.filter(minutes=20).delete()
+    html = login(cast.mona).get(f"/coaching/sessions/{session.pk}/").content.decode()
+    assert "minutes planned for a" not in html
+
+
+def test_an_empty_team_review_is_not_logged_as_held(cast, login) -> None:  # type: ignore[no-untyped-def]
+    client = login(cast.mona)
+    response = client.post(f"/teams/{cast.alpha.pk}/review/log/", {"elapsed_seconds": "600"})
+    assert response.status_code == 302
+    assert not Session.objects.filter(status=Session.Status.HELD).exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "Nothing was logged: tick at least one rep as covered or write a note" in page

@@ -26,8 +26,10 @@ def _safe(svg: str) -> SafeString:
 
 
 @register.simple_tag
-def funnel_chart(stages: Sequence[charts.FunnelStep], title: str | None = None) -> SafeString:
-    return _safe(charts.funnel(stages, title=title))
+def funnel_chart(
+    stages: Sequence[charts.FunnelStep], title: str | None = None, subject: str = "this person"
+) -> SafeString:
+    return _safe(charts.funnel(stages, title=title, subject=subject))
 
 
 @register.simple_tag

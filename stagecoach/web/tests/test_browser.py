@@ -56,3 +56,18 @@ def test_leader_browses_the_organisation_tree(cast, browser_login) -> None:  # t
     page.get_by_role("link", name="Beta").click()
     expect(page.get_by_role("heading", name="Beta")).to_be_visible()
     expect(page.locator("table.reps")).to_contain_text("Charlie Rep")
+
+
+def test_changing_the_window_updates_the_dates_shown_and_the_address(cast, browser_login) -> None:  # type: ignore[no-untyped-def]
+    make_opportunity(cast.alice, name="Globex — Pilot", stage_name="Proposal", amount=42_000)
+    page = browser_login(cast.mona)
+    label = page.locator(".period-label")
+    as_of = timezone.localdate()
+    for days in (180, 365):
+        page.locator("select[name=window]").select_option(str(days))
+        start = as_of - timedelta(days=days)
+        expect(label).to_contain_text(f"{start:%-d %b %Y} – {as_of:%-d %b %Y}")
+        expect(page).to_have_url(re.compile(rf"window={days}"))
+        assert f"window={days}" in page.evaluate("location.search")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"window=180"))
