@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -105,3 +105,22 @@ def test_demo_command_without_serving(capsys) -> None:  # type: ignore[no-untype
     first = counts()
     call_command("demo", "--no-serve", "--reps", "8", "--years", "0.5")
     assert counts() == first
+
+
+def test_the_demo_sends_no_digest_on_load_nor_when_it_starts_serving(capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core import mail
+    from django.utils import timezone
+
+    from stagecoach.coaching.scheduler import DIGEST, run_due_jobs
+
+    call_command("demo", "--no-serve", "--reps", "8", "--years", "0.5")
+    assert mail.outbox == []
+    # The scheduler `serve` starts next, on the Thursday of the week the demo is dated to.
+    today = timezone.localtime()
+    thursday = (today + timedelta(days=3 - today.weekday())).replace(hour=10, minute=0)
+    queued = run_due_jobs(now=thursday)
+    assert not [job for job in queued if job.startswith(DIGEST)]
+    assert mail.outbox == []
+    # The logins close the output, after the timing line.
+    out = capsys.readouterr().out.rstrip()
+    assert out.splitlines()[-1].lstrip().startswith("an ops admin")
