@@ -124,3 +124,27 @@ def test_the_demo_sends_no_digest_on_load_nor_when_it_starts_serving(capsys) -> 
     # The logins close the output, after the timing line.
     out = capsys.readouterr().out.rstrip()
     assert out.splitlines()[-1].lstrip().startswith("an ops admin")
+
+
+def test_the_demo_on_another_port_links_to_that_port(monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from stagecoach.demo.management.commands import demo
+
+    served: dict[str, object] = {}
+
+    def serve(name: str, *args: object, **options: object) -> None:
+        if name != "serve":
+            call_command(name, *args, **options)
+            return
+        served.update(options, site_url=settings.SITE_URL, environ=os.environ["SITE_URL"])
+
+    monkeypatch.setenv("SITE_URL", "")  # not set: the demo's own address is used
+    settings.SITE_URL = "http://127.0.0.1:8000"  # the default, put back after the test
+    monkeypatch.setattr(demo, "call_command", serve)
+    monkeypatch.setattr(demo, "check_port_free", lambda host, port: None)
+    call_command("demo", "--reps", "8", "--years", "0.5", "--port", "8101")
+    assert served["port"] == 8101
+    # Calendar feeds and digest links, in the web workers and the background processes.
+    assert served["site_url"] == served["environ"] == "http://127.0.0.1:8101"
+    assert "Log in at http://127.0.0.1:8101/" in str(served["ready_message"])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -92,6 +93,12 @@ class Command(BaseCommand):
         if options["no_serve"]:
             self.stdout.write(logins)
         else:
+            if not os.environ.get("SITE_URL", "").strip():
+                # Calendar feeds and digest links point at the port served, not 8000:
+                # in the web workers (forked from here) and the background processes.
+                url = f"http://{options['host']}:{options['port']}"
+                os.environ["SITE_URL"] = url
+                settings.SITE_URL = url
             call_command(
                 "serve",
                 host=options["host"],
