@@ -5,7 +5,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-export STAGECOACH_DATA_DIR ?= $(CURDIR)/var
+# The port `make demo` and `make serve` listen on: make demo PORT=8101
+PORT ?= 8000
+# The database: var/ in this checkout, the app's own default however it is started
+# (STAGECOACH_DATA_DIR or DATABASE_URL in the environment choose another).
 
 .PHONY: demo serve test test-postgres lint typecheck check-migrations bench clean
 
@@ -22,10 +25,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/stagecoach demo
+	$(BIN)/stagecoach demo --port $(PORT)
 
 serve: $(VENV)/.installed
-	$(BIN)/stagecoach serve
+	$(BIN)/stagecoach serve --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	bash scripts/ensure-chromium

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 # Commands that read or write the organisation's data. On a database with no tables at
 # all they create the schema first (as `demo` and `serve` do); on one that is behind,
@@ -24,6 +26,46 @@ NEEDS_SCHEMA = frozenset(
         "db_worker",
     }
 )
+
+# Every command that reads or writes the database says which one, on one line of
+# stderr (stdout stays the command's own output), so two databases are never a surprise.
+USES_DATABASE = NEEDS_SCHEMA | {
+    "demo",
+    "serve",
+    "migrate",
+    "backup",
+    "restore",
+    "check",
+    "createsuperuser",
+    "changepassword",
+    "shell",
+    "dbshell",
+    "dumpdata",
+    "loaddata",
+    "flush",
+    "showmigrations",
+}
+# Set for the processes a command starts that would only repeat the line.
+DATABASE_SHOWN = "STAGECOACH_DATABASE_SHOWN"
+
+
+def database_line(database: Mapping[str, Any]) -> str:
+    """The line naming the database: its file, or its name, host and port (no password)."""
+    engine = str(database["ENGINE"])
+    if engine.endswith("sqlite3"):
+        return f"Database: sqlite {database['NAME']}"
+    vendor = "postgresql" if "postgresql" in engine else engine.rsplit(".", 1)[-1]
+    host = database.get("HOST") or "localhost"
+    port = database.get("PORT") or 5432
+    return f"Database: {vendor} {database['NAME']} on {host}:{port}"
+
+
+def show_database(command: str) -> None:
+    if command not in USES_DATABASE or os.environ.get(DATABASE_SHOWN):
+        return
+    from django.conf import settings
+
+    print(database_line(settings.DATABASES["default"]), file=sys.stderr, flush=True)
 
 
 def ensure_schema(command: str) -> str | None:
@@ -65,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
         command = next((a for a in args if not a.startswith("-")), "")
         if command and "--help" not in args and "-h" not in args:
+            show_database(command)
             stop = ensure_schema(command)
             if stop is not None:
                 print(f"stagecoach {command}: {stop}", file=sys.stderr)

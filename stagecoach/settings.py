@@ -8,7 +8,7 @@ DEBUG                 default: false
 ALLOWED_HOSTS         default: 127.0.0.1,localhost
 TIME_ZONE             default: UTC
 STAGECOACH_CURRENCY   the organisation's currency, default: USD
-STAGECOACH_DATA_DIR   default: $XDG_DATA_HOME/stagecoach
+STAGECOACH_DATA_DIR   default: var/ in a source checkout, else $XDG_DATA_HOME/stagecoach
 EMAIL_HOST            SMTP server for the weekly digest (default: print mail to the console)
 EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL
 SITE_URL              the address people open, used in mail and calendar links
@@ -39,7 +39,7 @@ django_stubs_ext.monkeypatch()
 BASE_DIR = Path(__file__).resolve().parent
 
 try:
-    DATA_DIR = env.data_dir("STAGECOACH_DATA_DIR")
+    DATA_DIR = env.data_dir("STAGECOACH_DATA_DIR", checkout=env.source_checkout(BASE_DIR))
     DEBUG = env.env_bool("DEBUG", False)
     SECRET_KEY, SECRET_KEY_GENERATED = env.secret_key("SECRET_KEY", folder=DATA_DIR)
     ALLOWED_HOSTS = env.env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])

@@ -104,11 +104,28 @@ def env_database_url(name: str, default: str, environ: Mapping[str, str] = os.en
     return value
 
 
-def data_dir(name: str, environ: Mapping[str, str] = os.environ) -> Path:
-    """The folder for the embedded database, the generated secret key and uploads."""
+def source_checkout(package: Path) -> Path | None:
+    """The source checkout the package runs from, or None when it is installed."""
+    root = package.parent
+    if (root / "pyproject.toml").is_file() and (root / "manage.py").is_file():
+        return root
+    return None
+
+
+def data_dir(
+    name: str, environ: Mapping[str, str] = os.environ, *, checkout: Path | None = None
+) -> Path:
+    """The folder for the embedded database, the generated secret key and uploads.
+
+    Unless set: ``var/`` in the source checkout the app runs from (so ``make demo`` and
+    ``.venv/bin/stagecoach …`` use the same database, from whatever folder), else
+    ``$XDG_DATA_HOME/stagecoach`` for an installed package.
+    """
     raw = environ.get(name)
     if raw and raw.strip():
         path = Path(raw.strip()).expanduser()
+    elif checkout is not None:
+        path = checkout / "var"
     else:
         base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         path = Path(base) / "stagecoach"

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from stagecoach.analytics.models import Refresh
 from stagecoach.coaching import scheduler
 from stagecoach.coaching.models import Cadence, JobRun, Session
 from stagecoach.coaching.scheduler import (
@@ -58,11 +59,28 @@ def test_the_digest_is_due_from_monday_seven(day: str, clock: str, period: str |
     assert digest_period(at(day, clock)) == period
 
 
+def refreshed(status: str = Refresh.Status.SUCCEEDED) -> Refresh:
+    return Refresh.objects.create(
+        as_of=timezone.now(),
+        trigger=Refresh.Trigger.COMMAND,
+        status=status,
+        finished_at=timezone.now() if status == Refresh.Status.SUCCEEDED else None,
+    )
+
+
 @pytest.fixture
-def news(cast):  # type: ignore[no-untyped-def]
-    """Something for Mona's digest, so a digest that ran leaves mail behind."""
+def fresh(cast):  # type: ignore[no-untyped-def]
+    """A new installation: analytics computed and something to say, no digest sent yet."""
     flag(cast.alice, "Alice skips the discovery call")
+    refreshed()
     return cast
+
+
+@pytest.fixture
+def news(fresh):  # type: ignore[no-untyped-def]
+    """Something for Mona's digest, on a database that sent the week before's digest."""
+    JobRun.objects.create(job=DIGEST, period="2025-W09")
+    return fresh
 
 
 def digests_to(address: str) -> int:
@@ -72,7 +90,7 @@ def digests_to(address: str) -> int:
 def test_each_job_runs_once_per_period(news) -> None:  # type: ignore[no-untyped-def]
     mona = news.mona.email
     assert due(now=at("2025-03-03", "06:59")) == [f"{SCHEDULE}:2025-03-03"]
-    assert claimed(DIGEST) == []
+    assert claimed(DIGEST) == ["2025-W09"]
     assert digests_to(mona) == 0
 
     assert due(now=at("2025-03-03", "07:00")) == [f"{DIGEST}:2025-W10"]
@@ -86,7 +104,7 @@ def test_each_job_runs_once_per_period(news) -> None:  # type: ignore[no-untyped
         f"{DIGEST}:2025-W11",
     ]
     assert digests_to(mona) == 2
-    assert claimed(DIGEST) == ["2025-W10", "2025-W11"]
+    assert claimed(DIGEST) == ["2025-W09", "2025-W10", "2025-W11"]
     assert claimed(SCHEDULE) == ["2025-03-03", "2025-03-04", "2025-03-10"]
 
 
@@ -123,10 +141,50 @@ def test_a_claim_is_undone_when_the_job_cannot_be_queued(news, monkeypatch) -> N
     monkeypatch.setattr(scheduler, "send_weekly_digest_task", Broken())
     with pytest.raises(RuntimeError):
         due(now=at("2025-03-03", "07:00"))
-    assert claimed(DIGEST) == []
+    assert claimed(DIGEST) == ["2025-W09"]
     monkeypatch.setattr(scheduler, "send_weekly_digest_task", working)
     assert due(now=at("2025-03-03", "07:05")) == [f"{DIGEST}:2025-W10"]
     assert digests_to(news.mona.email) == 1
+
+
+def test_a_fresh_database_sends_no_digest_at_first_start(fresh) -> None:  # type: ignore[no-untyped-def]
+    # First started on a Thursday: this week's digest was never due for this database.
+    assert due(now=at("2025-03-06", "10:00")) == [f"{SCHEDULE}:2025-03-06"]
+    assert mail.outbox == []
+    first = JobRun.objects.get(job=DIGEST)
+    assert (first.period, first.detail["skipped"]) == ("2025-W10", "first start")
+    assert due(now=at("2025-03-07", "10:00")) == [f"{SCHEDULE}:2025-03-07"]
+    assert mail.outbox == []
+    # The next Monday it is really due, and sent.
+    assert f"{DIGEST}:2025-W11" in due(now=at("2025-03-10", "07:00"))
+    assert digests_to(fresh.mona.email) == 1
+
+
+def test_first_started_before_monday_seven_sends_that_mornings_digest(fresh) -> None:  # type: ignore[no-untyped-def]
+    assert DIGEST not in " ".join(due(now=at("2025-03-03", "06:00")))
+    assert claimed(DIGEST) == ["2025-W09"]
+    assert due(now=at("2025-03-03", "07:00")) == [f"{DIGEST}:2025-W10"]
+    assert digests_to(fresh.mona.email) == 1
+
+
+def test_a_week_missed_since_the_last_send_is_caught_up(news) -> None:  # type: ignore[no-untyped-def]
+    # Last sent for W09; the server was down from Monday to Thursday of W10.
+    assert f"{DIGEST}:2025-W10" in due(now=at("2025-03-06", "10:00"))
+    assert digests_to(news.mona.email) == 1
+
+
+def test_the_digest_waits_for_the_first_refresh(cast) -> None:  # type: ignore[no-untyped-def]
+    JobRun.objects.create(job=DIGEST, period="2025-W09")
+    flag(cast.alice, "Alice skips the discovery call")
+    running = refreshed(Refresh.Status.RUNNING)
+    assert DIGEST not in " ".join(due(now=at("2025-03-03", "07:00")))
+    assert claimed(DIGEST) == ["2025-W09"]
+    assert mail.outbox == []
+    running.status = Refresh.Status.SUCCEEDED
+    running.finished_at = timezone.now()
+    running.save()
+    assert due(now=at("2025-03-03", "07:01")) == [f"{DIGEST}:2025-W10"]
+    assert digests_to(cast.mona.email) == 1
 
 
 def test_the_daily_job_schedules_the_cadences_sessions(cast) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +202,7 @@ def test_the_daily_job_schedules_the_cadences_sessions(cast) -> None:  # type: i
 def test_the_worker_sends_what_the_scheduler_queued(news) -> None:  # type: ignore[no-untyped-def]
     due(now=at("2025-03-03", "07:00"))
     assert mail.outbox == []  # queued, not yet run
-    assert JobRun.objects.get(job=DIGEST).detail["task"]
+    assert JobRun.objects.get(job=DIGEST, period="2025-W10").detail["task"]
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     assert digests_to(news.mona.email) == 1
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -105,3 +105,46 @@ def test_demo_command_without_serving(capsys) -> None:  # type: ignore[no-untype
     first = counts()
     call_command("demo", "--no-serve", "--reps", "8", "--years", "0.5")
     assert counts() == first
+
+
+def test_the_demo_sends_no_digest_on_load_nor_when_it_starts_serving(capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.core import mail
+    from django.utils import timezone
+
+    from stagecoach.coaching.scheduler import DIGEST, run_due_jobs
+
+    call_command("demo", "--no-serve", "--reps", "8", "--years", "0.5")
+    assert mail.outbox == []
+    # The scheduler `serve` starts next, on the Thursday of the week the demo is dated to.
+    today = timezone.localtime()
+    thursday = (today + timedelta(days=3 - today.weekday())).replace(hour=10, minute=0)
+    queued = run_due_jobs(now=thursday)
+    assert not [job for job in queued if job.startswith(DIGEST)]
+    assert mail.outbox == []
+    # The logins close the output, after the timing line.
+    out = capsys.readouterr().out.rstrip()
+    assert out.splitlines()[-1].lstrip().startswith("an ops admin")
+
+
+def test_the_demo_on_another_port_links_to_that_port(monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from stagecoach.demo.management.commands import demo
+
+    served: dict[str, object] = {}
+
+    def serve(name: str, *args: object, **options: object) -> None:
+        if name != "serve":
+            call_command(name, *args, **options)
+            return
+        served.update(options, site_url=settings.SITE_URL, environ=os.environ["SITE_URL"])
+
+    monkeypatch.setenv("SITE_URL", "")  # not set: the demo's own address is used
+    settings.SITE_URL = "http://127.0.0.1:8000"  # the default, put back after the test
+    monkeypatch.setattr(demo, "call_command", serve)
+    monkeypatch.setattr(demo, "check_port_free", lambda host, port: None)
+    call_command("demo", "--reps", "8", "--years", "0.5", "--port", "8101")
+    assert served["port"] == 8101
+    # Calendar feeds and digest links, in the web workers and the background processes.
+    assert served["site_url"] == served["environ"] == "http://127.0.0.1:8101"
+    assert "Log in at http://127.0.0.1:8101/" in str(served["ready_message"])

@@ -103,6 +103,53 @@ def test_data_dir_is_created(tmp_path: Path) -> None:
     assert folder.is_dir()
 
 
+def test_data_dir_defaults_to_var_in_a_source_checkout(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "stagecoach").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("[project]\nname = 'stagecoach'\n")
+    (checkout / "manage.py").write_text("")
+    assert env.source_checkout(checkout / "stagecoach") == checkout
+    environ = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    assert env.data_dir("STAGECOACH_DATA_DIR", environ, checkout=checkout) == checkout / "var"
+    # Set explicitly, the variable wins, checkout or not.
+    chosen = tmp_path / "chosen"
+    environ["STAGECOACH_DATA_DIR"] = str(chosen)
+    assert env.data_dir("STAGECOACH_DATA_DIR", environ, checkout=checkout) == chosen
+
+
+def test_data_dir_of_an_installed_package_is_under_xdg_data_home(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    (site / "stagecoach").mkdir(parents=True)
+    assert env.source_checkout(site / "stagecoach") is None
+    environ = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    expected = tmp_path / "xdg" / "stagecoach"
+    assert env.data_dir("STAGECOACH_DATA_DIR", environ, checkout=None) == expected
+
+
+def test_every_way_of_starting_uses_the_checkouts_database(tmp_path: Path) -> None:
+    """`make demo` and README's `.venv/bin/stagecoach …` agree, from any folder."""
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("STAGECOACH_DATA_DIR", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    environ["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    done = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.DATA_DIR)"],
+        env={**environ, "DJANGO_SETTINGS_MODULE": "stagecoach.settings"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    checkout = Path(__file__).resolve().parents[3]
+    assert Path(done.stdout.strip()) == checkout / "var"
+    makefile = (checkout / "Makefile").read_text()
+    assert "export STAGECOACH_DATA_DIR" not in makefile, "make must not choose another folder"
+
+
 def test_the_app_refuses_to_start_with_a_bad_setting(tmp_path: Path) -> None:
     """End to end: the console script prints the variable's name and exits non-zero."""
     environ = {

@@ -124,3 +124,49 @@ def test_serve_refuses_an_unmigrated_database(fresh_env: dict[str, str]) -> None
     done = run(["serve", "--port", str(_free_port())], fresh_env, timeout=60)
     assert done.returncode != 0
     assert "stagecoach migrate" in done.stderr
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds ``marker`` (this test's own data folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        if marker.encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def test_serve_on_a_port_in_use_stops_everything_it_started(
+    fresh_env: dict[str, str], tmp_path: Path
+) -> None:
+    fresh_env["SECRET_KEY"] = "x" * 50
+    # Output to a file, not a pipe: a child left behind would hold a pipe open forever.
+    output = tmp_path / "serve.log"
+    with socket.socket() as taken, output.open("w") as log:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        server = subprocess.Popen(
+            [str(SCRIPT), "serve", "--port", str(port), "--workers", "1"],
+            env=fresh_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            status = server.wait(timeout=30)
+        finally:
+            server.kill()
+    said = output.read_text()
+    assert status != 0
+    assert f"port {port}" in said
+    assert "--port" in said
+    time.sleep(0.5)  # a child it left would be running now, not exiting
+    left = _processes_with(fresh_env["STAGECOACH_DATA_DIR"])
+    for pid in left:
+        os.kill(pid, 15)
+    assert left == [], "serve left its worker or scheduler running"

@@ -57,3 +57,31 @@ def test_a_database_behind_the_code_is_not_upgraded_silently(tmp_path: Path) -> 
     # The migration's tables are there already; only its record was taken away.
     assert _stagecoach(["migrate", "--fake"], data).returncode == 0
     assert _stagecoach(["metrics", "--json"], data).returncode == 0
+
+
+def test_every_database_command_says_which_database(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    line = f"Database: sqlite {data.resolve() / 'stagecoach.sqlite3'}"
+    for args in (["metrics", "--json"], ["migrate", "--verbosity", "0"], ["digest", "--dry-run"]):
+        done = _stagecoach(args, data)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stderr.splitlines().count(line) == 1, (args, done.stderr)
+        assert "Database:" not in done.stdout  # output others may pipe stays clean
+    assert "Database:" not in _stagecoach(["help"], data).stderr
+
+
+def test_the_database_line_names_postgresql_without_its_password() -> None:
+    from stagecoach.cli import database_line
+
+    settings = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "sales",
+        "USER": "coach",
+        "PASSWORD": "s3cret-pw",
+        "HOST": "db.internal",
+        "PORT": 5433,
+    }
+    assert database_line(settings) == "Database: postgresql sales on db.internal:5433"
+    assert database_line({**settings, "HOST": "", "PORT": ""}) == (
+        "Database: postgresql sales on localhost:5432"
+    )

@@ -34,6 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
         if options["once"]:
             self._recover()
             self._report(run_due_jobs(now=timezone.now()))
@@ -81,6 +82,8 @@ class Command(BaseCommand):
             self.stdout.flush()
 
     def _report(self, queued: list[str]) -> None:
+        if self.verbosity < 1:
+            return
         for job in queued:
             self.stdout.write(f"Queued {job}.")
             self.stdout.flush()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from argparse import ArgumentParser
 from typing import Any
@@ -15,6 +16,7 @@ from stagecoach.analytics.services import refresh
 from stagecoach.demo.generator import DemoConfig
 from stagecoach.demo.services import DEMO_PASSWORD, delete_demo, load_demo
 from stagecoach.lib.progress import progress_bar
+from stagecoach.web.management.commands.serve import check_port_free
 
 
 class Command(BaseCommand):
@@ -41,6 +43,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(stderr=True, soft_wrap=True)
         started = time.monotonic()
+        if not options["no_serve"]:
+            # Before a load that takes a while, not after it.
+            check_port_free(options["host"], options["port"])
         console.print("[bold]stagecoach demo[/bold] — preparing the database …")
         call_command("migrate", interactive=False, verbosity=0)
         if options["reset"]:
@@ -80,13 +85,29 @@ class Command(BaseCommand):
                 f"Analytics ready: {run.findings:,} red flags across {run.groups:,} reps "
                 f"and teams ({run.seconds:.1f} s)."
             )
-        self._print_logins(result.logins, options)
-
         console.print(f"Ready in {time.monotonic() - started:.1f} s.")
-        if not options["no_serve"]:
-            call_command("serve", host=options["host"], port=options["port"], local=True)
+        # Loading sends no mail, and the scheduler `serve` starts sends no digest on a
+        # database that never sent one (coaching/scheduler.py): the logins stay the last
+        # lines printed, once the server listens.
+        logins = self._logins(result.logins, options)
+        if options["no_serve"]:
+            self.stdout.write(logins)
+        else:
+            if not os.environ.get("SITE_URL", "").strip():
+                # Calendar feeds and digest links point at the port served, not 8000:
+                # in the web workers (forked from here) and the background processes.
+                url = f"http://{options['host']}:{options['port']}"
+                os.environ["SITE_URL"] = url
+                settings.SITE_URL = url
+            call_command(
+                "serve",
+                host=options["host"],
+                port=options["port"],
+                local=True,
+                ready_message=logins,
+            )
 
-    def _print_logins(self, logins: dict[str, str], options: dict[str, Any]) -> None:
+    def _logins(self, logins: dict[str, str], options: dict[str, Any]) -> str:
         url = f"http://{options['host']}:{options['port']}/"
         lines = ["", "Log in at " + url + f" with password '{DEMO_PASSWORD}' as:"]
         labels = {
@@ -99,4 +120,4 @@ class Command(BaseCommand):
             if role in logins:
                 lines.append(f"  {labels[role]:<30} {logins[role]}")
         lines.append("")
-        self.stdout.write("\n".join(lines))
+        return "\n".join(lines)

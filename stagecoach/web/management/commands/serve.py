@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
+from stagecoach.cli import DATABASE_SHOWN
 from stagecoach.lib.env import ConfigError, require_secret_key
 from stagecoach.web.integrity import check_database
 
@@ -42,8 +45,6 @@ BACKGROUND = {
         "*",
         "--no-reload",
         "--no-startup-delay",
-        "--verbosity",
-        "1",
     ],
     # Queues the weekly digest and the daily scheduling, and marks failed the work of
     # processes that died; several servers may each run one, since every job claims its
@@ -51,6 +52,34 @@ BACKGROUND = {
     "scheduler": ["scheduler"],
 }
 RESTART_AFTER = 5.0
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Stop with the port named when the web server could not listen on it.
+
+    Checked before anything starts: gunicorn would retry for seconds and then exit,
+    and the worker and scheduler must not run without the web server.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise CommandError(f"Not serving: cannot listen on {host}: {exc.strerror}.") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As gunicorn binds: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = (
+                "already in use (another server, or stagecoach already running?)"
+                if exc.errno == errno.EADDRINUSE
+                else f"not available ({exc.strerror})"
+            )
+            raise CommandError(
+                f"Not serving: port {port} on {host} is {reason}. "
+                f"Stop what uses it, or choose another port with --port "
+                f"(make demo PORT=8101)."
+            ) from None
 
 
 class _Background:
@@ -61,7 +90,9 @@ class _Background:
     that nothing ever imports.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, quiet: bool = False) -> None:
+        # Quiet (the demo): only warnings, so the logins stay the last lines printed.
+        self.verbosity = "0" if quiet else "1"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = threading.Event()
         self.watcher = threading.Thread(target=self._watch, name="background", daemon=True)
@@ -72,8 +103,17 @@ class _Background:
         self.watcher.start()
 
     def _spawn(self, name: str) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "stagecoach.cli", *BACKGROUND[name]]
-        return subprocess.Popen(command)  # noqa: S603 (fixed arguments)
+        command = [
+            sys.executable,
+            "-m",
+            "stagecoach.cli",
+            *BACKGROUND[name],
+            "--verbosity",
+            self.verbosity,
+        ]
+        # The server already said which database it uses.
+        environ = {**os.environ, DATABASE_SHOWN: "1"}
+        return subprocess.Popen(command, env=environ)  # noqa: S603 (fixed arguments)
 
     def _watch(self) -> None:
         while not self.stopping.wait(RESTART_AFTER):
@@ -101,6 +141,8 @@ class _Background:
 
 
 class Command(BaseCommand):
+    # The demo's logins: printed once the server listens and the rest has started.
+    stealth_options = ("ready_message",)
     help = (
         "Serve the web app with gunicorn (a production WSGI server) and run the "
         "background worker and the job scheduler beside it."
@@ -133,6 +175,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        check_port_free(host, port)
         if not options["local"]:
             try:
                 require_secret_key(
@@ -147,23 +191,29 @@ class Command(BaseCommand):
             raise CommandError(f"Not serving: {verdict.summary()}")
         self._check_migrations()
         workers = options["workers"] or (os.cpu_count() or 1) + 1
-        background = _Background()
+        background = _Background(quiet=options["local"])
+        ready_message = options.get("ready_message")
 
+        # Started once the web server listens (not before: a server that cannot bind
+        # would leave them running, and sending the digest), and stopped with it.
         def start_worker(server: Any) -> None:
             if not options["no_worker"]:
                 background.start()
+            if ready_message:
+                self.stdout.write(ready_message)
+                self.stdout.flush()
 
         def stop_worker(server: Any) -> None:
             background.stop()
 
         self.stdout.write(
-            f"Serving stagecoach on http://{options['host']}:{options['port']}/ "
+            f"Serving stagecoach on http://{host}:{port}/ "
             f"({workers} workers × {options['threads']} threads). Stop with Ctrl+C."
         )
         self.stdout.flush()
-        _Server(
+        server = _Server(
             {
-                "bind": f"{options['host']}:{options['port']}",
+                "bind": f"{host}:{port}",
                 "workers": workers,
                 "threads": options["threads"],
                 "worker_class": "gthread",
@@ -171,13 +221,29 @@ class Command(BaseCommand):
                 "graceful_timeout": 30,
                 "accesslog": "-",
                 "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
-                "on_starting": start_worker,
+                "when_ready": start_worker,
                 "on_exit": stop_worker,
+                # The demo: gunicorn's start-up lines would bury the logins.
+                "loglevel": "warning" if options["local"] else "info",
                 # Several servers may run on one machine (tests, staging beside production);
                 # a shared control socket in $HOME would have them fight over it.
                 "control_socket_disable": True,
             }
-        ).run()
+        )
+        arbiter = os.getpid()  # gunicorn's forked web workers leave through here too
+        try:
+            server.run()
+        except SystemExit as exc:
+            if os.getpid() != arbiter or exc.code in (None, 0):
+                raise
+            raise CommandError(
+                f"The web server on {host}:{port} stopped (exit status {exc.code}); "
+                "the background worker and scheduler were stopped with it."
+            ) from None
+        finally:
+            # Whatever ended the web server, nothing it started keeps running.
+            if os.getpid() == arbiter:
+                background.stop()
 
     def _check_migrations(self) -> None:
         connection = connections[DEFAULT_DB_ALIAS]
