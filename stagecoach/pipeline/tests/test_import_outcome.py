@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -248,3 +249,74 @@ def test_max_rejects_is_a_percent_or_a_fraction(text: str, share: float) -> None
 def test_max_rejects_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(ValueError, match=repr(text)):
         parse_share(text)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_at_once_wait_for_each_other(tmp_path: Path, monkeypatch: Any) -> None:
+    """The second import waits for the first to commit, then finds what it created.
+
+    On PostgreSQL the first is held inside its transaction while the second starts, and
+    the second is seen waiting on the import lock; without it, both would create the
+    same people and one would fail. The in-memory SQLite test database is one
+    connection, so there they run one after the other (SQLite's own writes are one at a
+    time: every write transaction is IMMEDIATE).
+    """
+    import threading
+
+    from django.db import connection, connections
+
+    from stagecoach.accounts.models import Person
+    from stagecoach.pipeline.importers.loader import Loader
+
+    folder = small_export(tmp_path / "export")
+    outcomes: dict[str, ImportOutcome] = {}
+
+    def run(name: str) -> None:
+        try:
+            outcomes[name] = run_import(format_name="canonical", path=folder)
+        finally:
+            if connection.vendor == "postgresql":
+                connections.close_all()
+
+    if connection.vendor != "postgresql":
+        run("first")
+        run("second")
+    else:
+        inside, release = threading.Event(), threading.Event()
+        original = Loader.settle_export_time
+
+        def held(self: Loader) -> None:
+            if threading.current_thread().name == "first":
+                inside.set()
+                release.wait(60)
+            original(self)
+
+        monkeypatch.setattr(Loader, "settle_export_time", held)
+        first = threading.Thread(target=run, args=("first",), name="first")
+        first.start()
+        assert inside.wait(60)
+        second = threading.Thread(target=run, args=("second",), name="second")
+        second.start()
+        try:
+            waiting = 0
+            for _ in range(200):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                    waiting = cursor.fetchone()[0]
+                if waiting:
+                    break
+                threading.Event().wait(0.05)
+            assert waiting == 1, "the second import did not wait for the first"
+        finally:
+            release.set()
+            first.join(120)
+            second.join(120)
+
+    assert outcomes["first"].ok, outcomes["first"].run.error
+    assert outcomes["second"].ok, outcomes["second"].run.error
+    assert outcomes["first"].run.counts["people"]["created"] == 3
+    assert outcomes["second"].run.counts["people"]["created"] == 0
+    assert Person.objects.count() == 3
+    assert Opportunity.objects.count() == 5
