@@ -150,6 +150,13 @@ def conversion_gap(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def _median_text(stage: dict[str, Any]) -> str:
+    """The median in days, or "over N" when the survival curve never gets to it."""
+    if stage.get("median_days") is not None:
+        return f"{stage['median_days']:.0f}"
+    return f"over {stage.get('median_days_over') or 0:.0f}"
+
+
 @rule("slow_stage")
 def slow_stage(ctx: Context) -> Iterator[Finding]:
     """Deals sit clearly longer in a stage than with peers (posterior P ≥ 0.9, ×1.5)."""
@@ -169,12 +176,15 @@ def slow_stage(ctx: Context) -> Iterator[Finding]:
                 stage_id=s["stage_id"],
                 stage=s["stage"],
                 severity="high" if ratio and ratio >= 2 else "medium",
-                title=f"Deals take {s['median_days']:.0f} days in {s['stage']} against peers' "
+                title=f"Deals take {_median_text(s)} days in {s['stage']} against peers' "
                 f"{s['team_typical_days']:.0f}",
                 evidence={
                     "visits": s["visits"],
+                    "visits_open": s.get("visits_open", 0),
                     "median_days": s["median_days"],
+                    "median_days_over": s.get("median_days_over"),
                     "p90_days": s["p90_days"],
+                    "p90_days_over": s.get("p90_days_over"),
                     "typical_days_shrunk": s["typical_days_shrunk"],
                     "peers_typical_days": s["team_typical_days"],
                     "benchmark_median_days": s.get("benchmark_median_days"),

@@ -67,8 +67,9 @@ def _by_group(
 def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     """Per group and open stage: deals that reached it in the window, and how each ended.
 
-    Columns: group, stage_id, reached, advanced, lost, open, won, closed.
-    conversion = advanced / (advanced + lost); open deals are reported apart.
+    Columns: group, stage_id, reached, advanced, skipped, lost, open, won, closed.
+    reached = advanced + skipped + lost + open. conversion = advanced / (advanced + lost):
+    deals that sat in the stage and left it; skipped and open deals are reported apart.
     No deals: no rows.
     """
     return (
@@ -77,6 +78,7 @@ def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.len().alias("reached"),
             (pl.col("outcome") == "advanced").sum().alias("advanced"),
+            (pl.col("outcome") == "skipped").sum().alias("skipped"),
             (pl.col("outcome") == "lost").sum().alias("lost"),
             (pl.col("outcome") == "open").sum().alias("open"),
             pl.col("won").sum().alias("won"),
@@ -85,26 +87,65 @@ def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def durations(completed: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
-    """Per group and stage: completed visits' median, P75 and P90 in days, and their count.
+# Quantiles of time in stage: (column, probability).
+QUANTILES = (("median_days", 0.5), ("p75_days", 0.75), ("p90_days", 0.9))
+# Survival is a running product: S(t) = 0.5 computed as 0.4999… or 0.5000…1 either way.
+_SURVIVAL_TOLERANCE = 1e-9
 
-    Also the mean and variance of log-days (for shrinkage). Visits shorter than an hour
-    count as an hour so a same-day move does not dominate the log scale.
-    No visits: no rows.
+
+def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per group and stage: Kaplan–Meier quantiles of time in stage, in days.
+
+    ``spells`` (deals.spells): each visit's days and whether the deal left the stage
+    then (an exit) or is still there at as_of (censored). The survival curve is
+    S(t) = Π over exit times tᵢ ≤ t of (1 − dᵢ / nᵢ), dᵢ exits at tᵢ, nᵢ visits lasting
+    at least tᵢ (a visit censored at tᵢ is still at risk at tᵢ). The q-quantile is the
+    first exit time where S(t) ≤ 1 − q. When the curve never gets that low, the quantile
+    is unknown but longer than the longest visit followed: the ``*_over`` column holds
+    that length and the quantile is null.
+
+    Also: visits (all measured), visits_open (censored), exits, and the variance of the
+    exits' log-days (ddof = 1, null under two exits) for the shrinkage; visits shorter
+    than an hour count as an hour on the log scale. No visits: no rows.
     """
-    return (
-        _by_group(completed, membership)
-        .with_columns(pl.col("days").clip(lower_bound=1 / 24).log().alias("log_days"))
-        .group_by("group", "stage_id")
-        .agg(
-            pl.len().alias("visits"),
-            pl.col("days").median().alias("median_days"),
-            pl.col("days").quantile(0.75, "linear").alias("p75_days"),
-            pl.col("days").quantile(0.90, "linear").alias("p90_days"),
-            pl.col("log_days").mean().alias("mean_log"),
-            pl.col("log_days").var(ddof=0).alias("var_log"),
+    keys = ["group", "stage_id"]
+    at_times = (
+        _by_group(spells, membership)
+        .group_by(*keys, "days")
+        .agg(pl.col("exited").sum().alias("d"), pl.len().alias("m"))
+        .sort(*keys, "days")
+        .with_columns(
+            (pl.col("m").sum() - pl.col("m").cum_sum() + pl.col("m")).over(keys).alias("at_risk")
         )
+        .with_columns((1 - pl.col("d") / pl.col("at_risk")).cum_prod().over(keys).alias("survival"))
     )
+    reached = [
+        pl.col("days")
+        .filter((pl.col("d") > 0) & (pl.col("survival") <= 1 - q + _SURVIVAL_TOLERANCE))
+        .min()
+        .alias(name)
+        for name, q in QUANTILES
+    ]
+    curves = (
+        at_times.group_by(keys)
+        .agg(
+            *reached,
+            pl.col("days").max().alias("longest"),
+            pl.col("m").sum().alias("visits"),
+            pl.col("d").sum().alias("exits"),
+        )
+        .with_columns(
+            pl.when(pl.col(name).is_null()).then(pl.col("longest")).alias(f"{name}_over")
+            for name, _ in QUANTILES
+        )
+        .with_columns((pl.col("visits") - pl.col("exits")).alias("visits_open"))
+    )
+    spread = (
+        _by_group(spells.filter(pl.col("exited")), membership)
+        .group_by(keys)
+        .agg(pl.col("days").clip(lower_bound=1 / 24).log().var(ddof=1).alias("var_log"))
+    )
+    return curves.join(spread, on=keys, how="left").drop("longest")
 
 
 def open_ages(open_now: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
