@@ -371,6 +371,7 @@ def _add_stages(
                 "p90_days_over": _num(timing.get("p90_days_over")),
                 "visits": timing.get("visits", 0),
                 "visits_open": timing.get("visits_open", 0),
+                "longest_exit_days": _num(timing.get("longest_exit_days")),
                 "open_deals": open_deals,
                 "open_ages": [round(a, 1) for a in open_list[-OPEN_AGES_KEPT:]],
                 "target_days": _num(stage["target_days"]),
@@ -405,19 +406,6 @@ def _count(funnel: dict[tuple[str, int], dict[str, Any]], key: str, sid: int, na
     return int(row[name]) if row else 0
 
 
-# A median of n visits is as noisy as a mean of n × 2/π (normal data, asymptotically).
-MEDIAN_EFFICIENCY = 2 / math.pi
-
-
-def _centre(timing: dict[str, Any]) -> float:
-    """A group's typical log-days at a stage: the log of its Kaplan–Meier median, or of
-    the longest visit followed when the median is "over" it (a lower bound: a rep whose
-    deals all still sit in the stage is at least that slow)."""
-    median = timing.get("median_days")
-    days = median if median is not None else timing["median_days_over"]
-    return math.log(max(days, 1 / 24))
-
-
 def _slow_stage(
     rep_keys: list[str],
     times: dict[tuple[str, int], dict[str, Any]],
@@ -427,9 +415,11 @@ def _slow_stage(
 ) -> dict[str, dict[str, Any]]:
     """Each rep's typical time in the stage against their peers', shrunk on the log scale.
 
-    A rep's centre is the log of their Kaplan–Meier median (open visits censored at
-    as-of), so deals still sitting in the stage count; its noise is that of a median.
-    The spread of single visits is the reps' pooled variance of log-days of exits, ddof = 1.
+    A rep's centre is the restricted mean of log-days under their Kaplan–Meier curve
+    (open visits censored at as-of), so deals still sitting in the stage count: with no
+    visit open it is the plain mean of log-days, and a rep whose deals all still sit in
+    the stage is at least as slow as the longest of them. The spread of single visits is
+    the reps' pooled variance of the log-days of visits that ended, ddof = 1.
     """
     rows: list[tuple[str, dict[str, Any]]] = []
     for key in rep_keys:
@@ -439,13 +429,12 @@ def _slow_stage(
     if len(rows) < 2:
         return {}
     n = np.array([t["visits"] for _, t in rows], dtype=np.float64)
-    centres = np.array([_centre(t) for _, t in rows], dtype=np.float64)
+    centres = np.array([t["mean_log"] for _, t in rows], dtype=np.float64)
     exits = np.array([t["exits"] for _, t in rows], dtype=np.float64)
     variances = np.array([t["var_log"] or 0.0 for _, t in rows], dtype=np.float64)
     dof = np.maximum(exits - 1, 0)
     within = float(np.sum(dof * variances) / dof.sum()) if dof.sum() else 0.5
-    effective = n * MEDIAN_EFFICIENCY
-    between = shrinkage.between_variance(centres, effective, within)
+    between = shrinkage.between_variance(centres, n, within)
     index = {key: i for i, (key, _) in enumerate(rows)}
 
     def totals(group_key: str) -> tuple[float, float]:
@@ -470,9 +459,7 @@ def _slow_stage(
         else:
             team_logs.append(float(np.average(centres, weights=n)))
 
-    result = shrinkage.shrink_log_durations(
-        centres, effective, np.array(team_logs), within, between
-    )
+    result = shrinkage.shrink_log_durations(centres, n, np.array(team_logs), within, between)
     p_slow = result.probability_slower()
     out: dict[str, dict[str, Any]] = {}
     for i, (key, t) in enumerate(rows):

@@ -330,12 +330,18 @@ def process_skip(ctx: Context) -> Iterator[Finding]:
 
 @rule("stalled_deal")
 def stalled_deal(ctx: Context) -> Iterator[Finding]:
-    """Open deals older in their stage than the org's P90 and than twice the target."""
-    limits = {
-        s["stage_id"]: max(s.get("p90_days") or 0, 2 * (s.get("target_days") or 0))
-        for s in ctx.groups.get("org", {}).get("stages", [])
-        if s.get("p90_days")
-    }
+    """Open deals older in their stage than the org's P90 and than twice the target.
+
+    When deals still in the stage keep the P90 unknown ("over N days"), the reference
+    is the longest visit that ended: a deal has sat longer than any deal ever took to
+    leave the stage."""
+    limits = {}
+    for s in ctx.groups.get("org", {}).get("stages", []):
+        usual = s.get("p90_days")
+        if usual is None and s.get("p90_days_over") is not None:
+            usual = s.get("longest_exit_days")
+        if usual:
+            limits[s["stage_id"]] = max(usual, 2 * (s.get("target_days") or 0))
     open_deals = ctx.states.filter((pl.col("kind") == "open") & pl.col("entered_at").is_not_null())
     age = (pl.lit(ctx.window.as_of) - pl.col("entered_at")).dt.total_hours() / 24
     rows = open_deals.with_columns(age.alias("age")).filter(

@@ -6,6 +6,7 @@ units and what an empty group gives (docs/metrics.md has the full definitions).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
@@ -91,6 +92,8 @@ def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
 QUANTILES = (("median_days", 0.5), ("p75_days", 0.75), ("p90_days", 0.9))
 # Survival is a running product: S(t) = 0.5 computed as 0.4999… or 0.5000…1 either way.
 _SURVIVAL_TOLERANCE = 1e-9
+# Visits shorter than an hour count as an hour on the log scale.
+FLOOR_LOG = math.log(1 / 24)
 
 
 def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
@@ -104,9 +107,13 @@ def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     is unknown but longer than the longest visit followed: the ``*_over`` column holds
     that length and the quantile is null.
 
-    Also: visits (all measured), visits_open (censored), exits, and the variance of the
-    exits' log-days (ddof = 1, null under two exits) for the shrinkage; visits shorter
-    than an hour count as an hour on the log scale. No visits: no rows.
+    Also: visits (all measured), visits_open (censored), exits, longest_exit_days (the
+    longest visit that ended) and, for the shrinkage, mean_log: the restricted mean of
+    log-days under the curve, ∫ S over the log scale up to the longest visit (the plain
+    mean of log-days when every visit ended; a lower bound, no more, when the longest
+    are still going), and var_log: the variance of the exits' log-days (ddof = 1, null
+    under two exits). Visits shorter than an hour count as an hour on the log scale.
+    No visits: no rows.
     """
     keys = ["group", "stage_id"]
     at_times = (
@@ -117,7 +124,19 @@ def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             (pl.col("m").sum() - pl.col("m").cum_sum() + pl.col("m")).over(keys).alias("at_risk")
         )
-        .with_columns((1 - pl.col("d") / pl.col("at_risk")).cum_prod().over(keys).alias("survival"))
+        .with_columns(
+            (1 - pl.col("d") / pl.col("at_risk")).cum_prod().over(keys).alias("survival"),
+            pl.col("days").clip(lower_bound=1 / 24).log().alias("log_days"),
+        )
+        .with_columns(
+            # The area under the curve on the log scale, step by step from an hour.
+            (
+                pl.col("survival").shift(1, fill_value=1.0)
+                * (pl.col("log_days") - pl.col("log_days").shift(1, fill_value=FLOOR_LOG))
+            )
+            .over(keys)
+            .alias("area")
+        )
     )
     reached = [
         pl.col("days")
@@ -131,8 +150,10 @@ def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
         .agg(
             *reached,
             pl.col("days").max().alias("longest"),
+            pl.col("days").filter(pl.col("d") > 0).max().alias("longest_exit_days"),
             pl.col("m").sum().alias("visits"),
             pl.col("d").sum().alias("exits"),
+            (FLOOR_LOG + pl.col("area").sum()).alias("mean_log"),
         )
         .with_columns(
             pl.when(pl.col(name).is_null()).then(pl.col("longest")).alias(f"{name}_over")

@@ -166,3 +166,33 @@ def test_a_stage_left_by_losing_the_deal_counts_as_an_exit() -> None:
     rows, _ = run(deals_)
     assert rows[PEERS[0]]["median_days"] == pytest.approx(4)
     assert rows[PEERS[0]]["visits_open"] == 0
+
+
+def test_the_centre_for_the_shrinkage_is_the_area_under_the_curve_on_the_log_scale() -> None:
+    finished = np.array([3.0, 3.0, 3.0, 3.0, 10.0])
+    censored = np.array([4.0, 6.0, 6.0, 30.0, 50.0])
+    frame_ = spells(
+        {
+            "finished": (finished, np.ones(5, dtype=bool)),
+            "censored": (censored, np.array([True, True, True, False, False])),
+            "all open": (np.array([20.0, 40.0]), np.zeros(2, dtype=bool)),
+        }
+    )
+    membership = pl.DataFrame(
+        {"group": ["finished", "censored", "all open"], "person_id": [1, 2, 3]}
+    )
+    got = {r["group"]: r for r in metrics.durations(frame_, membership).iter_rows(named=True)}
+    # Every visit ended: the plain mean of log-days, the variance with ddof = 1.
+    assert got["finished"]["mean_log"] == pytest.approx(np.log(finished).mean())
+    assert got["finished"]["var_log"] == pytest.approx(np.log(finished).var(ddof=1))
+    # S = 1 to 4, 4/5 to 6, 4/5 × 2/4 = 2/5 to 50 (30 and 50 censored): the area on the
+    # log scale from an hour.
+    hour = np.log(1 / 24)
+    expected = (
+        hour + (np.log(4) - hour) + 0.8 * (np.log(6) - np.log(4)) + 0.4 * (np.log(50) - np.log(6))
+    )
+    assert got["censored"]["mean_log"] == pytest.approx(expected)
+    assert got["censored"]["var_log"] == pytest.approx(np.log([4.0, 6.0, 6.0]).var(ddof=1))
+    # Nothing ended: at least as long as the longest.
+    assert got["all open"]["mean_log"] == pytest.approx(np.log(40))
+    assert got["all open"]["var_log"] is None
