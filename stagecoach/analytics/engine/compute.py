@@ -294,9 +294,9 @@ def _add_stages(
         (r["group"], r["stage_id"]): r
         for r in metrics.durations(spells, membership).iter_rows(named=True)
     }
-    members: dict[str, list[int]] = {}
+    members: dict[str, list[str]] = {}  # group → its people's own group keys
     for group_key, person in membership.iter_rows():
-        members.setdefault(group_key, []).append(person)
+        members.setdefault(group_key, []).append(rep_group(person))
     ages = {(g, s): (n, a) for g, s, n, a in metrics.open_ages(open_now, membership).iter_rows()}
     open_stages = data.stages.filter(pl.col("kind") == "open").sort("pipeline_id", "order")
     team_of = _team_of(data.people)
@@ -343,9 +343,15 @@ def _add_stages(
         }
         slow = _slow_stage(rep_keys, times, sid, team_of, members)
         for key, group in groups.items():
+            counts = funnel.get((key, sid), _NO_FUNNEL)
             reached, advanced, skipped, lost, still_open, won, closed = (
-                _count(funnel, key, sid, name)
-                for name in ("reached", "advanced", "skipped", "lost", "open", "won", "closed")
+                counts["reached"],
+                counts["advanced"],
+                counts["skipped"],
+                counts["lost"],
+                counts["open"],
+                counts["won"],
+                counts["closed"],
             )
             timing = times.get((key, sid), {})
             open_deals, open_list = ages.get((key, sid), (0, []))
@@ -401,6 +407,9 @@ def _evidence(resolved: int, p_gap: float) -> str:
     return "on par"
 
 
+_NO_FUNNEL = dict.fromkeys(("reached", "advanced", "skipped", "lost", "open", "won", "closed"), 0)
+
+
 def _count(funnel: dict[tuple[str, int], dict[str, Any]], key: str, sid: int, name: str) -> int:
     row = funnel.get((key, sid))
     return int(row[name]) if row else 0
@@ -411,7 +420,7 @@ def _slow_stage(
     times: dict[tuple[str, int], dict[str, Any]],
     sid: int,
     team_of: dict[int, int | None],
-    members: dict[str, list[int]],
+    members: dict[str, list[str]],
 ) -> dict[str, dict[str, Any]]:
     """Each rep's typical time in the stage against their peers', shrunk on the log scale.
 
@@ -439,7 +448,7 @@ def _slow_stage(
 
     def totals(group_key: str) -> tuple[float, float]:
         """Visits and visit-weighted sum of centres of the group's reps at the stage."""
-        at = [index[k] for k in (rep_group(p) for p in members.get(group_key, ())) if k in index]
+        at = [index[k] for k in members.get(group_key, ()) if k in index]
         return float(n[at].sum()), float(np.sum(n[at] * centres[at]))
 
     cache: dict[str, tuple[float, float]] = {}

@@ -10,7 +10,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from stagecoach.analytics.engine.frames import Window
@@ -115,58 +117,89 @@ def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     under two exits). Visits shorter than an hour count as an hour on the log scale.
     No visits: no rows.
     """
-    keys = ["group", "stage_id"]
-    at_times = (
-        _by_group(spells, membership)
-        .group_by(*keys, "days")
-        .agg(pl.col("exited").sum().alias("d"), pl.len().alias("m"))
-        .sort(*keys, "days")
-        .with_columns(
-            (pl.col("m").sum() - pl.col("m").cum_sum() + pl.col("m")).over(keys).alias("at_risk")
+    ids = membership.select("group").unique().with_row_index("gid")
+    # Every (group, stage) curve in time order, one row a visit, exits before visits
+    # censored at the same time (still at risk then): the visits sorted once, spread to
+    # their groups in that order, then grouped by a stable sort on the group alone.
+    rows = (
+        spells.sort("stage_id", "days", "exited", descending=[False, False, True])
+        .join(
+            membership.join(ids, on="group"),
+            left_on="owner_id",
+            right_on="person_id",
+            maintain_order="left",
         )
-        .with_columns(
-            (1 - pl.col("d") / pl.col("at_risk")).cum_prod().over(keys).alias("survival"),
-            pl.col("days").clip(lower_bound=1 / 24).log().alias("log_days"),
-        )
-        .with_columns(
-            # The area under the curve on the log scale, step by step from an hour.
-            (
-                pl.col("survival").shift(1, fill_value=1.0)
-                * (pl.col("log_days") - pl.col("log_days").shift(1, fill_value=FLOOR_LOG))
-            )
-            .over(keys)
-            .alias("area")
-        )
+        .select("gid", "stage_id", "days", "exited")
     )
-    reached = [
-        pl.col("days")
-        .filter((pl.col("d") > 0) & (pl.col("survival") <= 1 - q + _SURVIVAL_TOLERANCE))
-        .min()
-        .alias(name)
-        for name, q in QUANTILES
-    ]
-    curves = (
-        at_times.group_by(keys)
-        .agg(
-            *reached,
-            pl.col("days").max().alias("longest"),
-            pl.col("days").filter(pl.col("d") > 0).max().alias("longest_exit_days"),
-            pl.col("m").sum().alias("visits"),
-            pl.col("d").sum().alias("exits"),
-            (FLOOR_LOG + pl.col("area").sum()).alias("mean_log"),
+    if rows.is_empty():
+        return pl.DataFrame(schema=_DURATION_SCHEMA)
+    order = np.argsort(rows["gid"].to_numpy(), kind="stable")
+    gid = rows["gid"].to_numpy()[order]
+    stage = rows["stage_id"].to_numpy()[order]
+    days = rows["days"].to_numpy()[order]
+    d = rows["exited"].to_numpy()[order].astype(np.float64)
+    first = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (stage[1:] != stage[:-1])])
+    size = np.diff(np.r_[first, len(gid)])
+    start = np.repeat(first, size)  # each row's curve's first row
+    # Sequential exits at one time multiply to the grouped (1 − dᵢ/nᵢ): Kaplan–Meier.
+    at_risk = (start + np.repeat(size, size) - np.arange(len(gid))).astype(np.float64)
+    factor = 1 - d / at_risk
+    # S(t) as a running product, by sums of logs; a factor of 0 (every visit still at
+    # risk exits) can only be a curve's last time.
+    steps = np.log(np.where(factor > 0, factor, 1.0))
+    logs = np.cumsum(steps)
+    survival = np.exp(logs - (logs[start] - steps[start]))
+    survival[factor <= 0] = 0.0
+    log_days = np.log(np.maximum(days, 1 / 24))
+    previous_s = np.r_[1.0, survival[:-1]]
+    previous_log = np.r_[FLOOR_LOG, log_days[:-1]]
+    previous_s[first] = 1.0
+    previous_log[first] = FLOOR_LOG
+    exit_row = d > 0
+    columns: dict[str, Any] = {}
+    for name, q in QUANTILES:
+        hit = exit_row & (survival <= 1 - q + _SURVIVAL_TOLERANCE)
+        value = np.minimum.reduceat(np.where(hit, days, np.inf), first)
+        longest = days[np.r_[first[1:], len(gid)] - 1]
+        columns[name] = np.where(np.isinf(value), np.nan, value)
+        columns[f"{name}_over"] = np.where(np.isinf(value), longest, np.nan)
+    exits = np.add.reduceat(d, first)
+    sum_log = np.add.reduceat(d * log_days, first)
+    sum_log2 = np.add.reduceat(d * log_days**2, first)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_log = np.where(
+            exits >= 2, np.maximum((sum_log2 - sum_log**2 / exits) / (exits - 1), 0), np.nan
         )
-        .with_columns(
-            pl.when(pl.col(name).is_null()).then(pl.col("longest")).alias(f"{name}_over")
-            for name, _ in QUANTILES
-        )
-        .with_columns((pl.col("visits") - pl.col("exits")).alias("visits_open"))
+    longest_exit = np.maximum.reduceat(np.where(exit_row, days, -np.inf), first)
+    visits = size.astype(np.float64)
+    curves = pl.DataFrame(
+        {
+            "gid": gid[first],
+            "stage_id": stage[first],
+            **columns,
+            "visits": visits.astype(np.int64),
+            "visits_open": (visits - exits).astype(np.int64),
+            "exits": exits.astype(np.int64),
+            "longest_exit_days": np.where(np.isinf(longest_exit), np.nan, longest_exit),
+            "mean_log": FLOOR_LOG + np.add.reduceat(previous_s * (log_days - previous_log), first),
+            "var_log": var_log,
+        },
+        nan_to_null=True,
     )
-    spread = (
-        _by_group(spells.filter(pl.col("exited")), membership)
-        .group_by(keys)
-        .agg(pl.col("days").clip(lower_bound=1 / 24).log().var(ddof=1).alias("var_log"))
-    )
-    return curves.join(spread, on=keys, how="left").drop("longest")
+    return curves.join(ids, on="gid").drop("gid").select(list(_DURATION_SCHEMA))
+
+
+_DURATION_SCHEMA = {
+    "group": pl.String,
+    "stage_id": pl.Int64,
+    **{key: pl.Float64 for name, _ in QUANTILES for key in (name, f"{name}_over")},
+    "visits": pl.Int64,
+    "visits_open": pl.Int64,
+    "exits": pl.Int64,
+    "longest_exit_days": pl.Float64,
+    "mean_log": pl.Float64,
+    "var_log": pl.Float64,
+}
 
 
 def open_ages(open_now: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
