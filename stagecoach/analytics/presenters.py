@@ -219,7 +219,7 @@ def evidence_lines(
         ]
     if code == "slow_stage":
         return [
-            f"Median {_days(e['median_days'], e.get('median_days_over'))} over {e['visits']} "
+            f"Median {_days(e['median_days'], e.get('median_days_over'))} across {e['visits']} "
             f"visits, {e.get('visits_open', 0)} still in the stage "
             f"(P90 {_days(e['p90_days'], e.get('p90_days_over'))})",
             f"Typical after shrinkage {_days(e['typical_days_shrunk'])}; peers "

@@ -12,6 +12,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.utils import qth_survival_time
 
+from stagecoach.analytics import presenters
 from stagecoach.analytics.engine import metrics
 from stagecoach.analytics.engine.compute import compute
 from stagecoach.analytics.tests.test_engine_golden import (
@@ -196,3 +197,37 @@ def test_the_centre_for_the_shrinkage_is_the_area_under_the_curve_on_the_log_sca
     # Nothing ended: at least as long as the longest.
     assert got["all open"]["mean_log"] == pytest.approx(np.log(40))
     assert got["all open"]["var_log"] is None
+
+
+def test_the_rep_page_and_the_flag_read_over_n_days() -> None:
+    stage = {
+        "stage": "Discovery",
+        "order": 1,
+        "median_days": None,
+        "median_days_over": 70.0,
+        "p75_days": None,
+        "p75_days_over": 70.0,
+        "p90_days": None,
+        "p90_days_over": 70.0,
+        "visits": 8,
+        "visits_open": 8,
+        "open_ages": [63.0, 70.0],
+    }
+    (row,) = presenters.duration_rows({"stages": [stage]})
+    assert (row.median, row.median_over, row.p90_over, row.n) == (None, 70.0, 70.0, 8)
+    lines = presenters.evidence_lines(
+        "slow_stage",
+        {
+            **stage,
+            "typical_days_shrunk": 60.0,
+            "peers_typical_days": 5.0,
+            "probability": 0.99,
+            "factor": 1.5,
+        },
+        money=str,
+        stage_names={},
+        deal_names={},
+    )
+    assert (
+        lines[0] == "Median over 70 days across 8 visits, 8 still in the stage (P90 over 70 days)"
+    )
