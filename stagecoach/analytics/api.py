@@ -158,6 +158,8 @@ class StageMetricsRead(Schema):
     stage: str
     reached: int
     advanced: int
+    # Figures stored before a field existed read as its default.
+    skipped: int = 0
     lost: int
     open: int
     conversion: float | None
@@ -167,9 +169,13 @@ class StageMetricsRead(Schema):
     p_gap: float | None
     evidence: str | None
     median_days: float | None
+    median_days_over: float | None = None
     p75_days: float | None
+    p75_days_over: float | None = None
     p90_days: float | None
+    p90_days_over: float | None = None
     visits: int
+    visits_open: int = 0
     open_deals: int
     typical_days_shrunk: float | None
     p_slow: float | None
@@ -298,15 +304,20 @@ class GroupStageRead(Schema):
     pipeline_id: int
     reached: int
     advanced: int
+    skipped: int = 0
     lost: int
     open: int
     conversion: float | None
     won_from_stage: int = 0
     closed_from_stage: int = 0
     median_days: float | None = None
+    median_days_over: float | None = None
     p75_days: float | None = None
+    p75_days_over: float | None = None
     p90_days: float | None = None
+    p90_days_over: float | None = None
     visits: int = 0
+    visits_open: int = 0
     open_deals: int = 0
     open_ages: list[float] = []
     target_days: float | None = None

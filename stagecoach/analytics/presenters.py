@@ -151,6 +151,9 @@ def duration_rows(group: dict[str, Any]) -> list[DurationRow]:
             median=stage.get("median_days"),
             p75=stage.get("p75_days"),
             p90=stage.get("p90_days"),
+            median_over=stage.get("median_days_over"),
+            p75_over=stage.get("p75_days_over"),
+            p90_over=stage.get("p90_days_over"),
             n=stage.get("visits", 0),
             team_median=stage.get("team_typical_days") or stage.get("org_median_days"),
             target=stage.get("target_days"),
@@ -222,7 +225,10 @@ def _count(n: Any, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _days(value: Any) -> str:
+def _days(value: Any, over: Any = None) -> str:
+    """Days, or "over N days" for a quantile deals still in the stage keep unknown."""
+    if value is None and over is not None:
+        return f"over {_count(round(float(over)), 'day')}"
     return "—" if value is None else _count(round(float(value)), "day")
 
 
@@ -248,7 +254,9 @@ def evidence_lines(
         ]
     if code == "slow_stage":
         return [
-            f"Median {_days(e['median_days'])} over {_count(e['visits'], 'visit')} (P90 {_days(e['p90_days'])})",
+            f"Median {_days(e['median_days'], e.get('median_days_over'))} across "
+            f"{_count(e['visits'], 'visit')}, {e.get('visits_open', 0):,} still in the stage "
+            f"(P90 {_days(e['p90_days'], e.get('p90_days_over'))})",
             f"Typical after shrinkage {_days(e['typical_days_shrunk'])}; peers "
             f"{_days(e['peers_typical_days'])}; target {_days(e.get('target_days'))}",
             f"Probability of being {e['factor']:g}× slower or more: {_pct(e['probability'])}",

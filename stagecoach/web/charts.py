@@ -94,6 +94,11 @@ class DurationRow:
     target: float | None = None
     open_ages: Sequence[float] = ()
     flagged: bool = False
+    # A quantile not reached because deals are still in the stage: it is "over" this
+    # many days (its own field is then None).
+    median_over: float | None = None
+    p75_over: float | None = None
+    p90_over: float | None = None
 
 
 @dataclass(frozen=True)
@@ -834,6 +839,9 @@ def _clean_duration(row: DurationRow, with_target: bool) -> DurationRow:
         median=median,
         p75=p75,
         p90=p90,
+        median_over=None if median is not None else _clamp(row.median_over, 0, inf),
+        p75_over=None if p75 is not None else _clamp(row.p75_over, 0, inf),
+        p90_over=None if p90 is not None else _clamp(row.p90_over, 0, inf),
         n=max(int(row.n), 0),
         team_median=_clamp(row.team_median, 0, inf),
         target=_clamp(row.target, 0, inf) if with_target else None,
@@ -841,19 +849,29 @@ def _clean_duration(row: DurationRow, with_target: bool) -> DurationRow:
     )
 
 
+def _quantile(value: float | None, over: float | None) -> str | None:
+    """A quantile in days, "over N d" when deals still in the stage keep it unknown."""
+    if value is not None:
+        return _days(value)
+    return f"over {_days(over)}" if over is not None else None
+
+
 def _duration_value(row: DurationRow) -> str:
-    if row.median is None:
+    median = _quantile(row.median, row.median_over)
+    if median is None:
         return f"{NO_EVIDENCE} (n = {row.n:,})"
-    text = f"median {_days(row.median)}"
-    if row.p90 is not None:
-        text += f" · P90 {_days(row.p90)}"
+    text = f"median {median}"
+    p90 = _quantile(row.p90, row.p90_over)
+    if p90 is not None and row.median is not None:
+        text += f" · P90 {p90}"
     return f"{text} (n = {row.n:,})"
 
 
 def _duration_summary(row: DurationRow) -> str:
     parts = [f"{row.name}: {_duration_value(row)}"]
-    if row.p75 is not None:
-        parts.append(f"P75 {_days(row.p75)}")
+    p75 = _quantile(row.p75, row.p75_over)
+    if p75 is not None and row.median is not None:
+        parts.append(f"P75 {p75}")
     if row.team_median is not None:
         parts.append(f"team median {_days(row.team_median)}")
     if row.target is not None:
@@ -899,7 +917,21 @@ def _duration_row(row: DurationRow, name: str, top: float, x: _Scale, with_ages:
         _text(x.start, top + 12, name, f"{label_cls} halo"),
         _text(WIDTH - PAD, top + 12, _duration_value(row), "chart-value halo", anchor="end"),
     ]
-    if row.median is None:
+    if row.median is None and row.median_over is not None:
+        # Over N days: a faded bar to N, open at its end, for "at least this long".
+        at = x(row.median_over)
+        parts.append(
+            _tag(
+                "rect",
+                class_="chart-bar bar-over" + (" bar-flagged" if row.flagged else ""),
+                x=x.start,
+                y=cy - bar / 2,
+                width=at - x.start,
+                height=bar,
+            )
+        )
+        parts.append(_text(at + 4, cy + SHIFT, "…", "chart-note"))
+    elif row.median is None:
         parts.append(_text(x.start + 4, cy + SHIFT, NO_EVIDENCE, "chart-note"))
     else:
         cls = "chart-bar bar-flagged" if row.flagged else "chart-bar"
@@ -926,6 +958,9 @@ def _duration_row(row: DurationRow, name: str, top: float, x: _Scale, with_ages:
             p90_x = x(row.p90)
             parts.append(_line(upper_x, cy, p90_x, cy, "range-p90"))
             parts.append(_line(p90_x, cy - 4, p90_x, cy + 4, "range-p90"))
+        elif row.p90_over is not None and x(row.p90_over) > upper_x:
+            # P90 over N days: the line runs to N, dashed and without its end tick.
+            parts.append(_line(upper_x, cy, x(row.p90_over), cy, "range-p90 range-over"))
     if row.team_median is not None:
         at = x(row.team_median)
         parts.append(_line(at, cy - bar / 2 - 3, at, cy + bar / 2 + 3, "team-tick"))
@@ -962,7 +997,10 @@ def durations(
         return _empty("durations", title)
     clean = [_clean_duration(r, target_days) for r in rows]
     stats = [
-        v for r in clean for v in (r.median, r.p75, r.p90, r.team_median, r.target) if v is not None
+        v
+        for r in clean
+        for v in (r.median, r.p75, r.p90, r.median_over, r.p90_over, r.team_median, r.target)
+        if v is not None
     ]
     oldest = max((r.open_ages[0] for r in clean if r.open_ages), default=0.0)
     stat_max = max(stats, default=0.0)

@@ -112,6 +112,7 @@ def compute(
     visits = deals.visits(data, window, states, changes)
     outcomes = deals.stage_outcomes(states, visits, data.stages, window)
     completed = deals.completed_visits(visits, window)
+    spells = deals.spells(visits, window)
     open_now = deals.open_visits(states, window)
 
     base = metrics.memberships(data.people, data.teams)
@@ -128,7 +129,7 @@ def compute(
 
     groups = _group_rows(overall, window, data, states, membership)
     _add_win_rate_shrinkage(groups, data.people)
-    _add_stages(groups, data, window, outcomes, completed, open_now, membership)
+    _add_stages(groups, data, window, outcomes, spells, open_now, membership)
     _add_activities(groups, data, window, membership)
     forecast.add_forecasts(
         groups, data, window, states, outcomes, completed, seed=seed, simulations=simulations
@@ -281,15 +282,21 @@ def _add_stages(
     data: Data,
     window: Window,
     outcomes: pl.DataFrame,
-    completed: pl.DataFrame,
+    spells: pl.DataFrame,
     open_now: pl.DataFrame,
     membership: pl.DataFrame,
 ) -> None:
-    funnel = {(g, s): row for g, s, *row in metrics.funnel(outcomes, membership).iter_rows()}
+    funnel = {
+        (r["group"], r["stage_id"]): r
+        for r in metrics.funnel(outcomes, membership).iter_rows(named=True)
+    }
     times = {
         (r["group"], r["stage_id"]): r
-        for r in metrics.durations(completed, membership).iter_rows(named=True)
+        for r in metrics.durations(spells, membership).iter_rows(named=True)
     }
+    members: dict[str, list[str]] = {}  # group → its people's own group keys
+    for group_key, person in membership.iter_rows():
+        members.setdefault(group_key, []).append(rep_group(person))
     ages = {(g, s): (n, a) for g, s, n, a in metrics.open_ages(open_now, membership).iter_rows()}
     open_stages = data.stages.filter(pl.col("kind") == "open").sort("pipeline_id", "order")
     team_of = _team_of(data.people)
@@ -298,29 +305,25 @@ def _add_stages(
     rep_keys = [k for k in groups if k.startswith("rep:")]
     for stage in stage_rows:
         sid = stage["id"]
-        adv = np.array(
-            [funnel.get((k, sid), (0, 0, 0, 0, 0, 0))[1] for k in rep_keys], dtype=np.float64
-        )
-        lst = np.array(
-            [funnel.get((k, sid), (0, 0, 0, 0, 0, 0))[2] for k in rep_keys], dtype=np.float64
-        )
+        adv = np.array([_count(funnel, k, sid, "advanced") for k in rep_keys], dtype=np.float64)
+        lst = np.array([_count(funnel, k, sid, "lost") for k in rep_keys], dtype=np.float64)
         resolved = adv + lst
         kappa = shrinkage.fit_concentration(adv, resolved)
-        org_row = funnel.get((ORG, sid))
-        org_rate = (
-            org_row[1] / (org_row[1] + org_row[2]) if org_row and org_row[1] + org_row[2] else None
-        )
+        org_adv, org_lost = _count(funnel, ORG, sid, "advanced"), _count(funnel, ORG, sid, "lost")
+        org_rate = org_adv / (org_adv + org_lost) if org_adv + org_lost else None
         priors = []
         for i, key in enumerate(rep_keys):
             person = int(key.split(":")[1])
-            team_row = funnel.get((_team_key(team_of, person), sid))
+            team_key = _team_key(team_of, person)
+            team_adv = _count(funnel, team_key, sid, "advanced")
+            team_lost = _count(funnel, team_key, sid, "lost")
             # The reference is the rep's peers: their team without them.
-            peers_adv = (team_row[1] if team_row else 0) - adv[i]
-            peers_resolved = (team_row[1] + team_row[2] if team_row else 0) - resolved[i]
+            peers_adv = team_adv - adv[i]
+            peers_resolved = team_adv + team_lost - resolved[i]
             if peers_resolved >= MIN_TEAM_RESOLVED:
                 priors.append(peers_adv / peers_resolved)
-            elif org_row and org_row[1] + org_row[2] - resolved[i] > 0:
-                priors.append((org_row[1] - adv[i]) / (org_row[1] + org_row[2] - resolved[i]))
+            elif org_adv + org_lost - resolved[i] > 0:
+                priors.append((org_adv - adv[i]) / (org_adv + org_lost - resolved[i]))
             else:
                 priors.append(org_rate if org_rate is not None else 0.5)
 
@@ -338,10 +341,17 @@ def _add_stages(
             )
             for i, key in enumerate(rep_keys)
         }
-        slow = _slow_stage(rep_keys, times, sid, team_of)
+        slow = _slow_stage(rep_keys, times, sid, team_of, members)
         for key, group in groups.items():
-            reached, advanced, lost, still_open, won, closed = funnel.get(
-                (key, sid), (0, 0, 0, 0, 0, 0)
+            counts = funnel.get((key, sid), _NO_FUNNEL)
+            reached, advanced, skipped, lost, still_open, won, closed = (
+                counts["reached"],
+                counts["advanced"],
+                counts["skipped"],
+                counts["lost"],
+                counts["open"],
+                counts["won"],
+                counts["closed"],
             )
             timing = times.get((key, sid), {})
             open_deals, open_list = ages.get((key, sid), (0, []))
@@ -353,15 +363,21 @@ def _add_stages(
                 "pipeline_id": stage["pipeline_id"],
                 "reached": reached,
                 "advanced": advanced,
+                "skipped": skipped,
                 "lost": lost,
                 "open": still_open,
                 "conversion": _num(conversion),
                 "won_from_stage": won,
                 "closed_from_stage": closed,
                 "median_days": _num(timing.get("median_days")),
+                "median_days_over": _num(timing.get("median_days_over")),
                 "p75_days": _num(timing.get("p75_days")),
+                "p75_days_over": _num(timing.get("p75_days_over")),
                 "p90_days": _num(timing.get("p90_days")),
+                "p90_days_over": _num(timing.get("p90_days_over")),
                 "visits": timing.get("visits", 0),
+                "visits_open": timing.get("visits_open", 0),
+                "longest_exit_days": _num(timing.get("longest_exit_days")),
                 "open_deals": open_deals,
                 "open_ages": [round(a, 1) for a in open_list[-OPEN_AGES_KEPT:]],
                 "target_days": _num(stage["target_days"]),
@@ -391,12 +407,29 @@ def _evidence(resolved: int, p_gap: float) -> str:
     return "on par"
 
 
+_NO_FUNNEL = dict.fromkeys(("reached", "advanced", "skipped", "lost", "open", "won", "closed"), 0)
+
+
+def _count(funnel: dict[tuple[str, int], dict[str, Any]], key: str, sid: int, name: str) -> int:
+    row = funnel.get((key, sid))
+    return int(row[name]) if row else 0
+
+
 def _slow_stage(
     rep_keys: list[str],
     times: dict[tuple[str, int], dict[str, Any]],
     sid: int,
     team_of: dict[int, int | None],
+    members: dict[str, list[str]],
 ) -> dict[str, dict[str, Any]]:
+    """Each rep's typical time in the stage against their peers', shrunk on the log scale.
+
+    A rep's centre is the restricted mean of log-days under their Kaplan–Meier curve
+    (open visits censored at as-of), so deals still sitting in the stage count: with no
+    visit open it is the plain mean of log-days, and a rep whose deals all still sit in
+    the stage is at least as slow as the longest of them. The spread of single visits is
+    the reps' pooled variance of the log-days of visits that ended, ddof = 1.
+    """
     rows: list[tuple[str, dict[str, Any]]] = []
     for key in rep_keys:
         timing = times.get((key, sid))
@@ -405,29 +438,37 @@ def _slow_stage(
     if len(rows) < 2:
         return {}
     n = np.array([t["visits"] for _, t in rows], dtype=np.float64)
-    means = np.array([t["mean_log"] for _, t in rows], dtype=np.float64)
+    centres = np.array([t["mean_log"] for _, t in rows], dtype=np.float64)
+    exits = np.array([t["exits"] for _, t in rows], dtype=np.float64)
     variances = np.array([t["var_log"] or 0.0 for _, t in rows], dtype=np.float64)
-    within = float(np.average(variances, weights=n)) if n.sum() else 0.5
-    between = shrinkage.between_variance(means, n, within)
-    org_t = times.get((ORG, sid))
+    dof = np.maximum(exits - 1, 0)
+    within = float(np.sum(dof * variances) / dof.sum()) if dof.sum() else 0.5
+    between = shrinkage.between_variance(centres, n, within)
+    index = {key: i for i, (key, _) in enumerate(rows)}
+
+    def totals(group_key: str) -> tuple[float, float]:
+        """Visits and visit-weighted sum of centres of the group's reps at the stage."""
+        at = [index[k] for k in members.get(group_key, ()) if k in index]
+        return float(n[at].sum()), float(np.sum(n[at] * centres[at]))
+
+    cache: dict[str, tuple[float, float]] = {}
     team_logs = []
     for i, (key, _) in enumerate(rows):
         person = int(key.split(":")[1])
-        team_t = times.get((_team_key(team_of, person), sid))
-        # The reference is the rep's peers: their team's visits without the rep's own.
-        for reference in (team_t, org_t):
-            if reference is None:
+        # The reference is the rep's peers: their team's reps without the rep, when they
+        # have 30 visits; else the rest of the organisation; else every rep.
+        for reference, needed in ((_team_key(team_of, person), MIN_TEAM_RESOLVED), (ORG, 1)):
+            if not reference:
                 continue
-            peers = reference["visits"] - n[i]
-            if peers >= MIN_TEAM_RESOLVED or (reference is org_t and peers > 0):
-                team_logs.append(
-                    (reference["visits"] * reference["mean_log"] - n[i] * means[i]) / peers
-                )
+            visits, weighted = cache.setdefault(reference, totals(reference))
+            peers = visits - n[i]
+            if peers >= needed:
+                team_logs.append((weighted - n[i] * centres[i]) / peers)
                 break
         else:
-            team_logs.append(float(np.average(means, weights=n)))
+            team_logs.append(float(np.average(centres, weights=n)))
 
-    result = shrinkage.shrink_log_durations(means, n, np.array(team_logs), within, between)
+    result = shrinkage.shrink_log_durations(centres, n, np.array(team_logs), within, between)
     p_slow = result.probability_slower()
     out: dict[str, dict[str, Any]] = {}
     for i, (key, t) in enumerate(rows):

@@ -9,9 +9,14 @@ Definitions (docs/metrics.md):
   reach, never for time in stage.
 - An opportunity **reached** open stage k if it ever entered k or any later open stage,
   or was won. Regressions never un-reach a stage.
-- For each stage it reached, its **outcome** is ``advanced`` (it reached a later stage or
-  was won), ``lost`` (it was lost without reaching a later stage) or ``open`` (still
-  open without reaching a later stage).
+- For each stage it reached, its **outcome** is ``advanced`` (it sat in the stage, then
+  reached a later stage or was won), ``skipped`` (it reached a later stage or was won
+  without ever sitting in the stage), ``lost`` (it was lost without reaching a later
+  stage) or ``open`` (still open without reaching a later stage). A deal without
+  history is taken to have gone through the stages before the one it sits in.
+- A **spell** is a visit measured for time in stage: a recorded visit to an open stage
+  that began in the window, either finished (an *exit*, whichever stage came next, won
+  and lost included) or still going at ``as_of`` (*censored* there).
 """
 
 from __future__ import annotations
@@ -165,7 +170,8 @@ def stage_outcomes(
 ) -> pl.DataFrame:
     """For each deal and each open stage it reached inside the window: when, and how it ended.
 
-    Columns: opportunity_id, owner_id, stage_id, order, reached_at, outcome, won, closed.
+    Columns: opportunity_id, owner_id, stage_id, order, reached_at, outcome (advanced,
+    skipped, lost or open), won, closed.
     ``won``/``closed`` say how the deal itself ended (for win probability from a stage).
     """
     open_stages = stages.filter(pl.col("kind") == "open").select(
@@ -181,7 +187,13 @@ def stage_outcomes(
         reaching.join(open_stages, on="pipeline_id")
         .filter(pl.col("depth") >= pl.col("reached_order"))
         .group_by("opportunity_id", "owner_id", "reached_stage_id", "reached_order")
-        .agg(pl.col("entered_at").min().alias("reached_at"))
+        .agg(
+            pl.col("entered_at").min().alias("reached_at"),
+            # It sat in the stage itself; a deal without history is presumed to have.
+            ((pl.col("stage_id") == pl.col("reached_stage_id")) | pl.col("synthetic"))
+            .any()
+            .alias("entered"),
+        )
         .join(deepest, on="opportunity_id")
         .join(
             states.select(pl.col("id").alias("opportunity_id"), pl.col("kind").alias("now")),
@@ -195,12 +207,10 @@ def stage_outcomes(
         pl.col("reached_stage_id").alias("stage_id"),
         pl.col("reached_order").alias("order"),
         "reached_at",
-        pl.when(pl.col("deepest") > pl.col("reached_order"))
-        .then(pl.lit("advanced"))
+        pl.when((pl.col("deepest") > pl.col("reached_order")) | (pl.col("now") == "won"))
+        .then(pl.when(pl.col("entered")).then(pl.lit("advanced")).otherwise(pl.lit("skipped")))
         .when(pl.col("now") == "lost")
         .then(pl.lit("lost"))
-        .when(pl.col("now") == "won")
-        .then(pl.lit("advanced"))
         .otherwise(pl.lit("open"))
         .alias("outcome"),
         (pl.col("now") == "won").alias("won"),
@@ -216,6 +226,26 @@ def completed_visits(deal_visits: pl.DataFrame, window: Window) -> pl.DataFrame:
         & pl.col("exited_at").is_not_null()
         & pl.col("entered_at").is_between(window.start, window.as_of)
     ).with_columns(_days(pl.col("exited_at") - pl.col("entered_at")).alias("days"))
+
+
+def spells(deal_visits: pl.DataFrame, window: Window) -> pl.DataFrame:
+    """Visits to open stages that began in the window, for time in stage (Kaplan–Meier).
+
+    Columns: owner_id, stage_id, days (to the exit, or to ``as_of`` while still there),
+    exited (True: the deal left the stage then, to any stage, won or lost included;
+    False: still there at ``as_of``, censored). Synthetic visits never count.
+    """
+    as_of = pl.lit(window.as_of, dtype=TIME)
+    return deal_visits.filter(
+        ~pl.col("synthetic")
+        & (pl.col("kind") == "open")
+        & pl.col("entered_at").is_between(window.start, window.as_of)
+    ).select(
+        "owner_id",
+        "stage_id",
+        _days(pl.coalesce("exited_at", as_of) - pl.col("entered_at")).alias("days"),
+        pl.col("exited_at").is_not_null().alias("exited"),
+    )
 
 
 def open_visits(states: pl.DataFrame, window: Window) -> pl.DataFrame:

@@ -150,6 +150,13 @@ def conversion_gap(ctx: Context) -> Iterator[Finding]:
             )
 
 
+def _median_text(stage: dict[str, Any]) -> str:
+    """The median in days, or "over N" when the survival curve never gets to it."""
+    if stage.get("median_days") is not None:
+        return f"{stage['median_days']:.0f}"
+    return f"over {stage.get('median_days_over') or 0:.0f}"
+
+
 @rule("slow_stage")
 def slow_stage(ctx: Context) -> Iterator[Finding]:
     """Deals sit clearly longer in a stage than with peers (posterior P ≥ 0.9, ×1.5)."""
@@ -169,12 +176,15 @@ def slow_stage(ctx: Context) -> Iterator[Finding]:
                 stage_id=s["stage_id"],
                 stage=s["stage"],
                 severity="high" if ratio and ratio >= 2 else "medium",
-                title=f"Deals take {s['median_days']:.0f} days in {s['stage']} against peers' "
+                title=f"Deals take {_median_text(s)} days in {s['stage']} against peers' "
                 f"{s['team_typical_days']:.0f}",
                 evidence={
                     "visits": s["visits"],
+                    "visits_open": s.get("visits_open", 0),
                     "median_days": s["median_days"],
+                    "median_days_over": s.get("median_days_over"),
                     "p90_days": s["p90_days"],
+                    "p90_days_over": s.get("p90_days_over"),
                     "typical_days_shrunk": s["typical_days_shrunk"],
                     "peers_typical_days": s["team_typical_days"],
                     "benchmark_median_days": s.get("benchmark_median_days"),
@@ -320,12 +330,18 @@ def process_skip(ctx: Context) -> Iterator[Finding]:
 
 @rule("stalled_deal")
 def stalled_deal(ctx: Context) -> Iterator[Finding]:
-    """Open deals older in their stage than the org's P90 and than twice the target."""
-    limits = {
-        s["stage_id"]: max(s.get("p90_days") or 0, 2 * (s.get("target_days") or 0))
-        for s in ctx.groups.get("org", {}).get("stages", [])
-        if s.get("p90_days")
-    }
+    """Open deals older in their stage than the org's P90 and than twice the target.
+
+    When deals still in the stage keep the P90 unknown ("over N days"), the reference
+    is the longest visit that ended: a deal has sat longer than any deal ever took to
+    leave the stage."""
+    limits = {}
+    for s in ctx.groups.get("org", {}).get("stages", []):
+        usual = s.get("p90_days")
+        if usual is None and s.get("p90_days_over") is not None:
+            usual = s.get("longest_exit_days")
+        if usual:
+            limits[s["stage_id"]] = max(usual, 2 * (s.get("target_days") or 0))
     open_deals = ctx.states.filter((pl.col("kind") == "open") & pl.col("entered_at").is_not_null())
     age = (pl.lit(ctx.window.as_of) - pl.col("entered_at")).dt.total_hours() / 24
     rows = open_deals.with_columns(age.alias("age")).filter(

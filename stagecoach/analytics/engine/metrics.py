@@ -6,10 +6,13 @@ units and what an empty group gives (docs/metrics.md has the full definitions).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from stagecoach.analytics.engine.frames import Window
@@ -67,8 +70,9 @@ def _by_group(
 def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     """Per group and open stage: deals that reached it in the window, and how each ended.
 
-    Columns: group, stage_id, reached, advanced, lost, open, won, closed.
-    conversion = advanced / (advanced + lost); open deals are reported apart.
+    Columns: group, stage_id, reached, advanced, skipped, lost, open, won, closed.
+    reached = advanced + skipped + lost + open. conversion = advanced / (advanced + lost):
+    deals that sat in the stage and left it; skipped and open deals are reported apart.
     No deals: no rows.
     """
     return (
@@ -77,6 +81,7 @@ def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.len().alias("reached"),
             (pl.col("outcome") == "advanced").sum().alias("advanced"),
+            (pl.col("outcome") == "skipped").sum().alias("skipped"),
             (pl.col("outcome") == "lost").sum().alias("lost"),
             (pl.col("outcome") == "open").sum().alias("open"),
             pl.col("won").sum().alias("won"),
@@ -85,26 +90,116 @@ def funnel(outcomes: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def durations(completed: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
-    """Per group and stage: completed visits' median, P75 and P90 in days, and their count.
+# Quantiles of time in stage: (column, probability).
+QUANTILES = (("median_days", 0.5), ("p75_days", 0.75), ("p90_days", 0.9))
+# Survival is a running product: S(t) = 0.5 computed as 0.4999… or 0.5000…1 either way.
+_SURVIVAL_TOLERANCE = 1e-9
+# Visits shorter than an hour count as an hour on the log scale.
+FLOOR_LOG = math.log(1 / 24)
 
-    Also the mean and variance of log-days (for shrinkage). Visits shorter than an hour
-    count as an hour so a same-day move does not dominate the log scale.
+
+def durations(spells: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:
+    """Per group and stage: Kaplan–Meier quantiles of time in stage, in days.
+
+    ``spells`` (deals.spells): each visit's days and whether the deal left the stage
+    then (an exit) or is still there at as_of (censored). The survival curve is
+    S(t) = Π over exit times tᵢ ≤ t of (1 − dᵢ / nᵢ), dᵢ exits at tᵢ, nᵢ visits lasting
+    at least tᵢ (a visit censored at tᵢ is still at risk at tᵢ). The q-quantile is the
+    first exit time where S(t) ≤ 1 − q. When the curve never gets that low, the quantile
+    is unknown but longer than the longest visit followed: the ``*_over`` column holds
+    that length and the quantile is null.
+
+    Also: visits (all measured), visits_open (censored), exits, longest_exit_days (the
+    longest visit that ended) and, for the shrinkage, mean_log: the restricted mean of
+    log-days under the curve, ∫ S over the log scale up to the longest visit (the plain
+    mean of log-days when every visit ended; a lower bound, no more, when the longest
+    are still going), and var_log: the variance of the exits' log-days (ddof = 1, null
+    under two exits). Visits shorter than an hour count as an hour on the log scale.
     No visits: no rows.
     """
-    return (
-        _by_group(completed, membership)
-        .with_columns(pl.col("days").clip(lower_bound=1 / 24).log().alias("log_days"))
-        .group_by("group", "stage_id")
-        .agg(
-            pl.len().alias("visits"),
-            pl.col("days").median().alias("median_days"),
-            pl.col("days").quantile(0.75, "linear").alias("p75_days"),
-            pl.col("days").quantile(0.90, "linear").alias("p90_days"),
-            pl.col("log_days").mean().alias("mean_log"),
-            pl.col("log_days").var(ddof=0).alias("var_log"),
+    ids = membership.select("group").unique().with_row_index("gid")
+    # Every (group, stage) curve in time order, one row a visit, exits before visits
+    # censored at the same time (still at risk then): the visits sorted once, spread to
+    # their groups in that order, then grouped by a stable sort on the group alone.
+    rows = (
+        spells.sort("stage_id", "days", "exited", descending=[False, False, True])
+        .join(
+            membership.join(ids, on="group"),
+            left_on="owner_id",
+            right_on="person_id",
+            maintain_order="left",
         )
+        .select("gid", "stage_id", "days", "exited")
     )
+    if rows.is_empty():
+        return pl.DataFrame(schema=_DURATION_SCHEMA)
+    order = np.argsort(rows["gid"].to_numpy(), kind="stable")
+    gid = rows["gid"].to_numpy()[order]
+    stage = rows["stage_id"].to_numpy()[order]
+    days = rows["days"].to_numpy()[order]
+    d = rows["exited"].to_numpy()[order].astype(np.float64)
+    first = np.flatnonzero(np.r_[True, (gid[1:] != gid[:-1]) | (stage[1:] != stage[:-1])])
+    size = np.diff(np.r_[first, len(gid)])
+    start = np.repeat(first, size)  # each row's curve's first row
+    # Sequential exits at one time multiply to the grouped (1 − dᵢ/nᵢ): Kaplan–Meier.
+    at_risk = (start + np.repeat(size, size) - np.arange(len(gid))).astype(np.float64)
+    factor = 1 - d / at_risk
+    # S(t) as a running product, by sums of logs; a factor of 0 (every visit still at
+    # risk exits) can only be a curve's last time.
+    steps = np.log(np.where(factor > 0, factor, 1.0))
+    logs = np.cumsum(steps)
+    survival = np.exp(logs - (logs[start] - steps[start]))
+    survival[factor <= 0] = 0.0
+    log_days = np.log(np.maximum(days, 1 / 24))
+    previous_s = np.r_[1.0, survival[:-1]]
+    previous_log = np.r_[FLOOR_LOG, log_days[:-1]]
+    previous_s[first] = 1.0
+    previous_log[first] = FLOOR_LOG
+    exit_row = d > 0
+    columns: dict[str, Any] = {}
+    for name, q in QUANTILES:
+        hit = exit_row & (survival <= 1 - q + _SURVIVAL_TOLERANCE)
+        value = np.minimum.reduceat(np.where(hit, days, np.inf), first)
+        longest = days[np.r_[first[1:], len(gid)] - 1]
+        columns[name] = np.where(np.isinf(value), np.nan, value)
+        columns[f"{name}_over"] = np.where(np.isinf(value), longest, np.nan)
+    exits = np.add.reduceat(d, first)
+    sum_log = np.add.reduceat(d * log_days, first)
+    sum_log2 = np.add.reduceat(d * log_days**2, first)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var_log = np.where(
+            exits >= 2, np.maximum((sum_log2 - sum_log**2 / exits) / (exits - 1), 0), np.nan
+        )
+    longest_exit = np.maximum.reduceat(np.where(exit_row, days, -np.inf), first)
+    visits = size.astype(np.float64)
+    curves = pl.DataFrame(
+        {
+            "gid": gid[first],
+            "stage_id": stage[first],
+            **columns,
+            "visits": visits.astype(np.int64),
+            "visits_open": (visits - exits).astype(np.int64),
+            "exits": exits.astype(np.int64),
+            "longest_exit_days": np.where(np.isinf(longest_exit), np.nan, longest_exit),
+            "mean_log": FLOOR_LOG + np.add.reduceat(previous_s * (log_days - previous_log), first),
+            "var_log": var_log,
+        },
+        nan_to_null=True,
+    )
+    return curves.join(ids, on="gid").drop("gid").select(list(_DURATION_SCHEMA))
+
+
+_DURATION_SCHEMA = {
+    "group": pl.String,
+    "stage_id": pl.Int64,
+    **{key: pl.Float64 for name, _ in QUANTILES for key in (name, f"{name}_over")},
+    "visits": pl.Int64,
+    "visits_open": pl.Int64,
+    "exits": pl.Int64,
+    "longest_exit_days": pl.Float64,
+    "mean_log": pl.Float64,
+    "var_log": pl.Float64,
+}
 
 
 def open_ages(open_now: pl.DataFrame, membership: pl.DataFrame) -> pl.DataFrame:

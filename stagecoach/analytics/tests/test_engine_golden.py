@@ -260,19 +260,19 @@ def test_stage_outcomes_per_deal() -> None:
         (o, STAGE_NAME[s]): outcome
         for o, s, outcome in outcomes.select("opportunity_id", "stage_id", "outcome").iter_rows()
     }
-    a, lo, op = "advanced", "lost", "open"
+    a, sk, lo, op = "advanced", "skipped", "lost", "open"
     assert got == {
         (1, "S1"): a, (1, "S2"): a, (1, "S3"): a, (1, "S4"): a,
-        (2, "S1"): a, (2, "S2"): a, (2, "S3"): lo,  # S2 skipped, still reached
+        (2, "S1"): a, (2, "S2"): sk, (2, "S3"): lo,  # S2 skipped, still reached
         (3, "S1"): a, (3, "S2"): a, (3, "S3"): op,  # the regression un-reaches nothing
         (4, "S1"): a, (4, "S2"): op,  # reopened
         (6, "S1"): a, (6, "S2"): op,  # the win after as_of does not count
         (7, "S1"): a, (7, "S2"): a, (7, "S3"): a, (7, "S4"): a,  # won, no history
         (8, "S1"): a, (8, "S2"): a, (8, "S3"): op,  # open, no history
-        (9, "S3"): a, (9, "S4"): a,  # S1, S2 reached before the window
+        (9, "S3"): a, (9, "S4"): sk,  # S1, S2 before the window; S4 skipped (S3 → Won)
         (10, "S1"): lo,
         (11, "S1"): a, (11, "S2"): a, (11, "S3"): a, (11, "S4"): a,
-        (12, "S1"): a, (12, "S2"): lo,
+        (12, "S1"): sk, (12, "S2"): lo,  # created straight into S2: S1 skipped
         (14, "S1"): a, (14, "S2"): op,
     }  # fmt: skip
     reached_at = {
@@ -286,30 +286,39 @@ def test_stage_outcomes_per_deal() -> None:
 
 # -- funnel ---------------------------------------------------------------------------------
 
-# (reached, advanced, lost, open) per group and stage.
+# (reached, advanced, skipped, lost, open) per group and stage. Skipped: passed the stage
+# without sitting in it (D2 at S2, D9 at S4 through Won, D12 created straight into S2).
 FUNNEL = {
-    rep(ANA): {"S1": (5, 5, 0, 0), "S2": (5, 3, 0, 2), "S3": (3, 1, 1, 1), "S4": (1, 1, 0, 0)},
-    rep(BEN): {"S1": (3, 2, 1, 0), "S2": (2, 2, 0, 0), "S3": (3, 2, 0, 1), "S4": (2, 2, 0, 0)},
-    rep(CLEO): {"S1": (3, 3, 0, 0), "S2": (3, 1, 1, 1), "S3": (1, 1, 0, 0), "S4": (1, 1, 0, 0)},
-    "team:10": {"S1": (8, 7, 1, 0), "S2": (7, 5, 0, 2), "S3": (6, 3, 1, 2), "S4": (3, 3, 0, 0)},
-    "team:20": {"S1": (3, 3, 0, 0), "S2": (3, 1, 1, 1), "S3": (1, 1, 0, 0), "S4": (1, 1, 0, 0)},
-    "org": {"S1": (11, 10, 1, 0), "S2": (10, 6, 1, 3), "S3": (7, 4, 1, 2), "S4": (4, 4, 0, 0)},
-}
+    rep(ANA): {"S1": (5, 5, 0, 0, 0), "S2": (5, 2, 1, 0, 2), "S3": (3, 1, 0, 1, 1), "S4": (1, 1, 0, 0, 0)},
+    rep(BEN): {"S1": (3, 2, 0, 1, 0), "S2": (2, 2, 0, 0, 0), "S3": (3, 2, 0, 0, 1), "S4": (2, 1, 1, 0, 0)},
+    rep(CLEO): {"S1": (3, 2, 1, 0, 0), "S2": (3, 1, 0, 1, 1), "S3": (1, 1, 0, 0, 0), "S4": (1, 1, 0, 0, 0)},
+    "team:10": {"S1": (8, 7, 0, 1, 0), "S2": (7, 4, 1, 0, 2), "S3": (6, 3, 0, 1, 2), "S4": (3, 2, 1, 0, 0)},
+    "team:20": {"S1": (3, 2, 1, 0, 0), "S2": (3, 1, 0, 1, 1), "S3": (1, 1, 0, 0, 0), "S4": (1, 1, 0, 0, 0)},
+    "org": {"S1": (11, 9, 1, 1, 0), "S2": (10, 5, 1, 1, 3), "S3": (7, 4, 0, 1, 2), "S4": (4, 3, 1, 0, 0)},
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("group", sorted(FUNNEL))
 def test_funnel_and_conversion(results: Results, group: str) -> None:
     for sid, name in STAGE_NAME.items():
         row = stage_row(results, group, sid)
-        reached, advanced, lost, still_open = FUNNEL[group][name]
-        assert (row["reached"], row["advanced"], row["lost"], row["open"]) == (
-            reached,
-            advanced,
-            lost,
-            still_open,
-        ), (group, name)
-        # conversion = advanced / (advanced + lost); open deals stay out of it
+        counts = FUNNEL[group][name]
+        reached, advanced, skipped, lost, still_open = counts
+        got = (row["reached"], row["advanced"], row["skipped"], row["lost"], row["open"])
+        assert got == counts, (group, name)
+        assert reached == advanced + skipped + lost + still_open
+        # conversion = advanced / (advanced + lost): skipped and open deals stay out of it
         assert row["conversion"] == pytest.approx(advanced / (advanced + lost)), (group, name)
+
+
+def test_a_skipped_stage_is_not_a_success_of_that_stage(results: Results) -> None:
+    # Org S1: D12 went straight into S2. Counted as an advance it made S1 convert
+    # 10 of 11; it says nothing about S1, so S1 converts 9 of 10.
+    row = stage_row(results, "org", S1)
+    assert (row["advanced"], row["skipped"], row["lost"]) == (9, 1, 1)
+    assert row["conversion"] == pytest.approx(9 / 10)
+    # Org S2: D2 went S1 → S3. 5 of 6, not 6 of 7.
+    assert stage_row(results, "org", S2)["conversion"] == pytest.approx(5 / 6)
 
 
 def test_win_probability_from_stage(results: Results) -> None:
@@ -321,27 +330,56 @@ def test_win_probability_from_stage(results: Results) -> None:
 
 # -- time in stage ---------------------------------------------------------------------------
 
-# (visits, median, P75, P90) of completed visits, linear interpolation between order stats.
-TIMES = {
+# Time in stage is Kaplan–Meier: every visit to the stage that began in the window, a
+# finished one an exit (to any stage, Lost included), one still going at as_of censored
+# there ("c70": still there after 70 days). S(t) = Π (1 − exits at t ÷ visits lasting
+# at least t); a quantile q is the first exit time where S ≤ 1 − q, and where S never
+# gets that low it is "over" the longest visit followed: OVER(n).
+# (visits, still open, median, P75, P90).
+
+
+@dataclass(frozen=True)
+class OVER:
+    days: float
+
+
+TIMES: dict[str, dict[str, tuple[Any, ...]]] = {
     rep(ANA): {
-        "S1": (5, 3, 3, 7.2),  # [3, 3, 3, 3, 10]
-        "S2": (4, 5, 6, 6),  # [4, 4, 6, 6]: D1, D3 twice, D4 before it was lost
-        "S3": (3, 10, 10, 10),  # [4, 10, 10]
-        "S4": (1, 10, 10, 10),
+        # [3, 3, 3, 3, 10]: S(3) = 1/5, S(10) = 0
+        "S1": (5, 0, 3, 3, 10),
+        # [4, 4, 6, 6, c30, c50]: S(4) = 4/6, S(6) = 4/6 × 2/4 = 1/3, then only censored
+        "S2": (6, 2, 6, OVER(50), OVER(50)),
+        # [4, 10, 10, c70]: S(4) = 3/4, S(10) = 3/4 × 1/3 = 1/4
+        "S3": (4, 1, 10, 10, OVER(70)),
+        "S4": (1, 0, 10, 10, 10),
     },
-    rep(BEN): {"S1": (1, 5, 5, 5), "S2": (0, None, None, None), "S3": (1, 10, 10, 10)},
+    rep(BEN): {
+        "S1": (1, 0, 5, 5, 5),
+        "S2": (0, 0, None, None, None),
+        "S3": (1, 0, 10, 10, 10),
+    },
     rep(CLEO): {
-        "S1": (2, 6, 8, 9.2),  # [2, 10]
-        "S2": (2, 8, 9, 9.6),  # [6, 10]
-        "S3": (1, 8, 8, 8),
-        "S4": (1, 14, 14, 14),
+        "S1": (2, 0, 2, 10, 10),  # [2, 10]: S(2) = 1/2
+        # [6, 10, c10]: S(6) = 2/3; at 10 one exit of 2 at risk (the censored one
+        # still is): S(10) = 1/3
+        "S2": (3, 1, 10, OVER(10), OVER(10)),
+        "S3": (1, 0, 8, 8, 8),
+        "S4": (1, 0, 14, 14, 14),
     },
-    "team:10": {"S1": (6, 3, 4.5, 7.5), "S3": (4, 10, 10, 10)},  # [3,3,3,3,5,10]
+    "team:10": {
+        # [3, 3, 3, 3, 5, 10]: S(3) = 2/6, S(5) = 1/6, S(10) = 0
+        "S1": (6, 0, 3, 5, 10),
+        # [4, 10, 10, 10, c70]: S(4) = 4/5, S(10) = 4/5 × 1/4 = 1/5
+        "S3": (5, 1, 10, 10, OVER(70)),
+    },
     "org": {
-        "S1": (8, 3, 6.25, 10),  # [2, 3, 3, 3, 3, 5, 10, 10]
-        "S2": (6, 6, 6, 8),  # [4, 4, 6, 6, 6, 10]
-        "S3": (5, 10, 10, 10),  # [4, 8, 10, 10, 10]
-        "S4": (2, 12, 13, 13.6),  # [10, 14]
+        # [2, 3, 3, 3, 3, 5, 10, 10]: S(2) = 7/8, S(3) = 3/8, S(5) = 1/4, S(10) = 0
+        "S1": (8, 0, 3, 5, 10),
+        # [4, 4, 6, 6, 6, 10, c10, c30, c50]: S(4) = 7/9, S(6) = 4/9, S(10) = 1/3
+        "S2": (9, 3, 6, OVER(50), OVER(50)),
+        # [4, 8, 10, 10, 10, c70]: S(4) = 5/6, S(8) = 4/6, S(10) = 1/6
+        "S3": (6, 1, 10, 10, OVER(70)),
+        "S4": (2, 0, 10, 14, 14),  # [10, 14]: S(10) = 1/2
     },
 }
 
@@ -352,14 +390,17 @@ def test_time_in_stage(results: Results, group: str) -> None:
         if name not in TIMES[group]:
             continue
         row = stage_row(results, group, sid)
-        visits, median, p75, p90 = TIMES[group][name]
-        assert row["visits"] == visits, (group, name)
-        for key, value in (("median_days", median), ("p75_days", p75), ("p90_days", p90)):
-            assert row[key] == (pytest.approx(value) if value is not None else None), (
-                group,
-                name,
-                key,
-            )
+        visits, still_open, *quantiles = TIMES[group][name]
+        assert (row["visits"], row["visits_open"]) == (visits, still_open), (group, name)
+        for key, value in zip(("median_days", "p75_days", "p90_days"), quantiles, strict=True):
+            if isinstance(value, OVER):
+                # Never the longest finished visit: unknown, and longer than that.
+                assert row[key] is None, (group, name, key)
+                assert row[f"{key}_over"] == pytest.approx(value.days), (group, name, key)
+            else:
+                expected = pytest.approx(value) if value is not None else None
+                assert row[key] == expected, (group, name, key)
+                assert row[f"{key}_over"] is None, (group, name, key)
 
 
 def test_open_visits_are_ages_not_durations(results: Results) -> None:

@@ -185,8 +185,10 @@ def test_rates_identities_and_findings(org: dict[str, Any]) -> None:
             if group["win_rate"] is not None:
                 assert between(group["win_rate_shrunk"], group["win_rate"], group["win_rate_prior"])
         for row in group["stages"]:
-            # Every deal that reached a stage advanced, was lost or is still open.
-            assert row["reached"] == row["advanced"] + row["lost"] + row["open"], (key, row)
+            # Every deal that reached a stage advanced, skipped it, was lost or is still open.
+            assert row["reached"] == (
+                row["advanced"] + row["skipped"] + row["lost"] + row["open"]
+            ), (key, row)
             for name in (
                 "conversion",
                 "conversion_shrunk",
@@ -207,9 +209,17 @@ def test_rates_identities_and_findings(org: dict[str, Any]) -> None:
                 prior = row["team_conversion"]
                 assert between(row["conversion_shrunk"], prior if raw is None else raw, prior)
             assert row["visits"] >= 0 and row["open_deals"] >= len(row["open_ages"])
+            assert 0 <= row["visits_open"] <= row["visits"]
             for a, b in (("median_days", "p75_days"), ("p75_days", "p90_days")):
-                if row[a] is not None:
+                if row[a] is not None and row[b] is not None:
                     assert row[a] <= row[b] + EPSILON
+                # A quantile the survival curve never reaches is "over" the longest visit
+                # (never a number), and so is every later quantile.
+                if row[a] is None and row["visits"]:
+                    assert row[f"{a}_over"] is not None and row[b] is None, (key, row)
+                if row[b] is None and row["visits"]:
+                    over = row[f"{b}_over"]
+                    assert over is not None and (row[a] is None or row[a] <= over + EPSILON)
         f = group.get("forecast")
         if f:
             assert f["p10"] <= f["p50"] <= f["p90"]

@@ -171,9 +171,17 @@ def test_org_and_funnel(maven: tuple[Data, dict[str, int], Results]) -> None:
     assert (org["won"], org["lost"], org["open"]) == (4238, 2473, 2089)
     stages = {s["stage"]: s for s in org["stages"]}
     # Every deal with an engage date reached Engaging and so, skip-aware, Prospecting.
+    # Their history starts in Engaging: they never sat in Prospecting, so they skipped
+    # it, and Prospecting has no conversion to show rather than a perfect one.
     # The 500 Prospecting deals have no history and no date at all: they are open in
     # Prospecting today, but nothing places their arrival inside the window.
-    assert (stages["Prospecting"]["reached"], stages["Prospecting"]["advanced"]) == (8300, 8300)
+    prospecting = stages["Prospecting"]
+    assert (prospecting["reached"], prospecting["skipped"], prospecting["advanced"]) == (
+        8300,
+        8300,
+        0,
+    )
+    assert prospecting["conversion"] is None
     assert stages["Engaging"]["reached"] == 8300
     assert (stages["Engaging"]["advanced"], stages["Engaging"]["lost"]) == (4238, 2473)
     assert stages["Engaging"]["open"] == 1589

@@ -163,12 +163,16 @@ def test_the_cli_reads_a_file_database(tmp_path: Path) -> None:
                 "stage",
                 "reached",
                 "advanced",
+                "skipped",
                 "lost",
                 "open",
                 "conversion",
                 "median_days",
+                "median_days_over",
             } <= set(stage)
-            assert stage["reached"] == stage["advanced"] + stage["lost"] + stage["open"]
+            assert stage["reached"] == (
+                stage["advanced"] + stage["skipped"] + stage["lost"] + stage["open"]
+            )
     one = subprocess.run(
         [str(script), "metrics", "--json", "--rep", reps[0]["rep"]],
         env=environ,

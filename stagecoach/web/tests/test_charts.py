@@ -452,6 +452,23 @@ def test_durations_a_stuck_deal_does_not_squash_the_scale() -> None:
     assert "400 d" not in texts(root)
 
 
+def test_durations_show_a_median_not_reached_as_over_n_days() -> None:
+    # Deals still in the stage keep the median unknown: it is over 50 days, not a number.
+    over = DurationRow("Demo", None, None, None, 6, median_over=50, p75_over=50, p90_over=50)
+    known = DurationRow("Proposal", 10, None, None, 9, p75_over=40, p90_over=40)
+    root = parse(durations([over, known]))
+    shown = texts(root)
+    assert "median over 50 d (n = 6)" in shown
+    assert "median 10 d · P90 over 40 d (n = 9)" in shown
+    assert "not enough evidence yet" not in shown
+    (faded,) = in_rows(root, "rect", "bar-over")
+    (solid,) = [
+        r for r in in_rows(root, "rect", "chart-bar") if "bar-over" not in r.get("class", "")
+    ]
+    assert num(faded, "width") == pytest.approx(5 * num(solid, "width"), abs=0.02)
+    assert len(in_rows(root, "line", "range-over")) == 1
+
+
 # --- stacked -----------------------------------------------------------------------
 
 
