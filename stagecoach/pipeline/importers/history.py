@@ -103,7 +103,13 @@ def load_field_changes(loader: Loader) -> None:
                 old = str(people.get(old, old)) if old else ""
                 new = str(people.get(new, new)) if new else ""
             staging.add(
-                (opp_id, record.field, old[:200], new[:200], loader.db_time(record.changed_at))
+                (
+                    opp_id,
+                    record.field,
+                    loader.report.cut(old, 200, "old values", file=record.file, line=record.line),
+                    loader.report.cut(new, 200, "new values", file=record.file, line=record.line),
+                    loader.db_time(record.changed_at),
+                )
             )
             loader.tick(1)
         created = staging.finish()
@@ -171,7 +177,13 @@ def load_activities(loader: Loader) -> None:
                     record.type,
                     loader.db_time(record.occurred_at),
                     opp_id,
-                    record.subject[:300],
+                    loader.report.cut(
+                        record.subject,
+                        300,
+                        "activity subjects",
+                        file=record.file,
+                        line=record.line,
+                    ),
                 )
             )
             loader.tick(1)
@@ -328,6 +340,14 @@ def load_activity_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> None:
             missing_opportunities += frame.filter(
                 pl.col("opp").is_null() & (pl.col("opportunity_id") != "")
             ).height
+            long_subjects = frame.filter(pl.col("subject").str.len_chars() > 300)
+            for line in long_subjects.get_column("_line").to_list():
+                loader.report.warn(
+                    "activity subjects longer than 300 characters cut to 300 (the CRM keeps "
+                    "the rest)",
+                    file=chunk.file,
+                    line=line,
+                )
             writer.add(
                 frame.select(
                     pl.lit(loader.source).alias("source"),

@@ -646,8 +646,10 @@ class Loader:
             owner,
             stage.pipeline_id,
             stage.pk,
-            record.name[:300],
-            record.account[:300],
+            self.report.cut(record.name, 300, "deal names", file=record.file, line=record.line),
+            self.report.cut(
+                record.account, 300, "account names", file=record.file, line=record.line
+            ),
             record.type,
             amount,
             currency,

@@ -74,11 +74,15 @@ class PeopleLoader:
         for record in records:
             person_id = self.ids.get(record.source_id)
             values: dict[str, Any] = {
-                "name": record.name[:200],
+                "name": self.report.cut(
+                    record.name, 200, "people's names", file=record.file, line=record.line
+                ),
                 "email": record.email[:254],
                 "role": record.role,
                 "team": teams[record.team] if record.team else None,
-                "title": record.title[:200],
+                "title": self.report.cut(
+                    record.title, 200, "job titles", file=record.file, line=record.line
+                ),
                 "is_active": record.is_active,
             }
             if person_id is None and record.source_id in matched:

@@ -119,6 +119,18 @@ class ImportReport:
             lines.append(0)
         self._repeats[(file, message)] = self._repeats.get((file, message), 0) + 1
 
+    def cut(self, value: str, limit: int, what: str, *, file: str = "", line: int = 0) -> str:
+        """``value`` within the column's ``limit``, and a warning when it had to be cut
+        (descriptive text only: an identifying field is refused, never cut)."""
+        if len(value) <= limit:
+            return value
+        self.warn(
+            f"{what} longer than {limit:,} characters cut to {limit:,} (the CRM keeps the rest)",
+            file=file,
+            line=line or None,
+        )
+        return value[:limit]
+
     @property
     def warnings(self) -> list[str]:
         """One line per distinct warning: where, what, and how often."""

@@ -217,3 +217,30 @@ def test_an_upload_over_the_limit_is_stopped_and_said(cast, login) -> None:  # t
     assert "IMPORT_MAX_UPLOAD_MB" in page
     assert not ImportRun.objects.exists()
     assert set(imports_folder().rglob("*")) == stashed
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain file", "quoted file"])
+def test_descriptive_text_cut_to_its_column_says_so(tmp_path: Path, quoted: bool) -> None:
+    """A deal name, account or activity subject longer than its column is kept cut, with
+    a warning naming the line; nothing is cut without a word."""
+    folder = small_export(tmp_path / "export")
+    path = folder / "opportunities.csv"
+    lines = path.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[2] = "N" * 400
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    rows = [
+        ["activity_id", "owner_id", "opportunity_id", "type", "occurred_at", "subject"],
+        ["a1", "r1", "o1", "call", "2026-01-05T10:00:00+00:00", "S" * 500],
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL if quoted else csv.QUOTE_MINIMAL).writerows(rows)
+    (folder / "activities.csv").write_text(buffer.getvalue())
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
+    warnings = "\n".join(outcome.report.warnings)
+    assert "deal names longer than 300 characters cut to 300" in warnings
+    assert "activity subjects longer than 300 characters cut to 300" in warnings
+    assert Opportunity.objects.filter(name="N" * 300).exists()
+    assert Activity.objects.get().subject == "S" * 300
