@@ -84,6 +84,48 @@ def test_archives_are_refused_exactly_when_they_break_a_limit(record_property: A
     fuzz(check, st.lists(member, max_size=4), examples=25, record_property=record_property)
 
 
+def test_workbooks_are_refused_exactly_when_they_break_a_limit(record_property: Any) -> None:
+    """An .xlsx is a zip: every part of it counts, whatever its name."""
+    from stagecoach.pipeline.tests.test_import_fuzz import Sheet, xlsx_bytes
+
+    book = xlsx_bytes(
+        Sheet(
+            "deals.xlsx",
+            [["Deal Name", "Deal Stage", "Amount", "Deal owner"], ["A", "Closed won", 10, "Ann"]],
+        )
+    )
+
+    def check(members: list[tuple[str, int, bool]]) -> None:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "deals.xlsx"
+            path.write_bytes(book)
+            with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+                for index, (_, size, compressible) in enumerate(members):
+                    data = b" " * size if compressible else os.urandom(size)
+                    archive.writestr(f"xl/media/part{index}.xml", data)
+            with zipfile.ZipFile(path) as archive:
+                parts = archive.infolist()
+            expected = None
+            if any(
+                p.file_size >= RATIO_FLOOR_BYTES and p.file_size / max(p.compress_size, 1) > RATIO
+                for p in parts
+            ):
+                expected = "IMPORT_MAX_RATIO"
+            elif sum(p.file_size for p in parts) > UNPACKED_MB * MB:
+                expected = "IMPORT_MAX_UNPACKED_MB"
+            before = row_counts()
+            with override_settings(IMPORT_MAX_RATIO=RATIO, IMPORT_MAX_UNPACKED_MB=UNPACKED_MB):
+                outcome = run_import(format_name="hubspot", path=path)
+            if expected is not None:
+                assert not outcome.ok
+                assert expected in outcome.run.error, outcome.run.error
+                assert row_counts() == before
+            else:
+                assert "IMPORT_MAX" not in (outcome.run.error or ""), outcome.run.error
+
+    fuzz(check, st.lists(member, max_size=3), examples=20, record_property=record_property)
+
+
 # -- transcripts ---------------------------------------------------------------------------
 
 PIECES = [
