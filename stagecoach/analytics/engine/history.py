@@ -45,11 +45,8 @@ def known_at(data: Data, as_of: datetime) -> Data:
     if later.is_empty():
         return data
     # The first change of each field after as-of; ties at one moment keep the first row.
-    first = (
-        later.with_row_index("_row")
-        .sort("changed_at", "_row")
-        .group_by("opportunity_id", "field", maintain_order=True)
-        .agg(pl.col("old_value").first())
+    first = later.group_by("opportunity_id", "field").agg(
+        pl.col("old_value").get(pl.col("changed_at").arg_min())
     )
     opportunities = data.opportunities
     for field, column in FIELDS.items():
