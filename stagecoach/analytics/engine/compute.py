@@ -15,6 +15,7 @@ from stagecoach.analytics.engine import (
     deals,
     flags,
     forecast,
+    history,
     metrics,
     plan,
     quality,
@@ -104,7 +105,7 @@ def compute(
     seed: int = 20_240_101,
     simulations: int = 4_000,
 ) -> Results:
-    data = data.conformed()
+    data = history.known_at(data.conformed(), window.as_of)
     criteria = criteria or Criteria()
     changes = deals.changes_as_of(data, window)
     states = deals.deal_states(data, window, changes)
