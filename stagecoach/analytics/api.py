@@ -206,6 +206,8 @@ class ForecastRead(Schema):
     quota: float
     won_to_date: float
     expected: float
+    # What the open deals add to ``expected``; forecasts stored before it existed lack it.
+    expected_open: float | None = None
     p_attain: float | None
     p10: float | None
     p50: float | None

@@ -246,7 +246,7 @@ def _deal(
 def _plan_step(rep: Person, today: date) -> AgendaItem | None:
     """The current action plan's check-in: how it goes, what is next, whether to revise."""
     # Imported here: development builds on coaching, not the other way round.
-    from stagecoach.development.impact import format_metric, metric_label
+    from stagecoach.development.impact import baseline, format_metric, metric_label
     from stagecoach.development.selectors import current_action_plan
 
     action_plan = current_action_plan(rep, today=today)
@@ -258,7 +258,7 @@ def _plan_step(rep: Person, today: date) -> AgendaItem | None:
     progress = (action_plan.progress or {}).get("rep_during") or {}
     detail = [
         f"Week {min(week, weeks)} of {weeks} · {metric_label(action_plan)}: baseline "
-        f"{format_metric(action_plan.metric, action_plan.baseline)} → target "
+        f"{format_metric(action_plan.metric, baseline(action_plan).value)} → target "
         f"{format_metric(action_plan.metric, action_plan.target)}"
         + (
             f" · so far {format_metric(action_plan.metric, progress['value'])} "

@@ -215,6 +215,28 @@ def metric_label(plan: ActionPlan) -> str:
     return str(plan.get_metric_display())
 
 
+@dataclass(frozen=True)
+class Baseline:
+    value: float | None
+    n: int | None
+    measured: bool
+
+
+def baseline(action_plan: ActionPlan) -> Baseline:
+    """The plan's one baseline, wherever it is shown: once the plan is measured, the
+    rep's figure over the period before it (the "before" its impact is judged from);
+    until then, the figure stored when it was planned."""
+    result = action_plan.impact or action_plan.progress or {}
+    before = result.get("rep_before") or {}
+    if before.get("value") is not None:
+        return Baseline(float(before["value"]), before.get("n"), measured=True)
+    return Baseline(action_plan.baseline, action_plan.baseline_n, measured=False)
+
+
+def baseline_figure(action_plan: ActionPlan) -> str:
+    return f"baseline:{action_plan.pk}"
+
+
 def format_metric(metric: str, value: float | None) -> str:
     if value is None:
         return "—"

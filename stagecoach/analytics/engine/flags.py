@@ -21,6 +21,7 @@ from scipy import stats
 from stagecoach.analytics.engine import shrinkage
 from stagecoach.analytics.engine.frames import Data, Window
 from stagecoach.analytics.engine.metrics import rep_group, team_group
+from stagecoach.lib import figures
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
@@ -97,7 +98,19 @@ def evaluate(context: Context) -> list[Finding]:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+    return figures.percent(value)
+
+
+def conversion_gap_title(
+    stage: str, *, advanced: int, resolved: int, shrunk: float, peers: float
+) -> str:
+    """Both rates, each saying which it is: the raw one a manager can count, and the one
+    shrunk toward the team that the funnel draws and the flag was raised on."""
+    raw = advanced / resolved if resolved else None
+    return (
+        f"Converts {stage} at {_pct(raw)} raw ({advanced} of {resolved}), "
+        f"{_pct(shrunk)} after shrinking toward the team, against peers' {_pct(peers)}"
+    )
 
 
 # -- rates ---------------------------------------------------------------------------------
@@ -119,8 +132,13 @@ def conversion_gap(ctx: Context) -> Iterator[Finding]:
                 stage_id=s["stage_id"],
                 stage=s["stage"],
                 severity="high" if severe else "medium",
-                title=f"Converts {s['stage']} at {_pct(s['conversion'])} against peers' "
-                f"{_pct(s['team_conversion'])}",
+                title=conversion_gap_title(
+                    s["stage"],
+                    advanced=s["advanced"],
+                    resolved=s["advanced"] + s["lost"],
+                    shrunk=s["conversion_shrunk"],
+                    peers=s["team_conversion"],
+                ),
                 evidence={
                     "advanced": s["advanced"],
                     "lost": s["lost"],
@@ -607,7 +625,7 @@ def forecast_risk(ctx: Context) -> Iterator[Finding]:
             code="forecast_risk",
             person_id=person,
             severity="high" if p < 0.1 else "medium",
-            title=f"{p * 100:.0f}% chance of making quota this period",
+            title=f"{figures.chance(p)} chance of making quota this period",
             evidence={
                 k: forecast.get(k)
                 for k in (
@@ -617,6 +635,7 @@ def forecast_risk(ctx: Context) -> Iterator[Finding]:
                     "attainment_p90",
                     "won_to_date",
                     "expected",
+                    "expected_open",
                     "quota",
                     "deals",
                     "period_end",

@@ -99,6 +99,9 @@ def _summary(
         "quota": quota,
         "won_to_date": won,
         "expected": expected,
+        # What the open deals are expected to add: ``expected`` less what is won already,
+        # the figure "expected from N open deals" means.
+        "expected_open": max(expected - won, 0.0),
         "p_attain": float(np.mean(totals >= quota)) if quota > 0 else None,
         "p10": float(p10),
         "p50": float(p50),
