@@ -182,13 +182,16 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     return CalendarFeed.objects.select_related("person").filter(token=token).first()
 
 
+def may_set_team_webhook(user: User | object, team_id: int) -> bool:
+    scope = scope_for(user)
+    return can_administer(user) or (scope.is_manager and team_id in scope.team_ids)
+
+
 def get_team_for_webhook(user: User | object, team_id: int) -> Team:
     """The team whose webhook this login may see and change: its manager's (or a manager
     above it), an ops admin's. 404 for everyone else, leaders included: the address is
     a secret and posting where a team talks is its manager's call."""
-    scope = scope_for(user)
-    allowed = can_administer(user) or (scope.is_manager and team_id in scope.team_ids)
-    if not allowed:
+    if not may_set_team_webhook(user, team_id):
         raise Http404("No such team.")
     try:
         return Team.objects.get(pk=team_id)

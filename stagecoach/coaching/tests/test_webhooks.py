@@ -291,3 +291,11 @@ def test_others_can_neither_see_nor_change_the_webhook(cast, hooked, login, who)
     assert client.post(url, {"url": "https://hooks.example.com/x"}).status_code == 404
     hooked.refresh_from_db()
     assert SECRET in hooked.url
+
+
+@pytest.mark.parametrize(("who", "shown"), [("mona", True), ("otto", True), ("lena", False)])
+def test_the_team_page_links_to_the_notifications_for_who_may_set_them(  # type: ignore[no-untyped-def]
+    cast, login, who, shown
+) -> None:
+    page = login(getattr(cast, who)).get(reverse("team", args=[cast.alpha.pk])).content.decode()
+    assert (reverse("team-webhook", args=[cast.alpha.pk]) in page) is shown
