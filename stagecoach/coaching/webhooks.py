@@ -15,6 +15,7 @@ posted once. A failed post is tried again after 1 minute, 5 minutes, 30 minutes 
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import logging
@@ -312,7 +313,12 @@ def deliver_due(*, now: datetime) -> DeliveryResult:
     due = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
     ).select_related("webhook")
+    failing: set[int] = set()
     for delivery in due.order_by("next_attempt_at", "id"):
+        if delivery.webhook_id in failing:
+            # One timeout per webhook and run: a receiver that is down would otherwise
+            # hold the worker for every one of its waiting posts.
+            continue
         # Claim it: of two workers on the same delivery, only one update matches.
         claimed = WebhookDelivery.objects.filter(
             pk=delivery.pk,
@@ -324,9 +330,10 @@ def deliver_due(*, now: datetime) -> DeliveryResult:
         delivery.attempts += 1
         try:
             post_json(delivery.webhook.url, delivery.payload)
-        except (OSError, ValueError) as exc:
-            # URLError, HTTPError, timeouts and refused addresses are all OSError or
-            # ValueError; anything else is a bug and should stop the task loudly.
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            # URLError, HTTPError, timeouts, TLS errors, garbled answers and refused
+            # addresses; anything else is a bug and should stop the task loudly.
+            failing.add(delivery.webhook_id)
             delivery.last_error = _error_text(exc)
             if delivery.attempts > len(RETRY_AFTER):
                 delivery.status = WebhookDelivery.Status.FAILED

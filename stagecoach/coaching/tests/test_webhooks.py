@@ -210,6 +210,21 @@ def test_a_post_is_given_up_after_the_last_retry(hooked, alpha_news, receiver, l
     assert "HTTP 500" in page
 
 
+def test_a_failing_receiver_is_tried_once_per_run(hooked, alpha_news, receiver) -> None:  # type: ignore[no-untyped-def]
+    receiver.statuses = [503]
+    now = timezone.now()
+
+    result = post_now(now)
+
+    assert (result.sent, result.retrying) == (0, 1)
+    assert len(receiver.bodies) == 1
+    assert sorted(WebhookDelivery.objects.values_list("attempts", flat=True)) == [0, 0, 0, 1]
+    # The next minute the others go out; the failed one waits for its retry.
+    assert webhooks.deliver_due(now=now + timedelta(seconds=59)).sent == 3
+    assert webhooks.deliver_due(now=now + timedelta(minutes=1)).sent == 1
+    assert len(receiver.bodies) == 5
+
+
 @pytest.mark.parametrize(
     "url",
     [
