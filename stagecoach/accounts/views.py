@@ -26,6 +26,7 @@ from stagecoach.accounts.selectors import (
 )
 from stagecoach.analytics import ondemand, presenters, selectors
 from stagecoach.analytics.models import Flag
+from stagecoach.coaching.selectors import may_set_team_webhook
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
@@ -240,6 +241,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
                 "by_stage": [sum(r["by_stage"][i] for r in rows) for i in range(len(stages))],
             },
             "stale_after": today - timedelta(days=14),
+            "can_set_webhook": may_set_team_webhook(request.user, team.pk),
             "can_refresh": True,
             "last_refresh": selectors.last_refresh(),
         },

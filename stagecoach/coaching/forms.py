@@ -200,3 +200,27 @@ FOLLOW_UP_CHOICES = [
     (Commitment.Status.DONE, "Done"),
     (Commitment.Status.DROPPED, "Dropped"),
 ]
+
+
+class WebhookForm(forms.Form):
+    """A team's webhook. The saved address is never shown: leaving the box empty keeps it."""
+
+    url = forms.URLField(
+        label="Incoming webhook address",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "placeholder": "https://hooks…"}),
+    )
+    remove = forms.BooleanField(label="Stop posting (remove the webhook)", required=False)
+
+    def clean_url(self) -> str:
+        from stagecoach.coaching.webhooks import UnsafeWebhook, check_webhook_url
+
+        url: str = self.cleaned_data["url"]
+        if url:
+            try:
+                check_webhook_url(url)
+            except UnsafeWebhook as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return url

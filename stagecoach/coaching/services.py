@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.audit.models import AuditEvent
+from stagecoach.audit.services import actor_for, record
 from stagecoach.coaching.models import (
     Cadence,
     Commitment,
@@ -19,6 +21,7 @@ from stagecoach.coaching.models import (
     RepCadence,
     Session,
     SessionItem,
+    TeamWebhook,
 )
 
 SCHEDULE_WEEKS = 4
@@ -341,3 +344,35 @@ def set_commitment_status(commitment: Commitment, status: str) -> None:
     commitment.status = status
     commitment.closed_at = timezone.now() if status != Commitment.Status.OPEN else None
     commitment.save(update_fields=["status", "closed_at"])
+
+
+def set_team_webhook(*, team: Team, url: str, by: User) -> TeamWebhook:
+    """Save the team's webhook address; the audit log keeps only its masked form."""
+    with transaction.atomic():
+        webhook, created = TeamWebhook.objects.update_or_create(
+            team=team, defaults={"url": url, "updated_by": by}
+        )
+        record(
+            AuditEvent.Action.CREATE if created else AuditEvent.Action.CHANGE,
+            f"webhook of team {team.name} set to {webhook.masked_url}",
+            actor=actor_for(by),
+            obj=webhook,
+            detail={"team": team.pk, "url": webhook.masked_url},
+        )
+    return webhook
+
+
+def remove_team_webhook(*, team: Team, by: User) -> None:
+    """Stop posting the team's news; its delivery history goes with it."""
+    with transaction.atomic():
+        webhook = TeamWebhook.objects.filter(team=team).first()
+        if webhook is None:
+            return
+        record(
+            AuditEvent.Action.DELETE,
+            f"webhook of team {team.name} ({webhook.masked_url}) removed",
+            actor=actor_for(by),
+            obj=webhook,
+            detail={"team": team.pk, "url": webhook.masked_url},
+        )
+        webhook.delete()

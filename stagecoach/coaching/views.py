@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from stagecoach.accounts.models import Person, Role
+from stagecoach.accounts.models import Person, Role, User
 from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
 from stagecoach.coaching import asktell, selectors, services
 from stagecoach.coaching.agenda import build_agenda
@@ -34,6 +34,7 @@ from stagecoach.coaching.forms import (
     RepFrequencyForm,
     SessionNewForm,
     TopicForm,
+    WebhookForm,
 )
 from stagecoach.coaching.models import (
     Cadence,
@@ -41,8 +42,11 @@ from stagecoach.coaching.models import (
     RepCadence,
     Session,
     SessionItem,
+    TeamWebhook,
     Topic,
+    WebhookDelivery,
 )
+from stagecoach.coaching.webhooks import webhook_health
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.models import StageKind
 
@@ -534,3 +538,31 @@ def commitment_status(request: HttpRequest, commitment_id: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("coaching")
     return redirect(target)
+
+
+@login_required
+def team_webhook(request: HttpRequest, team_id: int) -> HttpResponse:
+    """A team's chat notifications: set, change or remove its webhook, see how posts went."""
+    team = selectors.get_team_for_webhook(request.user, team_id)
+    webhook = TeamWebhook.objects.filter(team=team).first()
+    form = WebhookForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        assert isinstance(request.user, User)
+        if form.cleaned_data["remove"]:
+            services.remove_team_webhook(team=team, by=request.user)
+            messages.success(request, f"{team.name} no longer posts to a webhook.")
+        elif form.cleaned_data["url"]:
+            services.set_team_webhook(team=team, url=form.cleaned_data["url"], by=request.user)
+            messages.success(request, f"{team.name}'s news will be posted to the webhook.")
+        return redirect("team-webhook", team_id=team.pk)
+    return render(
+        request,
+        "coaching/webhook.html",
+        {
+            "team": team,
+            "webhook": webhook,
+            "health": webhook_health(webhook) if webhook else None,
+            "form": form,
+            "kinds": WebhookDelivery.Kind.choices,
+        },
+    )

@@ -102,6 +102,8 @@ PAGES = {
     "team-review": lambda c: reverse("team-review", args=[c.alpha.pk]),
     "skills": lambda c: reverse("skills", args=[c.alice.pk]),
     "team-skills": lambda c: reverse("team-skills", args=[c.alpha.pk]),
+    # The team's webhook address is a secret: its managers' and ops admins' only.
+    "team-webhook": lambda c: reverse("team-webhook", args=[c.alpha.pk]),
     "development": lambda c: reverse("development", args=[c.alice.pk]),
     "action-plan": lambda c: reverse("action-plan", args=[c.action_plan.pk]),
     "action-plan-new": lambda c: reverse("action-plan-new", args=[c.alice.pk]),
@@ -178,7 +180,7 @@ ALLOWED = {
     "alice": {"person", "deal", "session", "agenda", "skills", "development", "action-plan"},
     "bob": set(),
     "mona": {"team", "person", "deal", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD}
-    | {"self-assessment"},
+    | {"self-assessment", "team-webhook"},
     "nate": {*COACH, "impact", *HEALTH, "self-assessment"},
     "charlie": set(),
     "lena": {
@@ -205,6 +207,7 @@ ALLOWED = {
         *HEALTH,
         *SCORECARD,
         *AUDIT,
+        "team-webhook",
     },
     "stranger": set(),
 }
