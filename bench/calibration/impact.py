@@ -27,7 +27,13 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from stagecoach.analytics.engine.frames import Data, conform
-from stagecoach.analytics.engine.impact import MetricSpec, before_period, evaluate, measure, restrict
+from stagecoach.analytics.engine.impact import (
+    MetricSpec,
+    before_period,
+    evaluate,
+    measure,
+    restrict,
+)
 
 S1, S2, WON, LOST = 11, 12, 13, 14
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday: the plan's first day
@@ -166,9 +172,7 @@ def judge(data: Data, spec: MetricSpec, rep: int, reps: list[int], end: datetime
     """As ``measure_action_plans`` does: the rep against the rest of the team."""
     comparison = [r for r in reps if r != rep]
     sliced = restrict(data, [rep, *comparison])
-    return evaluate(
-        sliced, spec, rep=rep, comparison=comparison, start=START, end=end
-    ).verdict
+    return evaluate(sliced, spec, rep=rep, comparison=comparison, start=START, end=end).verdict
 
 
 def lowest_baseline(data: Data, spec: MetricSpec, reps: list[int]) -> int:
@@ -204,7 +208,9 @@ def main() -> int:
                 low = lowest_baseline(null, spec, reps)
                 tally[("null, lowest baseline", name)][judge(null, spec, low, reps, plan_end)] += 1
                 if name != "win_rate":
-                    tally[("planted lift", name)][judge(lifted, spec, lreps[0], lreps, plan_end)] += 1
+                    tally[("planted lift", name)][
+                        judge(lifted, spec, lreps[0], lreps, plan_end)
+                    ] += 1
                 if args.looks:
                     # What a reader saw at each weekly refresh while the plan ran.
                     seen = {
@@ -213,7 +219,9 @@ def main() -> int:
                     }
                     seen.add(judge(null, spec, low, reps, plan_end))
                     hit = "improved" in seen or "worse" in seen
-                    tally[("null, lowest, any weekly look", name)]["verdict" if hit else "none"] += 1
+                    tally[("null, lowest, any weekly look", name)][
+                        "verdict" if hit else "none"
+                    ] += 1
     print(f"{args.seeds} seeds × {args.teams} teams of {TEAM}; {time.monotonic() - began:.0f} s")
     print(f"{'scenario':32} {'metric':18} {'n':>5} {'improved':>9} {'worse':>7} {'no data':>8}")
     for (scenario, name), counts in tally.items():
