@@ -102,7 +102,14 @@ def measure_action_plans(
         if loaded is None or loaded > earliest.date():  # type: ignore[operator]
             data = replace(data, activity_weeks=load_activity_weeks(since=earliest))
     active = list(Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id"))
-    started = dict(Person.objects.filter(started_on__isnull=False).values_list("id", "started_on"))
+    # Start dates where the model has them; otherwise a person joined with their first record.
+    started: dict[int, date] = {
+        pk: day
+        for pk, day in Person.objects.filter(started_on__isnull=False).values_list(
+            "id", "started_on"
+        )
+        if day is not None
+    }
     groups: dict[int, tuple[list[int], str]] = {}
     # A team's plans share one slice of the data: the rep and the rest of the team.
     slices: dict[frozenset[int], Data] = {}
