@@ -350,17 +350,34 @@ def _change(value: float, spec: MetricSpec) -> str:
     return f"{value:+.1f} a week"
 
 
-def _rep_interval(m: Measure, spec: MetricSpec) -> tuple[float, float]:
-    """The 90% interval of one rep's value over one period, right at small samples: the
-    Wilson score interval for a share, Student's t for a mean (n − 1 degrees of freedom)."""
-    assert m.value is not None
+def _rep_intervals(
+    before: Measure, during: Measure, spec: MetricSpec
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The 90% intervals of the rep's value before and during, right at small samples: the
+    Wilson score interval for a share; for a mean, Student's t on the rep's spread pooled
+    over both periods (n_b + n_d − 2 degrees of freedom), so that a period that happened
+    to be quiet — a low mean with a small spread, as skewed data give — is not taken as
+    a precise one."""
     if spec.unit == "share":
-        z2 = Z90 * Z90
-        centre = (m.value + z2 / (2 * m.n)) / (1 + z2 / m.n)
-        half = Z90 / (1 + z2 / m.n) * math.sqrt(m.value * (1 - m.value) / m.n + z2 / (4 * m.n**2))
-        return centre - half, centre + half
-    half = float(stats.t.ppf(0.95, max(m.n - 1, 1))) * math.sqrt(m.variance or 0.0)
-    return m.value - half, m.value + half
+        return _wilson(before), _wilson(during)
+    spreads = [((m.n - 1), (m.variance or 0.0) * m.n) for m in (before, during) if m.n > 1]
+    df = sum(k for k, _ in spreads)
+    pooled = sum(k * s2 for k, s2 in spreads) / df if df else 0.0
+    t = float(stats.t.ppf(0.95, max(df, 1)))
+    out = []
+    for m in (before, during):
+        assert m.value is not None
+        half = t * math.sqrt(pooled / m.n)
+        out.append((m.value - half, m.value + half))
+    return out[0], out[1]
+
+
+def _wilson(m: Measure) -> tuple[float, float]:
+    assert m.value is not None
+    z2 = Z90 * Z90
+    centre = (m.value + z2 / (2 * m.n)) / (1 + z2 / m.n)
+    half = Z90 / (1 + z2 / m.n) * math.sqrt(m.value * (1 - m.value) / m.n + z2 / (4 * m.n**2))
+    return centre - half, centre + half
 
 
 def difference_in_differences(
@@ -430,8 +447,7 @@ def difference_in_differences(
     rep_change = rep_during.value - rep_before.value
     team_change = team_during.value - team_before.value
     effect = rep_during.value - r * rep_before.value - team_value
-    d_low, d_high = _rep_interval(rep_during, spec)
-    b_low, b_high = _rep_interval(rep_before, spec)
+    (b_low, b_high), (d_low, d_high) = _rep_intervals(rep_before, rep_during, spec)
     team_half2 = Z90 * Z90 * team_variance
     low = effect - math.sqrt(
         (rep_during.value - d_low) ** 2 + (r * (b_high - rep_before.value)) ** 2 + team_half2
@@ -529,8 +545,11 @@ def _team_part(
         return m.variance
 
     rep_v = sampling(rep_before)
-    within = [v for v in (sampling(b) for b, _ in rows) if v is not None]
-    values = [b.value for b, _ in rows if b.value is not None]
+    # The rep's own baseline belongs in the spread: a rep chosen for the lowest baseline
+    # is part of the spread they were chosen from, and leaving them out understates it.
+    baselines = [rep_before, *(b for b, _ in rows)]
+    within = [v for v in (sampling(b) for b in baselines) if v is not None]
+    values = [b.value for b in baselines if b.value is not None]
     mean = sum(values) / len(values)
     spread = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
     between = max(0.0, spread - (sum(within) / len(within) if within else 0.0))
@@ -550,7 +569,7 @@ def _team_part(
     # method-of-moments variance estimate) times the rep's baseline gap to the team.
     if rep_v:
         slope = rep_v / (between + rep_v) ** 2
-        noise = (between + sum(within) / max(len(within), 1)) ** 2 * 2 / (m - 1)
+        noise = (between + sum(within) / max(len(within), 1)) ** 2 * 2 / (len(values) - 1)
         r_variance = min(0.25, slope * slope * noise)
         variance += r_variance * (rep_before.value - mean) ** 2
     return r, (value, variance)
