@@ -6,12 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.coaching import asktell
 from stagecoach.coaching.models import (
     Cadence,
     Commitment,
@@ -19,7 +21,11 @@ from stagecoach.coaching.models import (
     RepCadence,
     Session,
     SessionItem,
+    Topic,
 )
+
+if TYPE_CHECKING:
+    from stagecoach.coaching.forms import TopicForm
 
 SCHEDULE_WEEKS = 4
 
@@ -286,6 +292,40 @@ class SessionLog:
     attendee_ids: tuple[int, ...] = ()
 
 
+def tallied_log(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    covered: dict[int, bool],
+    item_notes: dict[int, str],
+    follow_ups: dict[int, str],
+    commitments: tuple[NewCommitment, ...],
+) -> SessionLog:
+    """A log from a valid ``LogForm``'s data: without a tally entered, questions and
+    directives are counted from the transcript, else the notes."""
+    asked, told, source = data["questions_asked"], data["directives_given"], "manual"
+    if asked is None and (data["transcript"] or data["notes"]).strip():
+        text = data["transcript"] or data["notes"]
+        tally = asktell.count(text, coach=session.manager.name)
+        asked, told = tally.questions, tally.directives
+        source = "transcript" if data["transcript"] else "notes"
+    elif asked is not None and data.get("tally_source") in ("notes", "transcript"):
+        source = data["tally_source"]
+    return SessionLog(
+        held_at=data["held_at"],
+        duration_minutes=data["duration_minutes"],
+        notes=data["notes"],
+        covered=covered,
+        item_notes=item_notes,
+        questions_asked=asked,
+        directives_given=told,
+        tally_source=source if asked is not None else "",
+        transcript=data["transcript"],
+        follow_ups=follow_ups,
+        commitments=commitments,
+    )
+
+
 def log_session(session: Session, log: SessionLog, *, by: User | None) -> list[Commitment]:
     """Record what happened: items covered, ask/tell, follow-ups and new commitments."""
     with transaction.atomic():
@@ -341,3 +381,22 @@ def set_commitment_status(commitment: Commitment, status: str) -> None:
     commitment.status = status
     commitment.closed_at = timezone.now() if status != Commitment.Status.OPEN else None
     commitment.save(update_fields=["status", "closed_at"])
+
+
+def topic_end(period: str, start: Any) -> Any:
+    if period == Topic.Period.WEEK:
+        return start + timedelta(days=6)
+    months = 1 if period == Topic.Period.MONTH else 3
+    month = start.month - 1 + months
+    year = start.year + month // 12
+    first_after = start.replace(year=year, month=month % 12 + 1, day=1)
+    return first_after - timedelta(days=1)
+
+
+def add_topic(*, form: TopicForm, by: Person | None) -> Topic:
+    """A topic from a valid ``TopicForm``: it runs to the end of its period."""
+    topic = form.save(commit=False)
+    topic.ends_on = topic_end(topic.period, topic.starts_on)
+    topic.created_by = by
+    topic.save()
+    return topic
