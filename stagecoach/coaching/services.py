@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from stagecoach.coaching.forms import TopicForm
 
 SCHEDULE_WEEKS = 4
+# The topic calendar shows past topics this far back.
+TOPIC_HISTORY = timedelta(days=90)
 
 
 def managed_team(manager: Person) -> Team | None:
@@ -363,18 +365,19 @@ def log_session(session: Session, log: SessionLog, *, by: User | None) -> list[C
                 commitment.status = status
                 commitment.closed_at = now
             commitment.save(update_fields=["followed_up_in", "status", "closed_at"])
-        return [
-            Commitment.objects.create(
-                owner=new.owner,
-                session=session,
-                action=new.action[:500],
-                due_on=new.due_on,
-                opportunity_id=new.opportunity_id,
-                skill_id=new.skill_id,
-                metric=new.metric,
-            )
-            for new in log.commitments
-        ]
+        return [add_commitment(session=session, new=new) for new in log.commitments]
+
+
+def add_commitment(*, session: Session, new: NewCommitment) -> Commitment:
+    return Commitment.objects.create(
+        owner=new.owner,
+        session=session,
+        action=new.action[:500],
+        due_on=new.due_on,
+        opportunity_id=new.opportunity_id,
+        skill_id=new.skill_id,
+        metric=new.metric,
+    )
 
 
 def set_commitment_status(commitment: Commitment, status: str) -> None:

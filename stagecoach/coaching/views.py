@@ -171,7 +171,7 @@ def topic_list(request: HttpRequest) -> HttpResponse:
             return redirect("topics")
     today = timezone.localdate()
     topics = list(
-        Topic.objects.filter(ends_on__gte=today - timedelta(days=90)).select_related(
+        Topic.objects.filter(ends_on__gte=today - services.TOPIC_HISTORY).select_related(
             "skill", "stage", "created_by"
         )
     )
