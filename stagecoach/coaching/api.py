@@ -9,7 +9,7 @@ on the pages; a write the login may not make on something it may read is a 403.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django import forms
 from django.db.models import QuerySet
@@ -29,9 +29,18 @@ from stagecoach.coaching.forms import (
     commitment_forms,
     new_commitments,
 )
-from stagecoach.coaching.models import Commitment, Session, SessionItem, Topic
+from stagecoach.coaching.models import Commitment, Session, Topic
 
 router = Router(tags=["coaching"])
+
+# The models' choices, spelt out: an enum would be named after its class, and the
+# document can hold only one "Status" or "Kind". test_api_write.py keeps them equal.
+CommitmentStatus = Literal["open", "done", "dropped"]
+SessionStatus = Literal["scheduled", "held", "cancelled"]
+SessionKind = Literal["one_on_one", "team_review", "deal_review", "skill_practice"]
+ItemKind = Literal["follow_up", "focus", "deal", "topic", "plan", "rep", "other"]
+ItemTag = Literal["deal", "skill"]
+TopicPeriod = Literal["week", "month", "quarter"]
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
@@ -68,7 +77,7 @@ class CommitmentFilters(Page):
     rep: int | None = Field(
         None, ge=1, description="Only this person's commitments; someone you may not see is a 404."
     )
-    status: Commitment.Status | None = Field(None, description="open, done or dropped.")
+    status: CommitmentStatus | None = Field(None, description="open, done or dropped.")
     since: date | None = Field(None, description="Only those due on or after this day.")
 
 
@@ -76,7 +85,7 @@ class SessionFilters(Page):
     rep: int | None = Field(
         None, ge=1, description="Only sessions with this rep; someone you may not see is a 404."
     )
-    status: Session.Status | None = Field(None, description="scheduled, held or cancelled.")
+    status: SessionStatus | None = Field(None, description="scheduled, held or cancelled.")
     since: date | None = Field(None, description="Only those scheduled on or after this day.")
 
 
@@ -93,7 +102,7 @@ class CommitmentRead(Schema):
     owner: PersonRefRead
     action: str
     due_on: date
-    status: Commitment.Status
+    status: CommitmentStatus
     overdue: bool
     session: int | None = Field(description="The session it was agreed in.")
     opportunity: int | None
@@ -105,8 +114,8 @@ class CommitmentRead(Schema):
 
 class SessionItemRead(Schema):
     id: int
-    kind: SessionItem.Kind
-    tag: SessionItem.Tag
+    kind: ItemKind
+    tag: ItemTag
     title: str
     detail: str
     minutes: int
@@ -117,8 +126,8 @@ class SessionItemRead(Schema):
 
 class SessionRead(Schema):
     id: int
-    kind: Session.Kind
-    status: Session.Status
+    kind: SessionKind
+    status: SessionStatus
     missed: bool = Field(description="Scheduled, never logged, and long past.")
     manager: PersonRefRead
     rep: PersonRefRead | None
@@ -152,7 +161,7 @@ class SessionPage(Schema):
 class TopicRead(Schema):
     id: int
     title: str
-    period: Topic.Period
+    period: TopicPeriod
     starts_on: date
     ends_on: date
     skill: str | None
@@ -203,7 +212,7 @@ class CommitmentCreate(Schema):
 
 
 class CommitmentStatusUpdate(Schema):
-    status: Commitment.Status = Field(examples=["done"])
+    status: CommitmentStatus = Field(examples=["done"])
 
 
 class ItemLog(Schema):
@@ -214,7 +223,7 @@ class ItemLog(Schema):
 
 class FollowUp(Schema):
     commitment: int = Field(description="One of the rep's open commitments.")
-    status: Commitment.Status
+    status: CommitmentStatus
 
 
 class SessionLogCreate(Schema):
@@ -250,7 +259,7 @@ class SessionLogCreate(Schema):
 
 class TopicCreate(Schema):
     title: str = Field(min_length=1, max_length=200, examples=["Next steps on every deal"])
-    period: Topic.Period
+    period: TopicPeriod
     starts_on: date
     skill: int | None = None
     stage: int | None = None

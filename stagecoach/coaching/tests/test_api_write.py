@@ -321,3 +321,19 @@ def test_the_agenda_is_the_agenda_pages(coaching: Coaching) -> None:
     assert body["rep"] == cast.alice.pk
     assert body["minutes"] > 0 and isinstance(body["items"], list)
     assert api_as("charlie", cast).get(f"/api/people/{cast.alice.pk}/agenda").status_code == 404
+
+
+def test_the_documents_choices_are_the_models() -> None:
+    from typing import get_args
+
+    from stagecoach.coaching import api
+
+    for literal, choices in (
+        (api.CommitmentStatus, Commitment.Status),
+        (api.SessionStatus, Session.Status),
+        (api.SessionKind, Session.Kind),
+        (api.ItemKind, SessionItem.Kind),
+        (api.ItemTag, SessionItem.Tag),
+        (api.TopicPeriod, Topic.Period),
+    ):
+        assert list(get_args(literal)) == choices.values
