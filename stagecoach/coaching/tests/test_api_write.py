@@ -304,6 +304,9 @@ def test_a_topic_runs_to_the_end_of_its_period(coaching: Coaching) -> None:
     refused = api.post("/api/topics", missing, content_type="application/json")
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"] == ["body", "skill"]
+    garbled = api.post("/api/topics", "{title:", content_type="application/json")
+    assert garbled.status_code == 400
+    assert garbled.json() == {"detail": "Cannot parse request body"}
 
 
 def test_a_session_read_shows_items_and_commitments(coaching: Coaching) -> None:
