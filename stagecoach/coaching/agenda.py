@@ -22,9 +22,9 @@ from stagecoach.analytics import presenters
 from stagecoach.analytics import selectors as analytics
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
-from stagecoach.coaching.models import Commitment, SessionItem, Topic
+from stagecoach.coaching.models import Commitment, Session, SessionItem, Topic
 from stagecoach.coaching.selectors import open_commitments, topic_for
-from stagecoach.coaching.services import PlannedItem
+from stagecoach.coaching.services import PlannedItem, save_agenda
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.pipeline.selectors import real_opportunity_filter
@@ -393,3 +393,14 @@ def build_agenda(
 
     items = [i for i in (follow_up, focus, *deals, plan_item, topic_item) if i is not None]
     return Agenda(rep=rep, as_of=as_of, minutes=minutes, items=items, topic=topic, notes=notes)
+
+
+def ensure_agenda_items(session: Session) -> list[SessionItem]:
+    """The session's agenda items; a 1:1 logged without being prepared gets the agenda
+    it would have had, so what was covered can be recorded."""
+    items = list(session.items.all())
+    if not items and session.rep is not None:
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+        save_agenda(session, [i.planned() for i in agenda.items])
+        items = list(session.items.all())
+    return items
