@@ -286,7 +286,8 @@ def _creation(states: pl.DataFrame, window: Window) -> Creation:
             continue
         created[owner] = int(count)
         since = max(first, window.start) if first is not None else window.as_of
-        exposure[owner] = max((window.as_of - since).total_seconds() / 86_400, 0.0)
+        # Whole days, so forecasts made the same day agree whatever the hour.
+        exposure[owner] = float(max((window.today - since.date()).days, 0))
     return Creation(created=created, exposure=exposure)
 
 
@@ -427,9 +428,10 @@ def add_forecasts(
             dtype=np.float64,
         )
         closes = all_closed[lo:hi]
-        probability = np.minimum(
-            all_won[lo:hi] * skill * spread[:, None].astype(np.float32), closes
-        ).astype(np.float32)
+        probability = np.outer(
+            spread.astype(np.float32), (all_won[lo:hi] * skill).astype(np.float32)
+        )
+        np.minimum(probability, closes.astype(np.float32), out=probability)
         draws = rng.random((simulations, len(amounts)), dtype=np.float32) < probability
         totals = won + draws.astype(np.float64) @ amounts
         expected_pipeline = won + float(probability.mean(axis=0) @ amounts)
