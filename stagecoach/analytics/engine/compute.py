@@ -112,7 +112,6 @@ def compute(
     states = states.with_columns(qualified(states, criteria, window))
     visits = deals.visits(data, window, states, changes)
     outcomes = deals.stage_outcomes(states, visits, data.stages, window)
-    completed = deals.completed_visits(visits, window)
     spells = deals.spells(visits, window)
     open_now = deals.open_visits(states, window)
 
@@ -132,9 +131,7 @@ def compute(
     _add_win_rate_shrinkage(groups, data.people)
     _add_stages(groups, data, window, outcomes, spells, open_now, membership)
     _add_activities(groups, data, window, membership)
-    forecast.add_forecasts(
-        groups, data, window, states, outcomes, completed, seed=seed, simulations=simulations
-    )
+    forecast.add_forecasts(groups, data, window, states, visits, seed=seed, simulations=simulations)
     flags.coverage(groups, states, window, criteria.min_order)
     plan.add_plans(groups, data, window)
     skipped = quality.skipped_required(visits, data.stages, window)

@@ -55,8 +55,8 @@ class Demo:
     stage_name: dict[int, str]
 
 
-def demo_frames(seed: int) -> Demo:
-    org = DemoOrg(DemoConfig(reps=40, years=2, now=NOW, seed=seed))
+def demo_frames(seed: int, *, reps: int = 40, years: float = 2) -> Demo:
+    org = DemoOrg(DemoConfig(reps=reps, years=years, now=NOW, seed=seed))
     team_id = {t.key: i for i, t in enumerate(org.teams, start=1)}
     person_id = {p.key: i for i, p in enumerate(org.people, start=1)}
     stage_id = {s.name: order for order, s in enumerate(defaults.STAGES, start=1)}
