@@ -12,8 +12,9 @@ refresh would (365-day window, the default process) and prints:
   conversion, per group: planted-weak cells, cells not planted, new hires; beside the
   unshrunk Jeffreys interval for reference.
 
-    PYTHONPATH=. .venv/bin/python bench/calibration/flags.py            # 10 + 4 orgs
-    PYTHONPATH=. .venv/bin/python bench/calibration/flags.py --quick    # 3 + 1 orgs
+    PYTHONPATH=. .venv/bin/python bench/calibration/flags.py             # 20 + 8 orgs
+    PYTHONPATH=. .venv/bin/python bench/calibration/flags.py --quick     # 3 + 1 orgs
+    PYTHONPATH=. .venv/bin/python bench/calibration/flags.py --seed 101  # other seeds
 """
 
 from __future__ import annotations
@@ -176,10 +177,11 @@ def _ratio(a: float, b: float) -> str:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 planted and 1 null organisation")
+    parser.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
     args = parser.parse_args(argv)
-    planted, nulls = (
-        (range(1, 4), range(101, 102)) if args.quick else (range(1, 11), range(101, 105))
-    )
+    many, few = (3, 1) if args.quick else (20, 8)
+    planted = range(args.seed, args.seed + many)
+    nulls = range(args.seed + 1000, args.seed + 1000 + few)
     tally: dict[str, Any] = defaultdict(Counter)
     tally["compute_seconds"] = 0.0
     tally["null_cells"] = 0

@@ -355,6 +355,7 @@ def _add_stages(
                 float(high[i]),
                 float(p_gap[i]),
                 float(prior[i]),
+                float(known[i]),
             )
             for i, key in enumerate(rep_keys)
         }
@@ -400,13 +401,14 @@ def _add_stages(
                 "target_days": _num(stage["target_days"]),
             }
             if key in shrunk:
-                mean, lo, hi, gap, team_rate = shrunk[key]
+                mean, lo, hi, gap, team_rate, team_resolved = shrunk[key]
                 row.update(
                     conversion_shrunk=_num(mean),
                     conversion_low=_num(lo),
                     conversion_high=_num(hi),
                     p_gap=_num(gap),
                     team_conversion=_num(team_rate),
+                    team_resolved=int(team_resolved),
                 )
                 row.update(slow.get(key, {}))
             group["stages"].append(row)
@@ -421,7 +423,7 @@ def _test_stages(
     Each rep × stage's conversion is tested on the rep's evidence window: the shortest
     of the window, then a quarter longer at a time up to EVIDENCE_DAYS, holding
     MIN_EVIDENCE resolved deals (else the longest). The p-value is an exact binomial test
-    against 95% of the peers' rate (shrinkage.gap_p_values); slow stages have
+    against 95% of the peers' rate, itself measured on the peers' deals (shrinkage.gap_p_values); slow stages have
     theirs from _slow_stage. Benjamini–Hochberg over every rep and stage of the
     computation, one family per flag, at a false-discovery rate of shrinkage.FDR, says
     which are a gap ("gap") or slow ("slow").
@@ -461,7 +463,7 @@ def _test_stages(
         for s in group["stages"]
         if "team_conversion" in s
     ]
-    successes, trials, peers = [], [], []
+    successes, trials, peers, peers_resolved = [], [], [], []
     for key, s in cells:
         days, advanced, lost = evidence.get((key, s["stage_id"]), (window.days, 0, 0))
         s.update(evidence_days=days, evidence_advanced=advanced, evidence_lost=lost)
@@ -469,10 +471,12 @@ def _test_stages(
         successes.append(advanced)
         trials.append(resolved if resolved >= MIN_RESOLVED else 0)
         peers.append(s["team_conversion"] if s["team_conversion"] is not None else 0.5)
+        peers_resolved.append(s["team_resolved"])
     p_gap = shrinkage.gap_p_values(
         np.array(successes, dtype=np.float64),
         np.array(trials, dtype=np.float64),
         np.array(peers, dtype=np.float64),
+        np.array(peers_resolved, dtype=np.float64),
     )
     gaps = shrinkage.benjamini_hochberg(p_gap)
     p_slow = np.array(
