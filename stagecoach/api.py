@@ -1,6 +1,8 @@
 """The JSON API: one NinjaAPI for the whole project, mounted at /api/ (docs/api.md).
 
-Every endpoint needs a logged-in session, like the pages. The interactive docs load
+Every endpoint needs a personal access token (``Authorization: Bearer sc_…``) or a
+logged-in session, like the pages; either way the request acts as that login, under the
+pages' access rules. The interactive docs load
 Swagger UI from ninja's own static files ("ninja" is in INSTALLED_APPS for that),
 never from a CDN.
 """
@@ -15,15 +17,19 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.security import django_auth
 
+from stagecoach.accounts.tokens import BearerAuth
 from stagecoach.analytics.api import router as analytics_router
 from stagecoach.analytics.ondemand import Refused
+from stagecoach.coaching.api import router as coaching_router
 from stagecoach.web.middleware import busy_response, is_busy
 
 api = NinjaAPI(
     title="stagecoach API",
     version=version("stagecoach"),
-    description="Metrics and red flags, under the web app's access rules. See docs/api.md.",
-    auth=django_auth,
+    description="Metrics, red flags and coaching records, under the web app's access rules. "
+    "Authenticate with `Authorization: Bearer <token>` (a personal access token from the "
+    "API tokens page) or a logged-in session. See docs/api.md.",
+    auth=[BearerAuth(), django_auth],
     urls_namespace="api",
     # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
@@ -31,6 +37,7 @@ api = NinjaAPI(
     docs_decorator=login_required,
 )
 api.add_router("/", analytics_router)
+api.add_router("/", coaching_router)
 
 
 @api.exception_handler(Refused)

@@ -20,6 +20,8 @@ LOGIN_LOCKOUT_MINUTES default: 15
 ANALYTICS_ON_DEMAND_PER_HOUR     default: 30 past dates or windows one login may have computed an hour
 ANALYTICS_ON_DEMAND_CONCURRENCY  default: 2 such computations at once, across all servers
 ANALYTICS_ON_DEMAND_KEEP         default: 30 dates and windows kept besides the latest
+WEBHOOK_ALLOW_PRIVATE  default: false; true lets team webhooks post to private and loopback addresses
+WEBHOOK_TIMEOUT        default: 5 seconds a team webhook may take to answer
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ try:
     ANALYTICS_ON_DEMAND_PER_HOUR = env.env_int("ANALYTICS_ON_DEMAND_PER_HOUR", 30, minimum=1)
     ANALYTICS_ON_DEMAND_CONCURRENCY = env.env_int("ANALYTICS_ON_DEMAND_CONCURRENCY", 2, minimum=1)
     ANALYTICS_ON_DEMAND_KEEP = env.env_int("ANALYTICS_ON_DEMAND_KEEP", 30, minimum=1)
+    # Team webhooks (docs/operations.md): off the internal network unless allowed.
+    WEBHOOK_ALLOW_PRIVATE = env.env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+    WEBHOOK_TIMEOUT = env.env_int("WEBHOOK_TIMEOUT", 5, minimum=1)
     # Limits on what an import reads (docs/operations.md, "Limits on what comes in").
     IMPORT_MAX_UPLOAD_MB = env.env_int("IMPORT_MAX_UPLOAD_MB", 1024, minimum=1)
     IMPORT_MAX_UNPACKED_MB = env.env_int("IMPORT_MAX_UNPACKED_MB", 4096, minimum=1)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -151,3 +152,36 @@ class PersonSourceId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.source_id}"
+
+
+class ApiToken(models.Model):
+    """A personal access token for the JSON API (docs/api.md).
+
+    Only the SHA-256 of the secret is stored: the secret is shown once, when the token is
+    made, and a copy of the database lets nobody use the API. The token acts as its
+    login, so it sees exactly what the login sees.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. “CRM sidebar”.")
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    # The secret's first characters, so a login can tell its tokens apart.
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    expires_on = models.DateField(null=True, blank=True, help_text="Stops working after this day.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, today: date) -> bool:
+        return self.revoked_at is None and (self.expires_on is None or self.expires_on >= today)

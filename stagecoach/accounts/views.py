@@ -26,6 +26,7 @@ from stagecoach.accounts.selectors import (
 )
 from stagecoach.analytics import ondemand, presenters, selectors
 from stagecoach.analytics.models import Flag
+from stagecoach.coaching.selectors import may_set_team_webhook
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
@@ -77,6 +78,7 @@ def flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
                 deal_names=deal_names,
             ),
             "deals": [(deal, deal_names[deal]) for deal in flag.deals if deal in deal_names],
+            "title": presenters.flag_title(flag),
         }
         for flag in flags
     ]
@@ -212,7 +214,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
                 "pipeline": pipelines[rep.pk],
                 "by_stage": [pipelines[rep.pk].by_stage.get(s.pk, 0) for s in stages],
                 "flags": flag_counts.get(rep.pk, Counter()),
-                "funnel": presenters.funnel_steps(data, rep=True) if data else [],
+                "funnel": presenters.funnel_steps(data, rep=True, person_id=rep.pk) if data else [],
                 "calls": (data.get("activities") or {}).get("call"),
             }
         )
@@ -239,6 +241,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
                 "by_stage": [sum(r["by_stage"][i] for r in rows) for i in range(len(stages))],
             },
             "stale_after": today - timedelta(days=14),
+            "can_set_webhook": may_set_team_webhook(request.user, team.pk),
             "can_refresh": True,
             "last_refresh": selectors.last_refresh(),
         },
@@ -273,11 +276,11 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
             "windows": presenters.WINDOWS,
             "dates": selectors.available_dates(period.window_days),
             "m": data,
-            "funnel": presenters.funnel_steps(data, rep=True) if data else [],
+            "funnel": presenters.funnel_steps(data, rep=True, person_id=person.pk) if data else [],
             "durations": presenters.duration_rows(data) if data else [],
             "activities": presenters.activity_charts(data) if data else [],
             "week_labels": presenters.week_labels(data) if data else [],
-            "forecast": presenters.forecast_view(data) if data else None,
+            "forecast": presenters.forecast_view(data, person.pk) if data else None,
             "pipeline_bars": presenters.pipeline_bars(
                 summary.amount_by_stage, summary.by_stage, data, settings.STAGECOACH_CURRENCY
             )

@@ -206,6 +206,8 @@ class ForecastRead(Schema):
     quota: float
     won_to_date: float
     expected: float
+    # What the open deals add to ``expected``; forecasts stored before it existed lack it.
+    expected_open: float | None = None
     p_attain: float | None
     p10: float | None
     p50: float | None
@@ -214,6 +216,8 @@ class ForecastRead(Schema):
     attainment_p50: float | None
     attainment_p90: float | None
     deals: int
+    expected_pipeline: float | None = None
+    expected_new: float | None = None
     # A rep's forecast covers their quota period; a team's sums its reps' periods.
     period_start: date | None = None
     period_end: date | None = None

@@ -27,7 +27,7 @@ import polars as pl
 from django.conf import settings
 from django.db import connection
 
-from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Data
+from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Data, contract
 from stagecoach.process.models import ActivityTarget, Expectation
 
 QUERIES: dict[str, str] = {
@@ -36,12 +36,15 @@ QUERIES: dict[str, str] = {
     "stages": 'SELECT id, pipeline_id, name, "order", kind, target_days, is_required '
     "FROM process_stage",
     "opportunities": "SELECT id, owner_id, pipeline_id, stage_id, CAST(amount_org AS {float}) "
-    "AS amount, created_at, close_date, closed_at, type FROM pipeline_opportunity",
+    "AS amount, created_at, close_date, closed_at, type, "
+    # An amount kept in its own currency (no rate) has no conversion for its history.
+    "CASE WHEN amount IS NOT NULL AND amount_org IS NULL THEN NULL "
+    "ELSE CAST(fx_rate AS {float}) END AS fx_rate FROM pipeline_opportunity",
     "stage_changes": "SELECT opportunity_id, stage_id, changed_at FROM pipeline_stagechange",
     # Close dates are kept as ISO text, so text order is date order.
     "field_changes": "SELECT opportunity_id, field, changed_at, CASE WHEN field = 'close_date' "
-    "AND old_value <> '' AND new_value <> '' THEN new_value > old_value END AS pushed "
-    "FROM pipeline_fieldchange",
+    "AND old_value <> '' AND new_value <> '' THEN new_value > old_value END AS pushed, "
+    "old_value FROM pipeline_fieldchange",
     "quotas": "SELECT person_id, period_start, period_end, CAST(amount AS {float}) AS amount "
     "FROM pipeline_quota",
 }
@@ -85,7 +88,7 @@ def _through_django(sql: str, columns: list[str]) -> pl.DataFrame:
 
 def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Cast to the contract; SQLite hands back text for dates and times."""
-    schema = SCHEMAS[name]
+    schema = contract(name)
     casts = []
     for column, kind in schema.items():
         if column not in frame.columns:
@@ -131,7 +134,7 @@ def load_data(*, activity_since: datetime) -> Data:
                 frames[name] = _typed(name, pl.read_database(sql, conn))
     else:
         for name, sql in queries.items():
-            frames[name] = _typed(name, _through_django(sql, list(SCHEMAS[name])))
+            frames[name] = _typed(name, _through_django(sql, list(contract(name))))
     targets, expectations = _expectation_frames(frames["people"])
     return Data(**frames, targets=targets, expectations=expectations)
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+from stagecoach.lib import figures
 from stagecoach.web.charts import Bar, DurationRow, FunnelStep, Series
 
 WINDOWS = ((90, "90 days"), (180, "6 months"), (365, "12 months"), (730, "2 years"))
@@ -119,8 +120,44 @@ def stage_rows(group: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(group.get("stages", []), key=lambda s: (s.get("pipeline_id", 0), s["order"]))
 
 
-def funnel_steps(group: dict[str, Any], *, rep: bool) -> list[FunnelStep]:
-    """A rep's shrunk conversions with intervals against peers; groups' raw rates."""
+def conversion_figure(person_id: int, stage_id: int) -> str:
+    """The name a rep's shrunk conversion at a stage has wherever a page prints it."""
+    return f"conversion:{person_id}:{stage_id}"
+
+
+def chance_figure(person_id: int) -> str:
+    return f"chance-of-quota:{person_id}"
+
+
+def flag_title(flag: Any) -> list[tuple[str, str]]:
+    """A flag's headline as (text, figure name) pieces, so the numbers it shares with a
+    chart are marked as the same figure. Flags stored before the headline named both
+    rates keep their stored title."""
+    e, person = flag.evidence, flag.person_id
+    if flag.code == "conversion_gap" and "resolved" in e and flag.stage_id:
+        raw = e["advanced"] / e["resolved"] if e["resolved"] else None
+        return [
+            (f"Converts {flag.stage.name} at ", ""),
+            (_pct(raw), f"conversion-raw:{person}:{flag.stage_id}"),
+            (f" raw ({e['advanced']} of {e['resolved']}), ", ""),
+            (_pct(e["conversion_shrunk"]), conversion_figure(person, flag.stage_id)),
+            (" after shrinking toward the team, against peers' ", ""),
+            (_pct(e["peers"]), ""),
+        ]
+    if flag.code == "forecast_risk" and "p_attain" in e:
+        return [
+            (figures.chance(e["p_attain"]), chance_figure(person)),
+            (" chance of making quota this period", ""),
+        ]
+    return [(flag.title, "")]
+
+
+def funnel_steps(
+    group: dict[str, Any], *, rep: bool, person_id: int | None = None
+) -> list[FunnelStep]:
+    """A rep's shrunk conversions with intervals against peers; groups' raw rates.
+
+    With ``person_id``, each rate is marked as the figure a flag's headline names."""
     steps = []
     for stage in stage_rows(group):
         resolved = stage["advanced"] + stage["lost"]
@@ -139,6 +176,9 @@ def funnel_steps(group: dict[str, Any], *, rep: bool) -> list[FunnelStep]:
                 benchmark=stage.get("benchmark_conversion"),
                 flagged=evidence == "gap",
                 note="not enough evidence yet" if not enough else "",
+                figure=conversion_figure(person_id, stage["stage_id"])
+                if rep and person_id is not None
+                else "",
             )
         )
     return steps
@@ -192,12 +232,15 @@ def activity_charts(group: dict[str, Any]) -> list[dict[str, Any]]:
     return charts
 
 
-def forecast_view(group: dict[str, Any]) -> dict[str, Any] | None:
+def forecast_view(group: dict[str, Any], person_id: int | None = None) -> dict[str, Any] | None:
     forecast = group.get("forecast")
     if not forecast or not forecast.get("quota"):
         return None
     return {
         **forecast,
+        "chance": figures.chance(forecast.get("p_attain")),
+        "figure": chance_figure(person_id) if person_id is not None else "",
+        "expected_open": expected_from_open(forecast),
         "markers": {"P10": forecast["p10"], "P50": forecast["p50"], "P90": forecast["p90"]},
     }
 
@@ -216,7 +259,15 @@ def pipeline_bars(
 
 
 def _pct(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.0f}%"
+    return figures.percent(value)
+
+
+def expected_from_open(forecast: dict[str, Any]) -> float:
+    """What the open deals are expected to add, without what is won already. Forecasts
+    stored before ``expected_open`` existed hold only the total."""
+    if forecast.get("expected_open") is not None:
+        return float(forecast["expected_open"])
+    return max(float(forecast.get("expected") or 0) - float(forecast.get("won_to_date") or 0), 0.0)
 
 
 def _count(n: Any, noun: str) -> str:
@@ -295,11 +346,11 @@ def evidence_lines(
         ]
     if code == "forecast_risk":
         return [
-            f"Chance of reaching quota by {e.get('period_end')}: {_pct(e['p_attain'])}",
+            f"Chance of reaching quota by {e.get('period_end')}: {figures.chance(e['p_attain'])}",
             f"Likely attainment (P10 / P50 / P90): {_pct(e['attainment_p10'])} / "
             f"{_pct(e['attainment_p50'])} / {_pct(e['attainment_p90'])}",
             f"Won {money(e['won_to_date'])} of {money(e['quota'])}; expected "
-            f"{money(e['expected'])} from {_count(e['deals'], 'open deal')}",
+            f"{money(expected_from_open(e))} more from {_count(e['deals'], 'open deal')}",
         ]
     if code in ("close_date_slippage", "process_skip"):
         return [

@@ -22,9 +22,9 @@ from stagecoach.analytics import presenters
 from stagecoach.analytics import selectors as analytics
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
-from stagecoach.coaching.models import Commitment, SessionItem, Topic
+from stagecoach.coaching.models import Commitment, Session, SessionItem, Topic
 from stagecoach.coaching.selectors import open_commitments, topic_for
-from stagecoach.coaching.services import PlannedItem
+from stagecoach.coaching.services import PlannedItem, save_agenda
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.pipeline.selectors import real_opportunity_filter
@@ -246,7 +246,7 @@ def _deal(
 def _plan_step(rep: Person, today: date) -> AgendaItem | None:
     """The current action plan's check-in: how it goes, what is next, whether to revise."""
     # Imported here: development builds on coaching, not the other way round.
-    from stagecoach.development.impact import format_metric, metric_label
+    from stagecoach.development.impact import baseline, format_metric, metric_label
     from stagecoach.development.selectors import current_action_plan
 
     action_plan = current_action_plan(rep, today=today)
@@ -258,7 +258,7 @@ def _plan_step(rep: Person, today: date) -> AgendaItem | None:
     progress = (action_plan.progress or {}).get("rep_during") or {}
     detail = [
         f"Week {min(week, weeks)} of {weeks} · {metric_label(action_plan)}: baseline "
-        f"{format_metric(action_plan.metric, action_plan.baseline)} → target "
+        f"{format_metric(action_plan.metric, baseline(action_plan).value)} → target "
         f"{format_metric(action_plan.metric, action_plan.target)}"
         + (
             f" · so far {format_metric(action_plan.metric, progress['value'])} "
@@ -393,3 +393,14 @@ def build_agenda(
 
     items = [i for i in (follow_up, focus, *deals, plan_item, topic_item) if i is not None]
     return Agenda(rep=rep, as_of=as_of, minutes=minutes, items=items, topic=topic, notes=notes)
+
+
+def ensure_agenda_items(session: Session) -> list[SessionItem]:
+    """The session's agenda items; a 1:1 logged without being prepared gets the agenda
+    it would have had, so what was covered can be recorded."""
+    items = list(session.items.all())
+    if not items and session.rep is not None:
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+        save_agenda(session, [i.planned() for i in agenda.items])
+        items = list(session.items.all())
+    return items

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -10,8 +11,9 @@ from django.utils import timezone
 from stagecoach.accounts.models import Person
 from stagecoach.coaching.asktell import MAX_TRANSCRIPT
 from stagecoach.coaching.models import Cadence, Commitment, Frequency, Session, SessionItem, Topic
+from stagecoach.coaching.services import NewCommitment
 from stagecoach.pipeline.models import Opportunity
-from stagecoach.process.models import Skill, Stage
+from stagecoach.process.models import Skill, Stage, StageKind
 
 
 class CadenceForm(forms.ModelForm[Cadence]):
@@ -194,9 +196,74 @@ class CommitmentForm(forms.Form):
         return data
 
 
+def commitment_forms(
+    session: Session, data: Mapping[str, Any] | None, *, prefixes: Iterable[str]
+) -> list[CommitmentForm]:
+    """Forms for new commitments in a session: owned by its rep or its manager, about
+    one of the rep's open deals."""
+    owners = [p for p in (session.rep, session.manager) if p is not None]
+    opportunities = (
+        Opportunity.objects.filter(owner=session.rep, stage__kind=StageKind.OPEN).order_by("name")
+        if session.rep
+        else Opportunity.objects.none()
+    )
+    return [
+        CommitmentForm(
+            data,
+            prefix=prefix,
+            owners=owners,
+            opportunities=opportunities,
+            initial={"due_on": timezone.localdate() + timedelta(days=7)},
+        )
+        for prefix in prefixes
+    ]
+
+
+def new_commitments(valid_forms: Iterable[CommitmentForm]) -> tuple[NewCommitment, ...]:
+    """The commitments valid forms describe; a row left blank is none."""
+    return tuple(
+        NewCommitment(
+            owner=f.cleaned_data["owner_person"],
+            action=f.cleaned_data["action"],
+            due_on=f.cleaned_data["due_on"],
+            opportunity_id=f.cleaned_data["opportunity"].pk
+            if f.cleaned_data.get("opportunity")
+            else None,
+            skill_id=f.cleaned_data["skill"].pk if f.cleaned_data.get("skill") else None,
+            metric=f.cleaned_data.get("metric") or "",
+        )
+        for f in valid_forms
+        if (f.cleaned_data.get("action") or "").strip() and f.cleaned_data.get("owner_person")
+    )
+
+
 FOLLOW_UP_CHOICES = [
     ("", "Not discussed"),
     (Commitment.Status.OPEN, "Still open"),
     (Commitment.Status.DONE, "Done"),
     (Commitment.Status.DROPPED, "Dropped"),
 ]
+
+
+class WebhookForm(forms.Form):
+    """A team's webhook. The saved address is never shown: leaving the box empty keeps it."""
+
+    url = forms.URLField(
+        label="Incoming webhook address",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "placeholder": "https://hooks…"}),
+    )
+    remove = forms.BooleanField(label="Stop posting (remove the webhook)", required=False)
+
+    def clean_url(self) -> str:
+        from stagecoach.coaching.webhooks import UnsafeWebhook, check_webhook_url
+
+        url: str = self.cleaned_data["url"]
+        if url:
+            try:
+                check_webhook_url(url)
+            except UnsafeWebhook as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return url

@@ -337,3 +337,72 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.period}"
+
+
+class TeamWebhook(models.Model):
+    """Where a team's news is posted (a Slack-compatible incoming webhook).
+
+    The address is a secret (whoever has it can post to the channel): pages and the
+    audit log only ever show ``masked_url``.
+    """
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="webhook")
+    url = models.URLField(max_length=500)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Webhook of {self.team}"
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.url)
+
+
+def mask_url(url: str) -> str:
+    """The scheme and host, and the last four characters: enough to recognise it."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…{url[-4:]}" if rest else "…"
+
+
+class WebhookDelivery(models.Model):
+    """One event posted to one team's webhook; the unique key makes it go out once."""
+
+    class Kind(models.TextChoices):
+        FLAG = "flag", "High-severity red flag"
+        AGENDA = "agenda", "Agenda ready for tomorrow's 1:1"
+        OVERDUE = "overdue", "Commitment overdue"
+        MISSED = "missed", "Missed session"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Given up"
+
+    webhook = models.ForeignKey(TeamWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "event"],
+                name="webhook_event_once",
+                violation_error_message="This event was already posted to this webhook.",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook_id}"

@@ -1,5 +1,6 @@
-"""When the recurring jobs run: the weekly digest, the daily session scheduling and the
-daily check of the database's integrity.
+"""When the recurring jobs run: the weekly digest, the daily session scheduling, the
+daily check of the database's integrity and, every minute while a team has one, the
+team webhooks.
 
 Every server runs the scheduler loop (``stagecoach scheduler``, started by ``serve``).
 A job runs once per period however many servers there are: each claims the period by
@@ -23,13 +24,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from stagecoach.analytics.models import Refresh
-from stagecoach.coaching.models import JobRun
-from stagecoach.coaching.tasks import schedule_sessions_task, send_weekly_digest_task
+from stagecoach.coaching.models import JobRun, TeamWebhook
+from stagecoach.coaching.tasks import (
+    WEBHOOK_JOB,
+    schedule_sessions_task,
+    send_webhooks_task,
+    send_weekly_digest_task,
+)
 from stagecoach.web.tasks import INTEGRITY_JOB, check_integrity_task
 
 DIGEST = "weekly_digest"
 SCHEDULE = "schedule_sessions"
 INTEGRITY = INTEGRITY_JOB
+WEBHOOKS = WEBHOOK_JOB
 DIGEST_FROM = time(7, 0)
 
 
@@ -72,6 +79,10 @@ def schedule_period(local: datetime) -> str:
     return local.date().isoformat()
 
 
+def webhook_period(local: datetime) -> str:
+    return local.strftime("%Y-%m-%dT%H:%M")
+
+
 def _claim_and_enqueue(job: str, period: str, enqueue: Callable[[], object]) -> bool:
     """Claim the period for this server and queue the job; False if another got it first."""
     # One transaction: if queueing fails, the claim goes too and the next tick retries.
@@ -112,4 +123,9 @@ def run_due_jobs(*, now: datetime) -> list[str]:
         queued.append(f"{DIGEST}:{week}")
     if _claim_and_enqueue(INTEGRITY, day, lambda: check_integrity_task.enqueue(day)):
         queued.append(f"{INTEGRITY}:{day}")
+    minute = webhook_period(local)
+    if TeamWebhook.objects.exists() and _claim_and_enqueue(
+        WEBHOOKS, minute, lambda: send_webhooks_task.enqueue(now.isoformat())
+    ):
+        queued.append(f"{WEBHOOKS}:{minute}")
     return queued

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from stagecoach.accounts.models import Person, Role, User
-from stagecoach.accounts.selectors import Scope, scope_for
+from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.accounts.selectors import Scope, can_administer, scope_for
 from stagecoach.coaching.models import (
     MISSED_AFTER,
     CalendarFeed,
@@ -180,3 +180,20 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     if not token or len(token) > 64 or not _TOKEN.fullmatch(token):
         return None
     return CalendarFeed.objects.select_related("person").filter(token=token).first()
+
+
+def may_set_team_webhook(user: User | object, team_id: int) -> bool:
+    scope = scope_for(user)
+    return can_administer(user) or (scope.is_manager and team_id in scope.team_ids)
+
+
+def get_team_for_webhook(user: User | object, team_id: int) -> Team:
+    """The team whose webhook this login may see and change: its manager's (or a manager
+    above it), an ops admin's. 404 for everyone else, leaders included: the address is
+    a secret and posting where a team talks is its manager's call."""
+    if not may_set_team_webhook(user, team_id):
+        raise Http404("No such team.")
+    try:
+        return Team.objects.get(pk=team_id)
+    except Team.DoesNotExist:
+        raise Http404("No such team.") from None

@@ -6,12 +6,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.audit.models import AuditEvent
+from stagecoach.audit.services import actor_for, record
+from stagecoach.coaching import asktell
 from stagecoach.coaching.models import (
     Cadence,
     Commitment,
@@ -19,9 +23,16 @@ from stagecoach.coaching.models import (
     RepCadence,
     Session,
     SessionItem,
+    TeamWebhook,
+    Topic,
 )
 
+if TYPE_CHECKING:
+    from stagecoach.coaching.forms import TopicForm
+
 SCHEDULE_WEEKS = 4
+# The topic calendar shows past topics this far back.
+TOPIC_HISTORY = timedelta(days=90)
 
 
 def managed_team(manager: Person) -> Team | None:
@@ -286,6 +297,40 @@ class SessionLog:
     attendee_ids: tuple[int, ...] = ()
 
 
+def tallied_log(
+    session: Session,
+    data: dict[str, Any],
+    *,
+    covered: dict[int, bool],
+    item_notes: dict[int, str],
+    follow_ups: dict[int, str],
+    commitments: tuple[NewCommitment, ...],
+) -> SessionLog:
+    """A log from a valid ``LogForm``'s data: without a tally entered, questions and
+    directives are counted from the transcript, else the notes."""
+    asked, told, source = data["questions_asked"], data["directives_given"], "manual"
+    if asked is None and (data["transcript"] or data["notes"]).strip():
+        text = data["transcript"] or data["notes"]
+        tally = asktell.count(text, coach=session.manager.name)
+        asked, told = tally.questions, tally.directives
+        source = "transcript" if data["transcript"] else "notes"
+    elif asked is not None and data.get("tally_source") in ("notes", "transcript"):
+        source = data["tally_source"]
+    return SessionLog(
+        held_at=data["held_at"],
+        duration_minutes=data["duration_minutes"],
+        notes=data["notes"],
+        covered=covered,
+        item_notes=item_notes,
+        questions_asked=asked,
+        directives_given=told,
+        tally_source=source if asked is not None else "",
+        transcript=data["transcript"],
+        follow_ups=follow_ups,
+        commitments=commitments,
+    )
+
+
 def log_session(session: Session, log: SessionLog, *, by: User | None) -> list[Commitment]:
     """Record what happened: items covered, ask/tell, follow-ups and new commitments."""
     with transaction.atomic():
@@ -323,21 +368,73 @@ def log_session(session: Session, log: SessionLog, *, by: User | None) -> list[C
                 commitment.status = status
                 commitment.closed_at = now
             commitment.save(update_fields=["followed_up_in", "status", "closed_at"])
-        return [
-            Commitment.objects.create(
-                owner=new.owner,
-                session=session,
-                action=new.action[:500],
-                due_on=new.due_on,
-                opportunity_id=new.opportunity_id,
-                skill_id=new.skill_id,
-                metric=new.metric,
-            )
-            for new in log.commitments
-        ]
+        return [add_commitment(session=session, new=new) for new in log.commitments]
+
+
+def add_commitment(*, session: Session, new: NewCommitment) -> Commitment:
+    return Commitment.objects.create(
+        owner=new.owner,
+        session=session,
+        action=new.action[:500],
+        due_on=new.due_on,
+        opportunity_id=new.opportunity_id,
+        skill_id=new.skill_id,
+        metric=new.metric,
+    )
 
 
 def set_commitment_status(commitment: Commitment, status: str) -> None:
     commitment.status = status
     commitment.closed_at = timezone.now() if status != Commitment.Status.OPEN else None
     commitment.save(update_fields=["status", "closed_at"])
+
+
+def set_team_webhook(*, team: Team, url: str, by: User) -> TeamWebhook:
+    """Save the team's webhook address; the audit log keeps only its masked form."""
+    with transaction.atomic():
+        webhook, created = TeamWebhook.objects.update_or_create(
+            team=team, defaults={"url": url, "updated_by": by}
+        )
+        record(
+            AuditEvent.Action.CREATE if created else AuditEvent.Action.CHANGE,
+            f"webhook of team {team.name} set to {webhook.masked_url}",
+            actor=actor_for(by),
+            obj=webhook,
+            detail={"team": team.pk, "url": webhook.masked_url},
+        )
+    return webhook
+
+
+def remove_team_webhook(*, team: Team, by: User) -> None:
+    """Stop posting the team's news; its delivery history goes with it."""
+    with transaction.atomic():
+        webhook = TeamWebhook.objects.filter(team=team).first()
+        if webhook is None:
+            return
+        record(
+            AuditEvent.Action.DELETE,
+            f"webhook of team {team.name} ({webhook.masked_url}) removed",
+            actor=actor_for(by),
+            obj=webhook,
+            detail={"team": team.pk, "url": webhook.masked_url},
+        )
+        webhook.delete()
+
+
+def topic_end(period: str, start: Any) -> Any:
+    if period == Topic.Period.WEEK:
+        return start + timedelta(days=6)
+    months = 1 if period == Topic.Period.MONTH else 3
+    month = start.month - 1 + months
+    year = start.year + month // 12
+    first_after = start.replace(year=year, month=month % 12 + 1, day=1)
+    return first_after - timedelta(days=1)
+
+
+def add_topic(*, form: TopicForm, by: Person | None) -> Topic:
+    """A topic from a valid ``TopicForm``: it runs to the end of its period."""
+    topic = form.save(commit=False)
+    topic.ends_on = topic_end(topic.period, topic.starts_on)
+    topic.created_by = by
+    topic.save()
+    return topic

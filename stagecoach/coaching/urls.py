@@ -21,6 +21,7 @@ urlpatterns = [
         name="commitment-status",
     ),
     path("teams/<int:team_id>/review/", review_views.review_sheet, name="team-review"),
+    path("teams/<int:team_id>/notifications/", views.team_webhook, name="team-webhook"),
     path("teams/<int:team_id>/review/log/", review_views.review_log, name="team-review-log"),
     path("coaching/calendar/", feeds.calendar_settings, name="calendar"),
     path("calendar/<str:token>.ics", feeds.calendar_feed, name="calendar-feed"),

@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from stagecoach.accounts.models import Person, Role
+from stagecoach.accounts.models import Person, Role, User
 from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
 from stagecoach.coaching import asktell, selectors, services
-from stagecoach.coaching.agenda import build_agenda
+from stagecoach.coaching.agenda import build_agenda, ensure_agenda_items
 from stagecoach.coaching.forms import (
     FOLLOW_UP_CHOICES,
     AgendaFormSet,
@@ -34,6 +34,9 @@ from stagecoach.coaching.forms import (
     RepFrequencyForm,
     SessionNewForm,
     TopicForm,
+    WebhookForm,
+    commitment_forms,
+    new_commitments,
 )
 from stagecoach.coaching.models import (
     Cadence,
@@ -41,10 +44,12 @@ from stagecoach.coaching.models import (
     RepCadence,
     Session,
     SessionItem,
+    TeamWebhook,
     Topic,
+    WebhookDelivery,
 )
+from stagecoach.coaching.webhooks import webhook_health
 from stagecoach.pipeline.models import Opportunity
-from stagecoach.process.models import StageKind
 
 NEW_COMMITMENT_ROWS = 3
 
@@ -165,15 +170,12 @@ def topic_list(request: HttpRequest) -> HttpResponse:
         if form is None:
             raise Http404("Only leaders set the topic calendar.")
         if form.is_valid():
-            topic = form.save(commit=False)
-            topic.ends_on = topic_end(topic.period, topic.starts_on)
-            topic.created_by = scope_for(request.user).person
-            topic.save()
+            topic = services.add_topic(form=form, by=scope_for(request.user).person)
             messages.success(request, f"Topic “{topic.title}” added.")
             return redirect("topics")
     today = timezone.localdate()
     topics = list(
-        Topic.objects.filter(ends_on__gte=today - timedelta(days=90)).select_related(
+        Topic.objects.filter(ends_on__gte=today - services.TOPIC_HISTORY).select_related(
             "skill", "stage", "created_by"
         )
     )
@@ -188,16 +190,6 @@ def topic_list(request: HttpRequest) -> HttpResponse:
             "current": selectors.topic_for(today),
         },
     )
-
-
-def topic_end(period: str, start: Any) -> Any:
-    if period == Topic.Period.WEEK:
-        return start + timedelta(days=6)
-    months = 1 if period == Topic.Period.MONTH else 3
-    month = start.month - 1 + months
-    year = start.year + month // 12
-    first_after = start.replace(year=year, month=month % 12 + 1, day=1)
-    return first_after - timedelta(days=1)
 
 
 @login_required
@@ -366,22 +358,8 @@ def _owned_opportunity(session: Session, opportunity_id: int | None) -> int | No
 
 
 def _commitment_forms(request: HttpRequest, session: Session) -> list[CommitmentForm]:
-    owners = [p for p in (session.rep, session.manager) if p is not None]
-    opportunities = (
-        Opportunity.objects.filter(owner=session.rep, stage__kind=StageKind.OPEN).order_by("name")
-        if session.rep
-        else Opportunity.objects.none()
-    )
-    return [
-        CommitmentForm(
-            request.POST if request.method == "POST" else None,
-            prefix=f"c{i}",
-            owners=owners,
-            opportunities=opportunities,
-            initial={"due_on": timezone.localdate() + timedelta(days=7)},
-        )
-        for i in range(NEW_COMMITMENT_ROWS)
-    ]
+    data = request.POST if request.method == "POST" else None
+    return commitment_forms(session, data, prefixes=[f"c{i}" for i in range(NEW_COMMITMENT_ROWS)])
 
 
 @login_required
@@ -392,16 +370,7 @@ def session_log(request: HttpRequest, session_id: int) -> HttpResponse:
     if session.status == Session.Status.HELD:
         messages.info(request, "This session is already logged.")
         return redirect("session", session.pk)
-    items = list(session.items.all())
-    if not items and session.rep is not None:
-        services.save_agenda(
-            session,
-            [
-                i.planned()
-                for i in build_agenda(session.rep, minutes=session.duration_minutes).items
-            ],
-        )
-        items = list(session.items.all())
+    items = ensure_agenda_items(session)
     follow_ups = list(selectors.open_commitments(session.rep)) if session.rep else []
     now = timezone.localtime()
     held_default = now if session.scheduled_at > now else timezone.localtime(session.scheduled_at)
@@ -411,29 +380,7 @@ def session_log(request: HttpRequest, session_id: int) -> HttpResponse:
     )
     commitment_forms = _commitment_forms(request, session)
     if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in commitment_forms):
-        data = form.cleaned_data
-        asked, told, source = data["questions_asked"], data["directives_given"], "manual"
-        if asked is None and (data["transcript"] or data["notes"]).strip():
-            text = data["transcript"] or data["notes"]
-            tally = asktell.count(text, coach=session.manager.name)
-            asked, told = tally.questions, tally.directives
-            source = "transcript" if data["transcript"] else "notes"
-        elif asked is not None and data.get("tally_source") in ("notes", "transcript"):
-            source = data["tally_source"]
-        new = tuple(
-            services.NewCommitment(
-                owner=f.cleaned_data["owner_person"],
-                action=f.cleaned_data["action"],
-                due_on=f.cleaned_data["due_on"],
-                opportunity_id=f.cleaned_data["opportunity"].pk
-                if f.cleaned_data.get("opportunity")
-                else None,
-                skill_id=f.cleaned_data["skill"].pk if f.cleaned_data.get("skill") else None,
-                metric=f.cleaned_data.get("metric") or "",
-            )
-            for f in commitment_forms
-            if (f.cleaned_data.get("action") or "").strip() and f.cleaned_data.get("owner_person")
-        )
+        new = new_commitments(commitment_forms)
         valid_follow_ups = {c.pk for c in follow_ups}
         statuses = {
             c_id: request.POST.get(f"follow-{c_id}", "")
@@ -442,16 +389,11 @@ def session_log(request: HttpRequest, session_id: int) -> HttpResponse:
         }
         services.log_session(
             session,
-            services.SessionLog(
-                held_at=data["held_at"],
-                duration_minutes=data["duration_minutes"],
-                notes=data["notes"],
+            services.tallied_log(
+                session,
+                form.cleaned_data,
                 covered={i.pk: request.POST.get(f"covered-{i.pk}") == "on" for i in items},
                 item_notes={i.pk: request.POST.get(f"note-{i.pk}", "")[:2000] for i in items},
-                questions_asked=asked,
-                directives_given=told,
-                tally_source=source if asked is not None else "",
-                transcript=data["transcript"],
                 follow_ups=statuses,
                 commitments=new,
             ),
@@ -534,3 +476,31 @@ def commitment_status(request: HttpRequest, commitment_id: int) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("coaching")
     return redirect(target)
+
+
+@login_required
+def team_webhook(request: HttpRequest, team_id: int) -> HttpResponse:
+    """A team's chat notifications: set, change or remove its webhook, see how posts went."""
+    team = selectors.get_team_for_webhook(request.user, team_id)
+    webhook = TeamWebhook.objects.filter(team=team).first()
+    form = WebhookForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        assert isinstance(request.user, User)
+        if form.cleaned_data["remove"]:
+            services.remove_team_webhook(team=team, by=request.user)
+            messages.success(request, f"{team.name} no longer posts to a webhook.")
+        elif form.cleaned_data["url"]:
+            services.set_team_webhook(team=team, url=form.cleaned_data["url"], by=request.user)
+            messages.success(request, f"{team.name}'s news will be posted to the webhook.")
+        return redirect("team-webhook", team_id=team.pk)
+    return render(
+        request,
+        "coaching/webhook.html",
+        {
+            "team": team,
+            "webhook": webhook,
+            "health": webhook_health(webhook) if webhook else None,
+            "form": form,
+            "kinds": WebhookDelivery.Kind.choices,
+        },
+    )

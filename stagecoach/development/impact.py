@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from django.db.models import Q
@@ -29,7 +29,12 @@ VERDICT_LABELS = {
     "no_evidence": "No evidence of change",
     "worse": "Worse",
     "not_enough_data": "Not enough data",
+    "interim": "Interim, not a verdict",
 }
+# A running plan is measured at every refresh; judging it at each of those looks would
+# find a change by chance far more often than one time in twenty. The verdict is given
+# once, at the plan's declared end date; until then the figures are interim.
+INTERIM = "interim"
 
 
 def spec_for(action_plan: ActionPlan) -> MetricSpec:
@@ -97,6 +102,14 @@ def measure_action_plans(
         if loaded is None or loaded > earliest.date():  # type: ignore[operator]
             data = replace(data, activity_weeks=load_activity_weeks(since=earliest))
     active = list(Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id"))
+    # Start dates where the model has them; otherwise a person joined with their first record.
+    started: dict[int, date] = {
+        pk: day
+        for pk, day in Person.objects.filter(started_on__isnull=False).values_list(
+            "id", "started_on"
+        )
+        if day is not None
+    }
     groups: dict[int, tuple[list[int], str]] = {}
     # A team's plans share one slice of the data: the rep and the rest of the team.
     slices: dict[frozenset[int], Data] = {}
@@ -119,8 +132,14 @@ def measure_action_plans(
             comparison=comparison,
             start=_moment(plan.starts_on),
             end=end,
+            started=started,
         ).to_dict()
         result["comparison"] = label
+        if not ended:
+            result["verdict"] = INTERIM
+            result["reason"] = (
+                f"Interim, not a verdict (the plan ends {plan.ends_on}). {result['reason']}"
+            )
         result["target_met"] = _target_met(plan, result["rep_during"]["value"])
         plan.progress = result
         if ended:
@@ -213,6 +232,28 @@ def metric_label(plan: ActionPlan) -> str:
         kind = plan.get_metric_activity_display().lower() if plan.metric_activity else "activities"
         return f"{kind.capitalize()} per week"
     return str(plan.get_metric_display())
+
+
+@dataclass(frozen=True)
+class Baseline:
+    value: float | None
+    n: int | None
+    measured: bool
+
+
+def baseline(action_plan: ActionPlan) -> Baseline:
+    """The plan's one baseline, wherever it is shown: once the plan is measured, the
+    rep's figure over the period before it (the "before" its impact is judged from);
+    until then, the figure stored when it was planned."""
+    result = action_plan.impact or action_plan.progress or {}
+    before = result.get("rep_before") or {}
+    if before.get("value") is not None:
+        return Baseline(float(before["value"]), before.get("n"), measured=True)
+    return Baseline(action_plan.baseline, action_plan.baseline_n, measured=False)
+
+
+def baseline_figure(action_plan: ActionPlan) -> str:
+    return f"baseline:{action_plan.pk}"
 
 
 def format_metric(metric: str, value: float | None) -> str:

@@ -326,6 +326,8 @@ def _impact_chart(action_plan: ActionPlan, result: dict[str, Any] | None) -> str
                 value=m["value"],
                 note=f"n = {m['n']}",
                 css="seg-0" if key.startswith("rep") else "seg-4",
+                text=impact.format_metric(action_plan.metric, m["value"]),
+                figure=impact.baseline_figure(action_plan) if key == "rep_before" else "",
             )
         )
     return charts.bars(
@@ -341,6 +343,7 @@ def action_plan_page(request: HttpRequest, action_plan_id: int) -> HttpResponse:
     rep = action_plan.plan.rep
     may_edit = selectors.can_develop(request.user, rep)
     result = action_plan.impact or action_plan.progress
+    planned = impact.baseline(action_plan)
     session_id = request.GET.get("session")
     check_in_form = CheckInForm(
         action_plan=action_plan,
@@ -359,7 +362,10 @@ def action_plan_page(request: HttpRequest, action_plan_id: int) -> HttpResponse:
             "is_final": action_plan.impact is not None,
             "verdict_label": impact.VERDICT_LABELS.get((result or {}).get("verdict", ""), ""),
             "label": impact.metric_label(action_plan),
-            "baseline": impact.format_metric(action_plan.metric, action_plan.baseline),
+            "baseline": impact.format_metric(action_plan.metric, planned.value),
+            "baseline_n": planned.n,
+            "baseline_measured": planned.measured,
+            "baseline_figure": impact.baseline_figure(action_plan),
             "target": impact.format_metric(action_plan.metric, action_plan.target),
             "measured": {
                 k: impact.format_metric(action_plan.metric, (result or {}).get(k, {}).get("value"))

@@ -20,6 +20,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from stagecoach.lib import figures
+
 __all__ = [
     "Bar",
     "DurationRow",
@@ -66,6 +68,8 @@ class FunnelStep:
     team: float | None = None
     flagged: bool = False
     note: str = ""
+    # The name the page gives this rate (``data-figure``) where its text says it too.
+    figure: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ class Bar:
     value: float
     note: str = ""
     css: str = ""
+    # The value as the page writes it elsewhere (``16.6 d``), and the name it has there.
+    text: str = ""
+    figure: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,11 @@ def _text(
     x: float, y: float, content: str, cls: str, *, anchor: str | None = None, tail: str = ""
 ) -> str:
     return _tag("text", _esc(content) + tail, x=x, y=y, class_=cls, text_anchor=anchor)
+
+
+def _figure(text: str, figure: str) -> str:
+    """The number a page also prints in its text, marked with the name it has there."""
+    return _tag("tspan", _esc(text), data_figure=figure) if figure else _esc(text)
 
 
 def _title(text: str) -> str:
@@ -426,7 +438,8 @@ def _clean_step(step: FunnelStep) -> FunnelStep:
 def _funnel_value(step: FunnelStep) -> str:
     if step.rate is None:
         return f"n = {step.n:,}"
-    return f"{format_value(step.rate, '%')} (n = {step.n:,})"
+    # Whole percent, as every sentence about a rate writes it.
+    return f"{figures.percent(step.rate)} (n = {step.n:,})"
 
 
 def _funnel_summary(step: FunnelStep) -> str:
@@ -468,7 +481,12 @@ def _funnel_row(step: FunnelStep, name: str, value: str, cy: float, x: _Scale) -
         )
     if step.benchmark is not None:
         parts.append(_diamond(x(step.benchmark), cy, 5.5, "benchmark"))
-    parts.append(_text(x.end + GAP + 4, cy + SHIFT, value, "chart-value"))
+    if step.figure and step.rate is not None:
+        rate = figures.percent(step.rate)
+        marked = _figure(rate, step.figure) + _esc(value.removeprefix(rate))
+        parts.append(_tag("text", marked, x=x.end + GAP + 4, y=cy + SHIFT, class_="chart-value"))
+    else:
+        parts.append(_text(x.end + GAP + 4, cy + SHIFT, value, "chart-value"))
     return _tag("g", _title(_funnel_summary(step)) + "".join(parts), class_="row")
 
 
@@ -543,7 +561,7 @@ def bars(
         return _empty("bars", title)
     values = [_finite(item.value) or 0.0 for item in items]
     labels = [_fit(item.label, LABEL_MAX) for item in items]
-    texts = [format_value(v, unit) for v in values]
+    texts = [item.text or format_value(v, unit) for item, v in zip(items, values, strict=True)]
     notes = [f"  {_fit(item.note, 200)}" if item.note else "" for item in items]
     ceiling = _finite(max_value)
     if ceiling is None or ceiling <= 0:
@@ -575,7 +593,13 @@ def bars(
                 _title(summary)
                 + _text(x0 - GAP, cy + SHIFT, labels[i], "chart-label", anchor="end")
                 + shape
-                + _text(end + 6, cy + SHIFT, texts[i], "chart-value", tail=note),
+                + _tag(
+                    "text",
+                    _figure(texts[i], item.figure) + note,
+                    x=end + 6,
+                    y=cy + SHIFT,
+                    class_="chart-value",
+                ),
                 class_="row",
             )
         )
@@ -615,9 +639,15 @@ def distribution(
     unit: str = "",
     title: str | None = None,
     bins: int = 30,
+    reach: float | None = None,
+    reach_figure: str = "",
 ) -> str:
     """A histogram of simulated outcomes with labelled markers (P10, P50, …) and a
-    dashed line at the target, labelled "quota"."""
+    dashed line at the target, labelled "quota".
+
+    ``reach``: the chance of reaching the target as the page states it elsewhere (from
+    every simulation, where ``samples`` are only quantiles of them); without it, the
+    share of ``samples`` at or above the target."""
     title = title or "Distribution of simulated outcomes"
     data = np.asarray(samples, dtype=float).ravel()
     data = data[np.isfinite(data)]
@@ -677,13 +707,17 @@ def distribution(
         parts.append(_text(text_x, text_y, text, label_cls, anchor="middle"))
 
     summary = f"n = {data.size:,} simulated outcomes"
-    reach = ""
+    reach_text = ""
     if goal is not None:
-        reach = f"{format_value(float(np.mean(data >= goal)), '%')} reach quota"
+        chance = figures.chance(float(np.mean(data >= goal)) if reach is None else reach)
+        reach_text = f"{chance} reach quota"
     foot = base + 34
     parts.append(_text(PAD, foot, summary, "chart-note"))
-    if reach:
-        parts.append(_text(WIDTH - PAD, foot, reach, "chart-value", anchor="end"))
+    if reach_text:
+        marked = _figure(chance, reach_figure) + _esc(" reach quota")
+        parts.append(
+            _tag("text", marked, x=WIDTH - PAD, y=foot, class_="chart-value", text_anchor="end")
+        )
     desc = (
         f"Histogram of {data.size:,} simulated outcomes from {format_value(lo, unit)}"
         f" to {format_value(hi, unit)}."
@@ -691,7 +725,7 @@ def distribution(
     if marks:
         desc += " " + ", ".join(f"{n} {format_value(float(v), unit)}" for n, v in marks) + "."
     if goal is not None:
-        desc += f" Quota {format_value(goal, unit)}; {reach}."
+        desc += f" Quota {format_value(goal, unit)}; {reach_text}."
     return _svg("distribution", foot + PAD, title, desc, "".join(parts))
 
 

@@ -134,3 +134,27 @@ def test_an_odd_as_of_falls_back_instead_of_failing(cast, login, as_of: str) -> 
     client = login(cast.mona)
     for url in (reverse("team", args=[cast.alpha.pk]), reverse("person", args=[cast.alice.pk])):
         assert client.get(url, {"as_of": as_of, "window": "90"}).status_code == 200
+
+
+def test_team_page_shows_the_quota_note_to_whoever_sees_the_team(cast, login) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.analytics.models import MetricSet
+    from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+
+    text = "The quota, not the rep, is the outlier: 3 of 3 reps below a 25% chance of making quota."
+    for kind, subject, team in (
+        ("org", "org", None),
+        ("team", f"team:{cast.alpha.pk}", cast.alpha),
+    ):
+        MetricSet.objects.create(
+            kind=kind,
+            subject=subject,
+            team=team,
+            as_of=timezone.localdate(),
+            window_days=DEFAULT_WINDOW_DAYS,
+            computed_at=timezone.now(),
+            data={"quota_note": {"reps": 3, "forecast_risk": 3, "text": text}} if team else {},
+        )
+    assert text in login(cast.mona).get(reverse("team", args=[cast.alpha.pk])).content.decode()
+    assert text in login(cast.lena).get(reverse("team", args=[cast.alpha.pk])).content.decode()
+    # A manager of another team sees nothing of it.
+    assert login(cast.nate).get(reverse("team", args=[cast.alpha.pk])).status_code == 404

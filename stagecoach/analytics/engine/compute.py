@@ -16,6 +16,7 @@ from stagecoach.analytics.engine import (
     deals,
     flags,
     forecast,
+    history,
     metrics,
     plan,
     quality,
@@ -110,7 +111,7 @@ def compute(
     seed: int = 20_240_101,
     simulations: int = 4_000,
 ) -> Results:
-    data = data.conformed()
+    data = history.known_at(data.conformed(), window.as_of)
     criteria = criteria or Criteria()
     changes = deals.changes_as_of(data, window)
     states = deals.deal_states(data, window, changes)
@@ -120,7 +121,6 @@ def compute(
     evidence_window = Window(window.as_of, max(window.days, EVIDENCE_DAYS))
     long_outcomes = deals.stage_outcomes(states, visits, data.stages, evidence_window)
     outcomes = long_outcomes.filter(pl.col("reached_at") >= window.start)
-    completed = deals.completed_visits(visits, window)
     spells = deals.spells(visits, window)
     open_now = deals.open_visits(states, window)
 
@@ -141,9 +141,7 @@ def compute(
     _add_stages(groups, data, window, outcomes, spells, open_now, membership)
     _test_stages(groups, window, long_outcomes)
     _add_activities(groups, data, window, membership)
-    forecast.add_forecasts(
-        groups, data, window, states, outcomes, completed, seed=seed, simulations=simulations
-    )
+    forecast.add_forecasts(groups, data, window, states, visits, seed=seed, simulations=simulations)
     flags.coverage(groups, states, window, criteria.min_order)
     plan.add_plans(groups, data, window)
     skipped = quality.skipped_required(visits, data.stages, window)

@@ -22,6 +22,7 @@ from scipy import stats
 from stagecoach.analytics.engine import shrinkage
 from stagecoach.analytics.engine.frames import Data, Window
 from stagecoach.analytics.engine.metrics import rep_group, team_group
+from stagecoach.lib import figures
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
@@ -98,7 +99,19 @@ def evaluate(context: Context) -> list[Finding]:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+    return figures.percent(value)
+
+
+def conversion_gap_title(
+    stage: str, *, advanced: int, resolved: int, shrunk: float, peers: float
+) -> str:
+    """Both rates, each saying which it is: the raw one a manager can count, and the one
+    shrunk toward the team that the funnel draws and the flag was raised on."""
+    raw = advanced / resolved if resolved else None
+    return (
+        f"Converts {stage} at {_pct(raw)} raw ({advanced} of {resolved}), "
+        f"{_pct(shrunk)} after shrinking toward the team, against peers' {_pct(peers)}"
+    )
 
 
 # -- rates ---------------------------------------------------------------------------------
@@ -122,8 +135,13 @@ def conversion_gap(ctx: Context) -> Iterator[Finding]:
                 stage_id=s["stage_id"],
                 stage=s["stage"],
                 severity="high" if severe else "medium",
-                title=f"Converts {s['stage']} at {_pct(s['conversion'])} against peers' "
-                f"{_pct(s['team_conversion'])}",
+                title=conversion_gap_title(
+                    s["stage"],
+                    advanced=s["advanced"],
+                    resolved=s["advanced"] + s["lost"],
+                    shrunk=s["conversion_shrunk"],
+                    peers=s["team_conversion"],
+                ),
                 evidence={
                     "advanced": s["advanced"],
                     "lost": s["lost"],
@@ -498,23 +516,100 @@ def thin_early_pipeline(ctx: Context) -> Iterator[Finding]:
         )
 
 
+# A quota short for most of a team says something about the quota, not about its reps:
+# with at least MIN_TEAM reps and QUOTA_SHARE of them short, the team gets one note and
+# none of them a flag. Otherwise a rep short of the mark is flagged only when they fall
+# below their team-mates' average by the floor or two standard errors of that average,
+# whichever is wider (few team-mates make a noisy average).
+MIN_TEAM = 3
+QUOTA_SHARE = 0.6
+FORECAST_FLOOR = 0.15  # in probability of making quota
+COVERAGE_FLOOR = 0.25  # in coverage ÷ required coverage, capped at COVERAGE_CAP
+COVERAGE_CAP = 1.5
+FORECAST_RISK_P = 0.25
+
+
+def _against_team(
+    ctx: Context, code: str, values: dict[int, float], short: set[int], floor: float
+) -> dict[int, dict[str, Any]]:
+    """The reps in ``short`` who stand out from their team-mates, with the comparison;
+    a note on the team's group instead where most of the team is short."""
+    people = ctx.data.people
+    team_of = dict(zip(people["id"].to_list(), people["team_id"].to_list(), strict=True))
+    teams: dict[int | None, list[int]] = {}
+    for person in values:
+        teams.setdefault(team_of.get(person), []).append(person)
+    flagged: dict[int, dict[str, Any]] = {}
+    for team, members in teams.items():
+        mine = [p for p in members if p in short]
+        if not mine:
+            continue
+        if len(members) >= MIN_TEAM and len(mine) >= QUOTA_SHARE * len(members):
+            group = ctx.groups.get(team_group(team)) if team is not None else None
+            if group is not None:
+                note = group.setdefault("quota_note", {"reps": len(members)})
+                note[code] = len(mine)
+                note["text"] = _quota_note(note)
+            continue
+        for person in mine:
+            mates = [values[q] for q in members if q != person]
+            if len(mates) < 2:  # too few team-mates: the rest of the organisation
+                mates = [values[q] for q in values if q != person]
+            if not mates:
+                flagged[person] = {"team_mean": None, "margin": None, "team_short": 0}
+                continue
+            mean = float(np.mean(mates))
+            error = float(np.std(mates, ddof=1) / np.sqrt(len(mates))) if len(mates) > 1 else 0.0
+            margin = max(floor, 2 * error)
+            if values[person] <= mean - margin:
+                flagged[person] = {
+                    "team_mean": mean,
+                    "margin": margin,
+                    "team_short": len(mine),
+                    "team_reps": len(members),
+                }
+    return flagged
+
+
+def _quota_note(note: dict[str, Any]) -> str:
+    reps = note["reps"]
+    parts = []
+    if "forecast_risk" in note:
+        parts.append(
+            f"{note['forecast_risk']} of {reps} reps below a "
+            f"{FORECAST_RISK_P * 100:.0f}% chance of making quota"
+        )
+    if "coverage_gap" in note:
+        parts.append(f"{note['coverage_gap']} of {reps} reps with pipeline short of their quota")
+    return "The quota, not the rep, is the outlier: " + "; ".join(parts) + "."
+
+
 @rule("coverage_gap")
 def coverage_gap(ctx: Context) -> Iterator[Finding]:
-    """Qualified pipeline closing this period covers less than the rep's own win rate needs."""
+    """Qualified pipeline closing this period covers less than the rep's own win rate
+    needs, and clearly less than their team-mates' (see _against_team)."""
+    values: dict[int, float] = {}
+    short: set[int] = set()
+    details: dict[int, tuple[dict[str, Any], float, float, float | None]] = {}
     for person, group in ctx.reps():
         coverage = group.get("coverage") or {}
         have, need = coverage.get("coverage"), coverage.get("required")
-        if have is None or need is None or coverage.get("remaining", 0) <= 0 or have >= 0.8 * need:
+        if have is None or need is None or coverage.get("remaining", 0) <= 0:
             continue
+        values[person] = min(have / need, COVERAGE_CAP) if need else COVERAGE_CAP
         p_attain = (group.get("forecast") or {}).get("p_attain")
-        if p_attain is not None and p_attain >= 0.8:
-            continue  # thin pipeline, but the deals already in it are expected to do
+        details[person] = (coverage, have, need, p_attain)
+        if have >= 0.8 * need or (p_attain is not None and p_attain >= 0.8):
+            continue  # covered, or thin but the deals already in it are expected to do
+        short.add(person)
+    for person, team in _against_team(ctx, "coverage_gap", values, short, COVERAGE_FLOOR).items():
+        coverage, have, need, p_attain = details[person]
         yield Finding(
             code="coverage_gap",
             person_id=person,
             severity="high" if have < 0.5 * need and (p_attain or 0) < 0.5 else "medium",
             title=f"Pipeline covers {have:.1f}× the quota left; your win rate needs {need:.1f}×",
-            evidence=coverage,
+            evidence=coverage | {"team_coverage_of_need": team["team_mean"], **team},
             behaviour="Building pipeline ahead of the quarter it must close in",
             skill="Pipeline management",
             questions=[
@@ -526,17 +621,23 @@ def coverage_gap(ctx: Context) -> Iterator[Finding]:
 
 @rule("forecast_risk")
 def forecast_risk(ctx: Context) -> Iterator[Finding]:
-    """Little chance of making quota this period (P(attainment ≥ 100%) < 25%)."""
+    """Little chance of making quota this period (P(attainment ≥ 100%) < 25%), and
+    clearly less than their team-mates' (see _against_team)."""
+    values: dict[int, float] = {}
+    forecasts: dict[int, dict[str, Any]] = {}
     for person, group in ctx.reps():
         forecast = group.get("forecast") or {}
-        p = forecast.get("p_attain")
-        if p is None or p >= 0.25:
-            continue
+        if forecast.get("p_attain") is not None:
+            values[person] = float(forecast["p_attain"])
+            forecasts[person] = forecast
+    short = {p for p, value in values.items() if value < FORECAST_RISK_P}
+    for person, team in _against_team(ctx, "forecast_risk", values, short, FORECAST_FLOOR).items():
+        forecast, p = forecasts[person], values[person]
         yield Finding(
             code="forecast_risk",
             person_id=person,
             severity="high" if p < 0.1 else "medium",
-            title=f"{p * 100:.0f}% chance of making quota this period",
+            title=f"{figures.chance(p)} chance of making quota this period",
             evidence={
                 k: forecast.get(k)
                 for k in (
@@ -546,12 +647,13 @@ def forecast_risk(ctx: Context) -> Iterator[Finding]:
                     "attainment_p90",
                     "won_to_date",
                     "expected",
+                    "expected_open",
                     "quota",
                     "deals",
                     "period_end",
                 )
             }
-            | {"probability": 1 - p},
+            | {"probability": 1 - p, "team_p_attain": team["team_mean"], **team},
             behaviour="Focusing on the deals with the most value at stake early in the process",
             skill="Pipeline management",
             questions=[

@@ -8,10 +8,14 @@ people          id, name, role, team_id, is_active
 teams           id, parent_id, manager_id, name
 stages          id, pipeline_id, name, order, kind, target_days, is_required
 opportunities   id, owner_id, pipeline_id, stage_id, amount, created_at, close_date,
-                closed_at (as recorded; used when a deal has no stage history), type
+                closed_at (as recorded; used when a deal has no stage history), type,
+                fx_rate (units of the deal's currency per unit of the organisation's;
+                null when its amount could not be converted; 1 when not given)
 
 stage_changes   opportunity_id, stage_id, changed_at
-field_changes   opportunity_id, field, changed_at
+field_changes   opportunity_id, field, changed_at, pushed, old_value (text as recorded:
+                amounts in the deal's currency, owners as person ids, dates ISO; null
+                when the source does not say)
 activity_weeks  owner_id, type, week (Date, the Monday), count
 quotas          person_id, period_start, period_end, amount
 targets         person_id, activity_type, per_week
@@ -86,8 +90,18 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-# Columns a source may not have: missing, they are null.
-OPTIONAL = frozenset({"pushed"})
+# Columns a source may not have, and their value when missing.
+OPTIONAL: dict[str, object] = {"pushed": None, "old_value": None, "fx_rate": 1.0}
+# Optional columns beyond SCHEMAS: what history.py needs to rebuild fields as of a day.
+EXTRA: dict[str, dict[str, pl.DataType]] = {
+    "opportunities": {"fx_rate": pl.Float64()},
+    "field_changes": {"old_value": pl.String()},
+}
+
+
+def contract(name: str) -> dict[str, pl.DataType]:
+    """Every column of a frame: its schema and its optional extra columns."""
+    return {**SCHEMAS[name], **EXTRA.get(name, {})}
 
 
 def empty(name: str) -> pl.DataFrame:
@@ -96,12 +110,12 @@ def empty(name: str) -> pl.DataFrame:
 
 def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with exactly the contract's columns and types, in order."""
-    schema = SCHEMAS[name]
+    schema = contract(name)
     return frame.select(
         [
             pl.col(c).cast(t)
             if c in frame.columns or c not in OPTIONAL
-            else pl.lit(None, t).alias(c)
+            else pl.lit(OPTIONAL[c], t).alias(c)
             for c, t in schema.items()
         ]
     )

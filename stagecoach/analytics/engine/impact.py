@@ -28,12 +28,13 @@ No Django, no I/O: the caller loads the frames and picks the people.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import polars as pl
+from scipy import stats
 
 from stagecoach.analytics.engine.deals import (
     completed_visits,
@@ -115,6 +116,7 @@ class Impact:
     team_before: Measure
     team_during: Measure
     reason: str
+    reliability: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ class Impact:
             "low": self.low,
             "high": self.high,
             "reason": self.reason,
+            "reliability": self.reliability,
             "rep_before": self.rep_before.to_dict(),
             "rep_during": self.rep_during.to_dict(),
             "team_before": self.team_before.to_dict(),
@@ -171,23 +174,66 @@ def _mondays(start: datetime, end: datetime) -> list[date]:
     return weeks
 
 
+def _person_weeks(
+    people: Collection[int], weeks: list[date], joined: Mapping[int, date]
+) -> list[tuple[int, date]]:
+    """The (person, Monday) pairs of the weeks each person was on the team: from the week
+    they joined (``joined``; a person with no start known has no weeks)."""
+    pairs: list[tuple[int, date]] = []
+    for person in people:
+        first = joined.get(person)
+        if first is None:
+            continue
+        monday = first - timedelta(days=first.weekday())
+        pairs.extend((person, w) for w in weeks if w >= monday)
+    return pairs
+
+
 def _per_week(
-    counts: pl.DataFrame, people: Collection[int], weeks: list[date]
+    counts: pl.DataFrame, people: Collection[int], weeks: list[date], joined: Mapping[int, date]
 ) -> tuple[float | None, float | None, int]:
-    """Mean count per person-week (weeks with nothing count zero) and its variance."""
-    if not people or not weeks:
+    """Mean count per person-week and its variance. Quiet weeks count zero, but only
+    weeks the person was on the team: the weeks before someone joined are not zeros."""
+    pairs = _person_weeks(people, weeks, joined)
+    if not pairs:
         return None, None, 0
     grid = pl.DataFrame(
-        {
-            "owner_id": [p for p in people for _ in weeks],
-            "week": [w for _ in people for w in weeks],
-        },
+        {"owner_id": [p for p, _ in pairs], "week": [w for _, w in pairs]},
         schema={"owner_id": pl.Int64, "week": pl.Date},
     )
     filled = grid.join(counts, on=["owner_id", "week"], how="left").fill_null(0)
     values = [float(v) for v in filled["count"].to_list()]
     mean, var = _mean(values)
     return mean, var, len(values)
+
+
+def joined_on(
+    data: Data, people: Collection[int], started: Mapping[int, date] | None = None
+) -> dict[int, date]:
+    """When each person joined: their start date when the model has one, otherwise the
+    day of their first recorded activity or deal (as far back as the data reaches)."""
+    owners = pl.Series("owners", sorted(people), dtype=pl.Int64).implode()
+    firsts: dict[int, date] = {}
+    activity = (
+        data.activity_weeks.filter(pl.col("owner_id").is_in(owners))
+        .group_by("owner_id")
+        .agg(pl.col("week").min().alias("first"))
+    )
+    deals = (
+        data.opportunities.filter(
+            pl.col("owner_id").is_in(owners) & pl.col("created_at").is_not_null()
+        )
+        .group_by("owner_id")
+        .agg(pl.col("created_at").min().dt.date().alias("first"))
+    )
+    for frame in (activity, deals):
+        for owner, first in frame.iter_rows():
+            if first is not None and (owner not in firsts or first < firsts[owner]):
+                firsts[owner] = first
+    for person, day in (started or {}).items():
+        if person in set(people) and day is not None:
+            firsts[person] = day
+    return firsts
 
 
 def _items(
@@ -249,6 +295,7 @@ def _summarise(
     owners: list[int],
     start: datetime,
     end: datetime,
+    joined: Mapping[int, date],
 ) -> Measure:
     mine = items.filter(pl.col("owner_id").is_in(owners))
     value: float | None
@@ -261,7 +308,7 @@ def _summarise(
         value, variance = _mean(days)
         n = len(days)
     else:
-        value, variance, n = _per_week(mine, owners, _mondays(start, end))
+        value, variance, n = _per_week(mine, owners, _mondays(start, end), joined)
     return Measure(
         value=value,
         n=n,
@@ -281,7 +328,8 @@ def measure(
 ) -> Measure:
     """The metric over [start, end) for these people together, as things stood at ``end``."""
     owners = sorted(people)
-    return _summarise(_items(data, spec, owners, start, end), spec, owners, start, end)
+    joined = joined_on(data, owners)
+    return _summarise(_items(data, spec, owners, start, end), spec, owners, start, end, joined)
 
 
 def _describe(value: float | None, spec: MetricSpec) -> str:
@@ -302,14 +350,59 @@ def _change(value: float, spec: MetricSpec) -> str:
     return f"{value:+.1f} a week"
 
 
+def _rep_intervals(
+    before: Measure, during: Measure, spec: MetricSpec
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The 90% intervals of the rep's value before and during, right at small samples: the
+    Wilson score interval for a share; for a mean, Student's t on the rep's spread pooled
+    over both periods (n_b + n_d − 2 degrees of freedom), so that a period that happened
+    to be quiet — a low mean with a small spread, as skewed data give — is not taken as
+    a precise one."""
+    if spec.unit == "share":
+        return _wilson(before), _wilson(during)
+    spreads = [((m.n - 1), (m.variance or 0.0) * m.n) for m in (before, during) if m.n > 1]
+    df = sum(k for k, _ in spreads)
+    pooled = sum(k * s2 for k, s2 in spreads) / df if df else 0.0
+    t = float(stats.t.ppf(0.95, max(df, 1)))
+    out = []
+    for m in (before, during):
+        assert m.value is not None
+        half = t * math.sqrt(pooled / m.n)
+        out.append((m.value - half, m.value + half))
+    return out[0], out[1]
+
+
+def _wilson(m: Measure) -> tuple[float, float]:
+    assert m.value is not None
+    z2 = Z90 * Z90
+    centre = (m.value + z2 / (2 * m.n)) / (1 + z2 / m.n)
+    half = Z90 / (1 + z2 / m.n) * math.sqrt(m.value * (1 - m.value) / m.n + z2 / (4 * m.n**2))
+    return centre - half, centre + half
+
+
 def difference_in_differences(
     spec: MetricSpec,
     rep_before: Measure,
     rep_during: Measure,
     team_before: Measure,
     team_during: Measure,
+    *,
+    reliability: float = 1.0,
+    team_part: tuple[float, float] | None = None,
 ) -> Impact:
-    """The rep's change beyond the team's, with its 90% interval and a verdict."""
+    """The rep's change beyond the team's, with its 90% interval and a verdict.
+
+    ``reliability`` (R, 0 to 1) is how much of the rep's baseline gap to the team is
+    their own rather than the luck of that period; only R of it is carried into the
+    comparison, the rest is expected back anyway (regression to the mean):
+
+        effect = (rep during − R × rep before) − (team during − R × team before)
+
+    R = 1 is the plain difference in differences. ``team_part`` is the team's term with
+    its (cluster-robust) variance when the caller has it from each team-mate's figures.
+    The interval is the MOVER combination (Newcombe's method for a difference, extended)
+    of the rep's score or t intervals with the team's normal one.
+    """
     measures = (rep_before, rep_during, team_before, team_during)
     minimum = MIN_SAMPLE[spec.kind]
     short = [
@@ -344,11 +437,24 @@ def difference_in_differences(
         )
     assert rep_before.value is not None and rep_during.value is not None
     assert team_before.value is not None and team_during.value is not None
+    r = min(max(reliability, 0.0), 1.0)
+    if team_part is None:
+        team_part = (
+            team_during.value - r * team_before.value,
+            (team_during.variance or 0.0) + r * r * (team_before.variance or 0.0),
+        )
+    team_value, team_variance = team_part
     rep_change = rep_during.value - rep_before.value
     team_change = team_during.value - team_before.value
-    effect = rep_change - team_change
-    se = math.sqrt(sum(m.variance or 0.0 for m in measures))
-    low, high = effect - Z90 * se, effect + Z90 * se
+    effect = rep_during.value - r * rep_before.value - team_value
+    (b_low, b_high), (d_low, d_high) = _rep_intervals(rep_before, rep_during, spec)
+    team_half2 = Z90 * Z90 * team_variance
+    low = effect - math.sqrt(
+        (rep_during.value - d_low) ** 2 + (r * (b_high - rep_before.value)) ** 2 + team_half2
+    )
+    high = effect + math.sqrt(
+        (d_high - rep_during.value) ** 2 + (r * (rep_before.value - b_low)) ** 2 + team_half2
+    )
     good_low, good_high = (low, high) if spec.higher_is_better else (-high, -low)
     verdict: Verdict
     if good_low > 0:
@@ -357,12 +463,18 @@ def difference_in_differences(
         verdict = "worse"
     else:
         verdict = "no_evidence"
+    weight = (
+        ""
+        if r >= 0.995
+        else f" The rep's baseline gap to the team counts at {r:.0%}: the rest of it is "
+        "what a period's luck gives back anyway (regression to the mean)."
+    )
     reason = (
         f"Rep {_describe(rep_before.value, spec)} → {_describe(rep_during.value, spec)} "
         f"({_change(rep_change, spec)}); rest of the team "
         f"{_describe(team_before.value, spec)} → {_describe(team_during.value, spec)} "
         f"({_change(team_change, spec)}). Difference {_change(effect, spec)}, "
-        f"90% interval {_change(low, spec)} to {_change(high, spec)}."
+        f"90% interval {_change(low, spec)} to {_change(high, spec)}.{weight}"
     )
     return Impact(
         verdict=verdict,
@@ -374,6 +486,7 @@ def difference_in_differences(
         team_before=team_before,
         team_during=team_during,
         reason=reason,
+        reliability=r,
     )
 
 
@@ -396,6 +509,72 @@ def restrict(data: Data, people: Collection[int]) -> Data:
     )
 
 
+def _team_part(
+    before: pl.DataFrame,
+    during: pl.DataFrame,
+    spec: MetricSpec,
+    rep_before: Measure,
+    team_before: Measure,
+    others: list[int],
+    periods: tuple[datetime, datetime, datetime, datetime],
+    joined: Mapping[int, date],
+) -> tuple[float, tuple[float, float] | None]:
+    """The baseline's reliability R and the team's term, from each team-mate's own figures.
+
+    R = between-rep variance / (between-rep variance + the rep's baseline sampling
+    variance), the between-rep variance estimated from the team-mates' baselines by the
+    method of moments. The team's term is the weighted mean over team-mates of
+    (during − R × before), its variance cluster-robust: from how team-mates differ, not
+    from counting their deals or weeks as independent.
+    """
+    b_start, b_end, d_start, d_end = periods
+    rows = []
+    for person in others:
+        b = _summarise(before, spec, [person], b_start, b_end, joined)
+        d = _summarise(during, spec, [person], d_start, d_end, joined)
+        if b.value is None or d.value is None or b.n == 0 or d.n == 0:
+            continue
+        rows.append((b, d))
+    if len(rows) < 2 or rep_before.value is None:
+        return 1.0, None
+
+    def sampling(m: Measure) -> float | None:
+        if spec.unit == "share":
+            p = team_before.value if team_before.value is not None else 0.5
+            return p * (1 - p) / m.n
+        return m.variance
+
+    rep_v = sampling(rep_before)
+    # The rep's own baseline belongs in the spread: a rep chosen for the lowest baseline
+    # is part of the spread they were chosen from, and leaving them out understates it.
+    baselines = [rep_before, *(b for b, _ in rows)]
+    within = [v for v in (sampling(b) for b in baselines) if v is not None]
+    values = [b.value for b in baselines if b.value is not None]
+    mean = sum(values) / len(values)
+    spread = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    between = max(0.0, spread - (sum(within) / len(within) if within else 0.0))
+    r = 1.0 if not rep_v else between / (between + rep_v)
+    weights = [b.n * d.n / (b.n + d.n) for b, d in rows]
+    terms = [d.value - r * b.value for b, d in rows]  # type: ignore[operator]
+    total = sum(weights)
+    value = sum(w * t for w, t in zip(weights, terms, strict=True)) / total
+    m = len(rows)
+    variance = (
+        m / (m - 1) * sum(w * w * (t - value) ** 2 for w, t in zip(weights, terms, strict=True))
+    ) / (total * total)
+    # A handful of team-mates is a handful of clusters: Student's t with m − 1 degrees of
+    # freedom, folded into the variance so that the normal half-width equals the t one.
+    variance *= (float(stats.t.ppf(0.95, m - 1)) / Z90) ** 2
+    # R is itself estimated: its uncertainty (delta method, the variance of a
+    # method-of-moments variance estimate) times the rep's baseline gap to the team.
+    if rep_v:
+        slope = rep_v / (between + rep_v) ** 2
+        noise = (between + sum(within) / max(len(within), 1)) ** 2 * 2 / (len(values) - 1)
+        r_variance = min(0.25, slope * slope * noise)
+        variance += r_variance * (rep_before.value - mean) ** 2
+    return r, (value, variance)
+
+
 def evaluate(
     data: Data,
     spec: MetricSpec,
@@ -404,18 +583,38 @@ def evaluate(
     comparison: Collection[int],
     start: datetime,
     end: datetime,
+    started: Mapping[int, date] | None = None,
 ) -> Impact:
-    """Before/during for the rep against ``comparison`` (the rest of the team)."""
+    """Before/during for the rep against ``comparison`` (the rest of the team).
+
+    ``started``: the people's start dates where known; otherwise a person joined with
+    their first activity or deal. Weeks before someone joined are not counted.
+    """
     before_start, before_end = before_period(start, end)
     others = sorted(p for p in comparison if p != rep)
     everyone = sorted([rep, *others])
+    joined = joined_on(data, everyone, started)
     # Each period's deals are worked out once, for the rep and the team together.
     before = _items(data, spec, everyone, before_start, before_end)
     during = _items(data, spec, everyone, start, end)
+    rep_before = _summarise(before, spec, [rep], before_start, before_end, joined)
+    team_before = _summarise(before, spec, others, before_start, before_end, joined)
+    reliability, team_part = _team_part(
+        before,
+        during,
+        spec,
+        rep_before,
+        team_before,
+        others,
+        (before_start, before_end, start, end),
+        joined,
+    )
     return difference_in_differences(
         spec,
-        _summarise(before, spec, [rep], before_start, before_end),
-        _summarise(during, spec, [rep], start, end),
-        _summarise(before, spec, others, before_start, before_end),
-        _summarise(during, spec, others, start, end),
+        rep_before,
+        _summarise(during, spec, [rep], start, end, joined),
+        team_before,
+        _summarise(during, spec, others, start, end, joined),
+        reliability=reliability,
+        team_part=team_part,
     )

@@ -1,7 +1,8 @@
 """The reverse-funnel plan: what a rep needs to add each week to make quota, from their
 own (shrunk) rates, against their current pace.
 
-    gap              = quota − expected from the current pipeline (the forecast)
+    gap              = quota − expected from the current pipeline (the forecast's
+                       `expected_pipeline`: won to date + the open deals)
     wins needed      = gap / average won deal
     new deals needed = wins needed / P(win | a new deal), the rep's shrunk chain
     per week         = / weeks left in the period
@@ -71,7 +72,9 @@ def add_plans(groups: dict[str, dict[str, Any]], data: Data, window: Window) -> 
             s for s in group["stages"] if s.get("reached") or s.get("conversion_shrunk") is not None
         ]
         p_start = _start_probability(pipeline or group["stages"])
-        gap = max(forecast["quota"] - forecast["expected"], 0.0)
+        # The deals this plan asks for are the forecast's new pipeline: the gap is what
+        # the deals already open leave, or the plan would count them twice.
+        gap = max(forecast["quota"] - forecast["expected_pipeline"], 0.0)
         weeks_left = max(forecast["days_left"] / 7, 1 / 7)
         wins = gap / deal_size if deal_size else None
         new_deals = wins / p_start if wins is not None and p_start else None

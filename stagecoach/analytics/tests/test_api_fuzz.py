@@ -1,9 +1,10 @@
-"""The JSON API under fuzzing: every operation, as a leader and as a rep.
+"""The JSON API under fuzzing: every operation, reads and writes, as a leader and as a rep.
 
 schemathesis reads the OpenAPI document from the app itself (the WSGI app in process,
 no server, the test's database) and generates requests for every operation: valid
-ones, invalid ones, junk in every query parameter, and the ids of real people and
-teams, some out of the login's reach. Each response must not be a 5xx, must match the
+ones, invalid ones, junk in every query parameter and body, and the ids of real people,
+teams, sessions and commitments, some out of the login's reach. The cases carry a read
+and write personal access token of the login. Each response must not be a 5xx, must match the
 document (status code, content type, body), and a 4xx must say what was wrong in a
 readable ``detail``.
 
@@ -30,10 +31,12 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from stagecoach.accounts.models import Person, Team
+from stagecoach.accounts.models import ApiToken, Person, Team
+from stagecoach.accounts.services import create_api_token
 from stagecoach.analytics.api import EARLIEST_AS_OF
 from stagecoach.analytics.models import MetricSet
 from stagecoach.analytics.tests.test_api import analytics  # noqa: F401  (the fixture)
+from stagecoach.coaching.models import Commitment, Session
 
 pytestmark = pytest.mark.django_db
 
@@ -54,11 +57,11 @@ def in_test_transaction() -> Iterator[None]:
         signal.connect(close_old_connections)
 
 
-def schema_for(cookie: str) -> schemathesis.BaseSchema:
+def schema_for(cookie: str, secret: str) -> schemathesis.BaseSchema:
     """The API's own OpenAPI document, read through the app by a logged-in browser.
 
-    Only the document is fetched with the login; the cases carry it themselves (the
-    ``SessionAuth`` key), so schemathesis can also try them without it.
+    Only the document is fetched with the login's session; the cases carry its token
+    (the ``BearerAuth`` scheme), so schemathesis can also try them without it.
     """
     app = get_wsgi_application()
 
@@ -68,7 +71,7 @@ def schema_for(cookie: str) -> schemathesis.BaseSchema:
         return app(environ, start_response)
 
     config = schemathesis.Config.from_dict(
-        {"auth": {"openapi": {"SessionAuth": {"api_key": cookie}}}}
+        {"auth": {"openapi": {"BearerAuth": {"bearer": secret}}}}
     )
     return schemathesis.openapi.from_wsgi(SCHEMA, logged_in_for_the_document, config=config)
 
@@ -104,6 +107,10 @@ def valid_requests_are_answered(ctx: Any, response: Any, case: Any) -> None:
     metrics for (from 1900 to today)."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
+    # A write the document allows may still break a rule of the pages' forms that a schema
+    # cannot say (held no later than today, an owner from the session): a 422 naming it.
+    if case.method.upper() != "GET":
+        return
     if response.status_code == 422:
         errors = response.json()["detail"]
         assert all(_outside_stored_days(e) for e in errors), f"a valid request refused: {errors}"
@@ -121,6 +128,8 @@ JUNK_WINDOWS = ["7", "6", "3650", "3651", "0", "-7", "9" * 40, "1e3", "30.0", " 
 JUNK_IDS = ["-1", "0", "9" * 30, "1.5", " 1", "\x00", ""]
 JUNK_CODES = ["slow_stage", "stalled_deal", "SLOW", "a" * 31, "\x00", "é", ""]
 JUNK_SEVERITIES = ["high", "low", "HIGH", "urgent", "\x00", ""]
+JUNK_STATUSES = ["open", "done", "held", "scheduled", "DONE", "missed", "\x00", ""]
+JUNK_COUNTS = ["0", "1", "200", "201", "-1", "9" * 30, "1.5", "\x00", ""]
 
 
 def junk_query(teams: list[int]) -> dict[str, st.SearchStrategy[str]]:
@@ -134,18 +143,22 @@ def junk_query(teams: list[int]) -> dict[str, st.SearchStrategy[str]]:
             ("team", [*map(str, teams), *JUNK_IDS]),
             ("code", JUNK_CODES),
             ("severity", JUNK_SEVERITIES),
+            ("since", days),
+            ("status", JUNK_STATUSES),
+            ("limit", JUNK_COUNTS),
+            ("offset", JUNK_COUNTS),
+            ("rep", JUNK_IDS),
         )
     }
 
 
 def cases_for(
-    operation: Any, *, people: list[int], teams: list[int]
+    operation: Any, *, ids: dict[str, list[int]], teams: list[int]
 ) -> st.SearchStrategy[tuple[Any, bool]]:
     """Cases for one operation, each with whether the document allows it."""
     names = {p.name for p in operation.path_parameters}
     queries = {p.name for p in operation.query}
     junk = {name: values for name, values in junk_query(teams).items() if name in queries}
-    ids = {"person_id": people, "team_id": teams}
     strategies: list[st.SearchStrategy[tuple[Any, bool]]] = [
         operation.as_strategy().map(lambda case: (case, True)),
         operation.as_strategy(GenerationMode.NEGATIVE).map(lambda case: (case, False)),
@@ -186,6 +199,20 @@ def fuzz_operation(operation: Any, strategy: st.SearchStrategy[tuple[Any, bool]]
     return tried
 
 
+def coaching_records(cast: Any) -> None:
+    """A 1:1 for each rep, with a commitment, for the coaching routes to find."""
+    for manager, rep in ((cast.mona, cast.alice), (cast.nate, cast.charlie)):
+        session = Session.objects.create(
+            kind=Session.Kind.ONE_ON_ONE,
+            manager=manager,
+            rep=rep,
+            scheduled_at=timezone.now() - timedelta(days=1),
+        )
+        Commitment.objects.create(
+            owner=rep, session=session, action="Call back", due_on=timezone.localdate()
+        )
+
+
 def operations(schema: schemathesis.BaseSchema) -> Iterable[Any]:
     for result in schema.get_all_operations():
         yield result.ok()
@@ -201,10 +228,19 @@ def test_every_operation_answers_junk_well(
     record_property: Any,
 ) -> None:
     assert MetricSet.objects.exists(), "the API needs stored metrics to hand out"
+    coaching_records(analytics)
     client.force_login(getattr(analytics, who).user)
-    schema = schema_for(client.cookies["sessionid"].value)
-    people = sorted(Person.objects.values_list("pk", flat=True))
+    secret = create_api_token(
+        user=getattr(analytics, who).user, name="fuzz", scope=ApiToken.Scope.WRITE
+    ).secret
+    schema = schema_for(client.cookies["sessionid"].value, secret)
     teams = sorted(Team.objects.values_list("pk", flat=True))
+    ids = {
+        "person_id": sorted(Person.objects.values_list("pk", flat=True)),
+        "team_id": teams,
+        "session_id": sorted(Session.objects.values_list("pk", flat=True)),
+        "commitment_id": sorted(Commitment.objects.values_list("pk", flat=True)),
+    }
 
     found = list(operations(schema))
     documented = [
@@ -214,7 +250,7 @@ def test_every_operation_answers_junk_well(
     total = 0
     for operation in found:
         with subtests.test(operation=operation.label):
-            tried = fuzz_operation(operation, cases_for(operation, people=people, teams=teams))
+            tried = fuzz_operation(operation, cases_for(operation, ids=ids, teams=teams))
             record_property(f"fuzz_cases {operation.label}", tried)
             total += tried
     record_property("fuzz_cases", total)

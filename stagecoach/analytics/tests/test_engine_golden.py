@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from stagecoach.analytics.engine import deals, forecast, shrinkage
+from stagecoach.analytics.engine import deals, shrinkage
 from stagecoach.analytics.engine.compute import BENCHMARK_MIN_CLOSED, Results, compute
 from stagecoach.analytics.engine.frames import SCHEMAS, Data, Window
 
@@ -817,11 +817,13 @@ def test_forecast_won_to_date_and_quantiles(results: Results) -> None:
         assert 0 <= f["p_attain"] <= 1
         assert f["days_left"] == 31
         assert f["quota"] == 10_000.0
-    # Cleo's only open deal has no amount: nothing to add, the forecast is what she won.
+    # Cleo's only open deal has no amount: nothing to add from her pipeline; what she
+    # may add is deals she has not created yet.
     cleo = results.groups[rep(CLEO)]["forecast"]
     assert cleo["deals"] == 0
-    assert cleo["p10"] == cleo["p50"] == cleo["p90"] == cleo["expected"] == 4000.0
-    assert cleo["p_attain"] == 0.0
+    assert cleo["expected_pipeline"] == cleo["p10"] == 4000.0
+    assert cleo["expected"] == pytest.approx(4000.0 + cleo["expected_new"])
+    assert cleo["p_attain"] < 0.01
     org = results.groups["org"]["forecast"]
     assert org["won_to_date"] == 8000.0 and org["quota"] == 30_000.0
 
@@ -830,13 +832,4 @@ def test_forecast_without_open_deals_is_won_to_date() -> None:
     no_open = tuple(d for d in FIXTURE if d.owner != ANA or d.id in (1, 2))
     f = compute(build(no_open), WINDOW, simulations=300).groups[rep(ANA)]["forecast"]
     assert f["deals"] == 0
-    assert f["p10"] == f["p50"] == f["p90"] == f["won_to_date"] == 1000.0
-
-
-def test_close_in_time_from_the_empirical_distribution() -> None:
-    # Won deals took 10, 20, 30, 40 days from the stage; a deal 15 days in with 10 left:
-    # P(T ≤ 25 | T > 15) = (2/4 − 1/4) / (3/4) = 1/3.
-    times = np.array([10.0, 20.0, 30.0, 40.0])
-    p = forecast._close_in_time(times, np.array([15.0, 50.0]), 10.0)
-    assert p[0] == pytest.approx(1 / 3)
-    assert p[1] == pytest.approx(0.02)  # older than every won deal: unlikely, not impossible
+    assert f["expected_pipeline"] == f["p10"] == f["won_to_date"] == 1000.0

@@ -299,12 +299,23 @@ def test_shrinkage_stays_between_raw_rate_and_prior(
 
 @SETTINGS
 @given(
-    st.lists(st.floats(0, 400), max_size=30).map(lambda v: np.sort(np.array(v, dtype=float))),
-    st.lists(st.floats(0, 400), min_size=1, max_size=5).map(lambda v: np.array(v, dtype=float)),
-    st.floats(0, 120),
+    st.lists(
+        st.tuples(st.floats(0, 400), st.floats(0, 400), st.sampled_from([0, 1, 2])),
+        max_size=40,
+    ),
+    st.lists(st.integers(0, 400), min_size=1, max_size=5),
+    st.integers(0, 120),
 )
-def test_probability_of_closing_in_time_is_a_probability(
-    times: np.ndarray, ages: np.ndarray, left: float
+def test_cumulative_incidence_is_a_sub_distribution(
+    visits: list[tuple[float, float, int]], ages: list[int], horizon: int
 ) -> None:
-    p = forecast._close_in_time(times, ages, left)
-    assert np.all((p >= 0) & (p <= 1))
+    stay = np.array([min(a, b) for a, b, _ in visits], dtype=float)
+    until = np.array([max(a, b) for a, b, _ in visits], dtype=float)
+    event = np.array([e for _, _, e in visits], dtype=np.int64)
+    curves = forecast.cumulative_incidence(
+        until, event, horizon, stay=stay, ages=np.unique(np.array(ages, dtype=np.int64))
+    )
+    # Probabilities that never fall with time and, won and lost together, never pass 1.
+    assert np.all(curves.won >= 0) and np.all(curves.lost >= 0)
+    assert np.all(np.diff(curves.won, axis=1) >= -1e-12)
+    assert np.all(curves.won + curves.lost <= 1 + 1e-9)

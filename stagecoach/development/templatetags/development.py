@@ -6,7 +6,13 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from stagecoach.development.impact import VERDICT_LABELS, format_metric, metric_label
+from stagecoach.development.impact import (
+    VERDICT_LABELS,
+    baseline,
+    baseline_figure,
+    format_metric,
+    metric_label,
+)
 from stagecoach.development.models import ActionPlan
 
 register = template.Library()
@@ -24,9 +30,10 @@ def metric_line(action_plan: ActionPlan) -> SafeString:
         word = "during the plan" if action_plan.impact else "so far"
         now = f" · {word} {format_metric(action_plan.metric, during['value'])} (n = {during['n']})"
     return format_html(
-        "{}: baseline {} → target {}{}",
+        '{}: baseline <span data-figure="{}">{}</span> → target {}{}',
         metric_label(action_plan),
-        format_metric(action_plan.metric, action_plan.baseline),
+        baseline_figure(action_plan),
+        format_metric(action_plan.metric, baseline(action_plan).value),
         format_metric(action_plan.metric, action_plan.target),
         now,
     )

@@ -49,10 +49,18 @@ def distribution_chart(
     target: float | None = None,
     unit: str = "",
     title: str | None = None,
+    reach: float | None = None,
+    reach_figure: str = "",
 ) -> SafeString:
     return _safe(
         charts.distribution(
-            samples, markers=markers or {}, target=target, unit=unit or "", title=title
+            samples,
+            markers=markers or {},
+            target=target,
+            unit=unit or "",
+            title=title,
+            reach=reach,
+            reach_figure=reach_figure or "",
         )
     )
 
