@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,11 @@ MIN_RESOLVED = 8
 # A team with fewer resolved deals than this at a stage is shrunk toward the org instead.
 MIN_TEAM_RESOLVED = 30
 MIN_VISITS = 5
+# Conversion gaps are tested on the rep's own recent record, extended back a quarter at
+# a time, up to EVIDENCE_DAYS, until it holds MIN_EVIDENCE resolved deals at the stage:
+# late stages, which a rep's deals reach a few dozen times a year, get two years.
+EVIDENCE_DAYS = 730
+MIN_EVIDENCE = 60
 OPEN_AGES_KEPT = 60
 
 
@@ -111,7 +117,10 @@ def compute(
     states = deals.deal_states(data, window, changes)
     states = states.with_columns(qualified(states, criteria, window))
     visits = deals.visits(data, window, states, changes)
-    outcomes = deals.stage_outcomes(states, visits, data.stages, window)
+    # Outcomes over the longest evidence window, once; the window's own are a slice of it.
+    evidence_window = Window(window.as_of, max(window.days, EVIDENCE_DAYS))
+    long_outcomes = deals.stage_outcomes(states, visits, data.stages, evidence_window)
+    outcomes = long_outcomes.filter(pl.col("reached_at") >= window.start)
     spells = deals.spells(visits, window)
     open_now = deals.open_visits(states, window)
 
@@ -130,6 +139,7 @@ def compute(
     groups = _group_rows(overall, window, data, states, membership)
     _add_win_rate_shrinkage(groups, data.people)
     _add_stages(groups, data, window, outcomes, spells, open_now, membership)
+    _test_stages(groups, window, long_outcomes)
     _add_activities(groups, data, window, membership)
     forecast.add_forecasts(groups, data, window, states, visits, seed=seed, simulations=simulations)
     flags.coverage(groups, states, window, criteria.min_order)
@@ -249,6 +259,7 @@ def _add_win_rate_shrinkage(groups: dict[str, dict[str, Any]], people: pl.DataFr
     # Nobody has closed a deal: no information, the same neutral prior as conversions.
     org_rate = org.get("win_rate") if org.get("win_rate") is not None else 0.5
     means = []
+    known: list[float] = []  # deals the peers' rate rests on
     for (pid, _), own_won, own_closed in zip(reps, won, closed, strict=True):
         # The reference is the rep's peers: their team without them, else the rest of
         # the organisation, as for conversions.
@@ -257,13 +268,15 @@ def _add_win_rate_shrinkage(groups: dict[str, dict[str, Any]], people: pl.DataFr
         rest_closed = org.get("win_rate_n", 0) - own_closed
         if team is not None and peers_closed >= MIN_TEAM_RESOLVED:
             means.append((team["won"] - own_won) / peers_closed)
+            known.append(peers_closed)
         elif rest_closed > 0:
             means.append((org["won"] - own_won) / rest_closed)
+            known.append(rest_closed)
         else:
             means.append(org_rate)
+            known.append(0.0)
     prior = np.array(means, dtype=np.float64)
-    kappa = shrinkage.fit_concentration(won, closed)
-    posterior = shrinkage.shrink_rates(won, closed, prior, kappa)
+    posterior = shrinkage.shrink_rates_robust(won, closed, prior, np.array(known))
     low, high = posterior.interval()
     for i, (_, group) in enumerate(reps):
         group["win_rate_shrunk"] = _num(float(posterior.mean[i]))
@@ -300,16 +313,17 @@ def _add_stages(
     team_of = _team_of(data.people)
     stage_rows = list(open_stages.iter_rows(named=True))
     # Per-stage shrinkage across reps (concentration fitted per stage across all reps).
-    rep_keys = [k for k in groups if k.startswith("rep:")]
+    # In a fixed order: the prior is fitted on sums over reps, the same to the last digit.
+    rep_keys = sorted(k for k in groups if k.startswith("rep:"))
     for stage in stage_rows:
         sid = stage["id"]
         adv = np.array([_count(funnel, k, sid, "advanced") for k in rep_keys], dtype=np.float64)
         lst = np.array([_count(funnel, k, sid, "lost") for k in rep_keys], dtype=np.float64)
         resolved = adv + lst
-        kappa = shrinkage.fit_concentration(adv, resolved)
         org_adv, org_lost = _count(funnel, ORG, sid, "advanced"), _count(funnel, ORG, sid, "lost")
         org_rate = org_adv / (org_adv + org_lost) if org_adv + org_lost else None
         priors = []
+        known: list[float] = []  # deals the peers' rate rests on
         for i, key in enumerate(rep_keys):
             person = int(key.split(":")[1])
             team_key = _team_key(team_of, person)
@@ -320,13 +334,16 @@ def _add_stages(
             peers_resolved = team_adv + team_lost - resolved[i]
             if peers_resolved >= MIN_TEAM_RESOLVED:
                 priors.append(peers_adv / peers_resolved)
+                known.append(peers_resolved)
             elif org_adv + org_lost - resolved[i] > 0:
                 priors.append((org_adv - adv[i]) / (org_adv + org_lost - resolved[i]))
+                known.append(org_adv + org_lost - resolved[i])
             else:
                 priors.append(org_rate if org_rate is not None else 0.5)
+                known.append(0.0)
 
         prior = np.array(priors, dtype=np.float64)
-        posterior = shrinkage.shrink_rates(adv, resolved, prior, kappa)
+        posterior = shrinkage.shrink_rates_robust(adv, resolved, prior, np.array(known))
         low, high = posterior.interval()
         p_gap = shrinkage.gap_probability(posterior, prior)
         shrunk = {
@@ -336,6 +353,7 @@ def _add_stages(
                 float(high[i]),
                 float(p_gap[i]),
                 float(prior[i]),
+                float(known[i]),
             )
             for i, key in enumerate(rep_keys)
         }
@@ -381,24 +399,101 @@ def _add_stages(
                 "target_days": _num(stage["target_days"]),
             }
             if key in shrunk:
-                mean, lo, hi, gap, team_rate = shrunk[key]
+                mean, lo, hi, gap, team_rate, team_resolved = shrunk[key]
                 row.update(
                     conversion_shrunk=_num(mean),
                     conversion_low=_num(lo),
                     conversion_high=_num(hi),
                     p_gap=_num(gap),
                     team_conversion=_num(team_rate),
-                    evidence=_evidence(advanced + lost, gap),
+                    team_resolved=int(team_resolved),
                 )
                 row.update(slow.get(key, {}))
             group["stages"].append(row)
     _add_reference_stages(groups)
 
 
-def _evidence(resolved: int, p_gap: float) -> str:
+def _test_stages(
+    groups: dict[str, dict[str, Any]], window: Window, long_outcomes: pl.DataFrame
+) -> None:
+    """Conversion gaps and slow stages, tested with a false-discovery control.
+
+    Each rep × stage's conversion is tested on the rep's evidence window: the shortest
+    of the window, then a quarter longer at a time up to EVIDENCE_DAYS, holding
+    MIN_EVIDENCE resolved deals (else the longest). The p-value is an exact binomial test
+    against 95% of the peers' rate, itself measured on the peers' deals (shrinkage.gap_p_values); slow stages have
+    theirs from _slow_stage. Benjamini–Hochberg over every rep and stage of the
+    computation, one family per flag, at a false-discovery rate of shrinkage.FDR, says
+    which are a gap ("gap") or slow ("slow").
+    """
+    horizons = [window.days]
+    while horizons[-1] < EVIDENCE_DAYS:
+        horizons.append(min(horizons[-1] + 91, EVIDENCE_DAYS))
+    since = [pl.lit(window.as_of - timedelta(days=h)) for h in horizons]
+    reached = pl.col("reached_at")
+    counts = long_outcomes.group_by("owner_id", "stage_id").agg(
+        *[
+            ((pl.col("outcome") == kind) & (reached >= start)).sum().alias(f"{kind}{i}")
+            for i, start in enumerate(since)
+            for kind in ("advanced", "lost")
+        ]
+    )
+    evidence: dict[tuple[str, int], tuple[int, int, int]] = {}
+    for row in counts.iter_rows(named=True):
+        chosen = next(
+            (
+                i
+                for i in range(len(horizons))
+                if row[f"advanced{i}"] + row[f"lost{i}"] >= MIN_EVIDENCE
+            ),
+            len(horizons) - 1,
+        )
+        evidence[(rep_group(row["owner_id"]), row["stage_id"])] = (
+            horizons[chosen],
+            row[f"advanced{chosen}"],
+            row[f"lost{chosen}"],
+        )
+
+    cells = [
+        (key, s)
+        for key, group in groups.items()
+        if key.startswith("rep:")
+        for s in group["stages"]
+        if "team_conversion" in s
+    ]
+    successes, trials, peers, peers_resolved = [], [], [], []
+    for key, s in cells:
+        days, advanced, lost = evidence.get((key, s["stage_id"]), (window.days, 0, 0))
+        s.update(evidence_days=days, evidence_advanced=advanced, evidence_lost=lost)
+        resolved = advanced + lost
+        successes.append(advanced)
+        trials.append(resolved if resolved >= MIN_RESOLVED else 0)
+        peers.append(s["team_conversion"] if s["team_conversion"] is not None else 0.5)
+        peers_resolved.append(s["team_resolved"])
+    p_gap = shrinkage.gap_p_values(
+        np.array(successes, dtype=np.float64),
+        np.array(trials, dtype=np.float64),
+        np.array(peers, dtype=np.float64),
+        np.array(peers_resolved, dtype=np.float64),
+    )
+    gaps = shrinkage.benjamini_hochberg(p_gap)
+    p_slow = np.array(
+        [s["p_slow_value"] if s.get("p_slow_value") is not None else np.nan for _, s in cells]
+    )
+    slow = shrinkage.benjamini_hochberg(p_slow)
+    for i, (_, s) in enumerate(cells):
+        s["p_value"] = _num(float(p_gap[i]))
+        s["evidence"] = _evidence(
+            s["evidence_advanced"] + s["evidence_lost"], s["p_gap"] or 0.0, bool(gaps[i])
+        )
+        if "time_evidence" in s and s["time_evidence"] != "not enough evidence yet":
+            s["time_evidence"] = "slow" if slow[i] else "on par"
+
+
+def _evidence(resolved: int, p_gap: float, discovered: bool) -> str:
     if resolved < MIN_RESOLVED:
         return "not enough evidence yet"
-    if p_gap >= shrinkage.GAP_PROBABILITY:
+    if discovered:
         return "gap"
     if p_gap >= 0.6:
         return "possible gap, not enough evidence yet"
@@ -468,15 +563,16 @@ def _slow_stage(
 
     result = shrinkage.shrink_log_durations(centres, n, np.array(team_logs), within, between)
     p_slow = result.probability_slower()
+    p_value = shrinkage.slow_p_values(centres, n, np.array(team_logs), within)
     out: dict[str, dict[str, Any]] = {}
     for i, (key, t) in enumerate(rows):
         out[key] = {
             "typical_days_shrunk": _num(float(result.median_days[i])),
             "team_typical_days": _num(float(np.exp(team_logs[i]))),
             "p_slow": _num(float(p_slow[i])),
-            "time_evidence": "not enough evidence yet"
-            if t["visits"] < MIN_VISITS
-            else ("slow" if p_slow[i] >= shrinkage.GAP_PROBABILITY else "on par"),
+            "p_slow_value": _num(float(p_value[i])),
+            # "slow" or "on par" once every rep and stage is tested (_test_stages).
+            "time_evidence": "not enough evidence yet" if t["visits"] < MIN_VISITS else "on par",
         }
     return out
 

@@ -2,9 +2,10 @@
 
 Every finding names a rep, a stage (or none), a severity, its evidence (numbers, sample
 sizes, the peer and benchmark figures, the posterior probability where it is about a
-rate), the behaviour and skill it points to, and two or three open questions. A rate
-only raises a flag when the posterior probability of a real gap is at least 0.9;
-docs/red_flags.md documents each rule.
+rate), the behaviour and skill it points to, and two or three open questions. A stage's
+conversion gap or slowness is a flag when its test is a discovery at a false-discovery
+rate of 10% over every rep and stage; other rates when the posterior probability of a
+real gap is at least 0.9. docs/red_flags.md documents each rule.
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ def conversion_gap_title(
 
 @rule("conversion_gap")
 def conversion_gap(ctx: Context) -> Iterator[Finding]:
-    """A stage the rep converts clearly below their peers (posterior P ≥ 0.9)."""
+    """A stage the rep converts clearly below their peers: a discovery of the binomial
+    test of their record against 95% of the peers' rate, at a false-discovery rate of
+    10% over every rep and stage (compute._test_stages)."""
     for person, group in ctx.reps():
         for s in group["stages"]:
             if s.get("evidence") != "gap":
@@ -151,6 +154,12 @@ def conversion_gap(ctx: Context) -> Iterator[Finding]:
                     "benchmark": s.get("benchmark_conversion"),
                     "probability": s["p_gap"],
                     "margin": shrinkage.RATE_MARGIN,
+                    # The test behind the flag: the rep's own record over window_days.
+                    "window_days": s.get("evidence_days"),
+                    "tested_advanced": s.get("evidence_advanced"),
+                    "tested_lost": s.get("evidence_lost"),
+                    "p_value": s.get("p_value"),
+                    "false_discovery_rate": shrinkage.FDR,
                 },
                 behaviour=behaviour
                 or (
@@ -177,7 +186,8 @@ def _median_text(stage: dict[str, Any]) -> str:
 
 @rule("slow_stage")
 def slow_stage(ctx: Context) -> Iterator[Finding]:
-    """Deals sit clearly longer in a stage than with peers (posterior P ≥ 0.9, ×1.5)."""
+    """Deals sit clearly longer in a stage than with peers (×1.5): a discovery of the
+    z test at a false-discovery rate of 10% over every rep and stage."""
     for person, group in ctx.reps():
         for s in group["stages"]:
             if s.get("time_evidence") != "slow":
@@ -209,6 +219,8 @@ def slow_stage(ctx: Context) -> Iterator[Finding]:
                     "target_days": s.get("target_days"),
                     "probability": s["p_slow"],
                     "factor": shrinkage.SLOW_FACTOR,
+                    "p_value": s.get("p_slow_value"),
+                    "false_discovery_rate": shrinkage.FDR,
                 },
                 behaviour=behaviour,
                 skill=skill,

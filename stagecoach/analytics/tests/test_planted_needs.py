@@ -55,8 +55,9 @@ class Demo:
     stage_name: dict[int, str]
 
 
-def demo_frames(seed: int, *, reps: int = 40, years: float = 2) -> Demo:
-    org = DemoOrg(DemoConfig(reps=reps, years=years, now=NOW, seed=seed))
+def demo_frames(seed: int, org: DemoOrg | None = None, *, reps: int = 40, years: float = 2) -> Demo:
+    """The engine's frames for the demo organisation of ``seed`` (or for ``org``)."""
+    org = org or DemoOrg(DemoConfig(reps=reps, years=years, now=NOW, seed=seed))
     team_id = {t.key: i for i, t in enumerate(org.teams, start=1)}
     person_id = {p.key: i for i, p in enumerate(org.people, start=1)}
     stage_id = {s.name: order for order, s in enumerate(defaults.STAGES, start=1)}
