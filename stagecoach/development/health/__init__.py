@@ -23,6 +23,7 @@ bands), :mod:`.scorecard` (the nine questions), :mod:`.access` (who may see whom
 from __future__ import annotations
 
 from stagecoach.development.health.access import (
+    all_managers,
     get_manager_for_user,
     is_self,
     may_self_assess,
@@ -137,6 +138,7 @@ __all__ = [
     "Window",
     "accountabilities",
     "accountability",
+    "all_managers",
     "band_index",
     "coaching_managers",
     "count_commitments",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.http import Http404
 
 from stagecoach.accounts.models import Person, Role, User
@@ -12,8 +10,9 @@ from stagecoach.accounts.selectors import scope_for
 # --- who may see whom ---------------------------------------------------------------
 
 
-def _managers() -> Iterable[Person]:
-    return Person.objects.filter(role=Role.MANAGER, is_active=True).select_related("team")
+def all_managers() -> list[Person]:
+    """Every active manager, with their team."""
+    return list(Person.objects.filter(role=Role.MANAGER, is_active=True).select_related("team"))
 
 
 def visible_managers(user: User | object) -> list[Person]:
@@ -21,10 +20,10 @@ def visible_managers(user: User | object) -> list[Person]:
     manager themselves and the managers below them. Anyone else gets a 404."""
     scope = scope_for(user)
     if scope.everyone:
-        return list(_managers())
+        return all_managers()
     if scope.person is None or scope.person.role != Role.MANAGER:
         raise Http404("Coaching health is for managers and leaders.")
-    return [m for m in _managers() if m.pk in scope.person_ids]
+    return [m for m in all_managers() if m.pk in scope.person_ids]
 
 
 def get_manager_for_user(user: User | object, manager_id: int) -> Person:
