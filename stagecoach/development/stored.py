@@ -108,11 +108,10 @@ def _queue_after_commit() -> None:
 def inputs_changed() -> None:
     """An input of the stored results changed: mark them changed now (rolled back with
     the change if it is) and queue their recomputation once the change commits."""
-    pending = any(entry[1] is _queue_after_commit for entry in connection.run_on_commit)
-    if pending:
-        return
     StoredResult.objects.update(changed_at=timezone.now())
-    transaction.on_commit(_queue_after_commit)
+    # Once per transaction: logging a session saves its items and commitments too.
+    if not any(entry[1] is _queue_after_commit for entry in connection.run_on_commit):
+        transaction.on_commit(_queue_after_commit)
 
 
 def compute_all(*, now: datetime | None = None) -> None:
