@@ -19,8 +19,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from stagecoach.development import health
+from stagecoach.development.health import stored as health_stored
 from stagecoach.development.health_forms import SelfAssessmentForm
 from stagecoach.development.health_services import record_self_assessment
+from stagecoach.development.stored import read as read_stored
 from stagecoach.lib.csvexport import csv_response
 from stagecoach.web import charts
 
@@ -31,8 +33,10 @@ def _window(request: HttpRequest) -> health.Window:
     return health.window_for(request.GET.get("weeks"))
 
 
-def _org_bands(request: HttpRequest, window: health.Window) -> health.BandShares | None:
-    bands = health.org_bands(window)
+def _org_bands(
+    request: HttpRequest, window: health.Window, bands: health.BandShares | None = None
+) -> health.BandShares | None:
+    bands = bands if bands is not None else health.org_bands(window)
     if health.sees_everyone(request.user) or bands.n >= health.MIN_MANAGERS_FOR_ORG_BANDS:
         return bands
     return None
@@ -71,14 +75,20 @@ def coaching_health(request: HttpRequest) -> HttpResponse:
     """One row per visible manager: is the coaching happening, and is it followed up?"""
     managers = health.visible_managers(request.user)
     window = _window(request)
-    rows = health.accountabilities(managers, window=window)
-    bands = _org_bands(request, window)
+    stored = read_stored(health_stored.key(window.weeks))
+    rows: list[health.Accountability] = []
+    bands = None
+    if stored.data is not None:
+        figures = health_stored.rebuild(stored.data, managers)
+        window, rows = figures.window, figures.rows
+        bands = _org_bands(request, window, figures.bands)
     return render(
         request,
         "development/health.html",
         {
             "window": window,
             "week_choices": health.WEEK_CHOICES,
+            "stored": stored,
             "rows": rows,
             "bands": _band_rows(bands),
             "band_chart": _band_chart(bands),
@@ -270,12 +280,20 @@ def coaching_health_csv(request: HttpRequest) -> HttpResponse:
     """The accountability table (``?table=bands``: the benchmark table)."""
     managers = health.visible_managers(request.user)
     window = _window(request)
+    stored = read_stored(health_stored.key(window.weeks))
+    if stored.data is not None:
+        # The same figures as the page shows.
+        figures = health_stored.rebuild(stored.data, managers)
+        window, rows, bands = figures.window, figures.rows, figures.bands
+    else:
+        # Not computed yet: a download is worth computing for.
+        rows, bands = health.accountabilities(managers, window=window), None
     if request.GET.get("table") == "bands":
-        return _band_csv(_band_rows(_org_bands(request, window)), window.weeks)
+        return _band_csv(_band_rows(_org_bands(request, window, bands)), window.weeks)
     return csv_response(
         f"coaching-health-{window.today:%Y-%m-%d}-{window.weeks}w.csv",
         ACCOUNTABILITY_HEADER,
-        (accountability_row(r) for r in health.accountabilities(managers, window=window)),
+        (accountability_row(r) for r in rows),
     )
 
 

@@ -9,7 +9,7 @@ has ended (the whole plan against the team), measured once and kept.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -264,3 +264,74 @@ def format_metric(metric: str, value: float | None) -> str:
     if metric == TargetMetric.STAGE_DAYS:
         return f"{value:.1f} d"
     return f"{value:.1f}"
+
+
+# -- the impact page's summary, stored ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One ended plan's measured effect, as the page charts it."""
+
+    label: str
+    metric: str
+    effect: float
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What coaching moved, over a set of ended plans: the verdict counts, the focus
+    areas and each measured effect."""
+
+    ended: int
+    counts: dict[str, int]
+    rows: list[FocusRow]
+    effects: list[Effect]
+
+
+def ended_plans() -> list[ActionPlan]:
+    """Every measured, ended action plan, newest end first (the leaders' page)."""
+    return list(
+        ActionPlan.objects.filter(impact__isnull=False)
+        .select_related("plan__rep", "skill", "metric_stage")
+        .order_by("-ends_on", "-id")
+    )
+
+
+def summarise(plans: Iterable[ActionPlan]) -> Summary:
+    ended = [p for p in plans if p.impact]
+    counts = {
+        v: sum(1 for p in ended if p.impact and p.impact.get("verdict") == v) for v in VERDICTS
+    }
+    effects = [
+        Effect(
+            label=f"{p.plan.rep.name}: {metric_label(p)}",
+            metric=p.metric,
+            effect=p.impact["effect"],
+            low=p.impact.get("low"),
+            high=p.impact.get("high"),
+        )
+        for p in ended
+        if p.impact and p.impact.get("effect") is not None
+    ]
+    return Summary(ended=len(ended), counts=counts, rows=focus_areas(ended), effects=effects)
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    return {
+        "ended": summary.ended,
+        "counts": summary.counts,
+        "rows": [asdict(r) for r in summary.rows],
+        "effects": [asdict(e) for e in summary.effects],
+    }
+
+
+def summary_from_json(data: dict[str, Any]) -> Summary:
+    return Summary(
+        ended=data["ended"],
+        counts=dict(data["counts"]),
+        rows=[FocusRow(**r) for r in data["rows"]],
+        effects=[Effect(**e) for e in data["effects"]],
+    )

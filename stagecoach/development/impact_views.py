@@ -10,11 +10,25 @@ from stagecoach.accounts.models import Role
 from stagecoach.accounts.selectors import scope_for
 from stagecoach.development import impact, selectors
 from stagecoach.development.models import ActionPlan, TargetMetric
+from stagecoach.development.stored import IMPACT
+from stagecoach.development.stored import read as read_stored
 from stagecoach.development.views import (
     _action_plans_csv,
     _wants_csv,
 )
 from stagecoach.web import charts
+
+TONES = {"improved": "seg-2", "worse": "seg-5", "no_evidence": "seg-4", "not_enough_data": ""}
+
+
+def _verdict_chart(summary: impact.Summary) -> str:
+    return charts.bars(
+        [
+            charts.Bar(label=impact.VERDICT_LABELS[v], value=summary.counts[v], css=TONES[v])
+            for v in impact.VERDICTS
+        ],
+        title="Verdicts of ended action plans",
+    )
 
 
 @login_required
@@ -32,34 +46,26 @@ def impact_page(request: HttpRequest) -> HttpResponse:
     running = [p for p in plans if p.status == ActionPlan.Status.ACTIVE and not p.impact]
     if _wants_csv(request):
         return _action_plans_csv("action-plans.csv", plans)
-    rows = impact.focus_areas(ended)
-    counts = {
-        v: sum(1 for p in ended if p.impact and p.impact.get("verdict") == v)
-        for v in impact.VERDICTS
-    }
-    tones = {"improved": "seg-2", "worse": "seg-5", "no_evidence": "seg-4", "not_enough_data": ""}
-    verdict_chart = charts.bars(
-        [
-            charts.Bar(label=impact.VERDICT_LABELS[v], value=counts[v], css=tones[v])
-            for v in impact.VERDICTS
-        ],
-        title="Verdicts of ended action plans",
-    )
+    if scope.everyone:
+        # Leaders read the summary stored when plans were last measured or changed.
+        stored = read_stored(IMPACT)
+        summary = impact.summary_from_json(stored.data) if stored.data is not None else None
+    else:
+        # A manager's team: a handful of plans, summarised as they are read.
+        stored = None
+        summary = impact.summarise(ended)
     groups: dict[str, list[charts.Effect]] = {}
-    for p in ended:
-        result = p.impact or {}
-        if result.get("effect") is None:
-            continue
-        share = p.metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE)
-        unit = " pts" if share else (" d" if p.metric == TargetMetric.STAGE_DAYS else " a week")
+    for e in summary.effects if summary else []:
+        share = e.metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE)
+        unit = " pts" if share else (" d" if e.metric == TargetMetric.STAGE_DAYS else " a week")
         groups.setdefault(unit, []).append(
             charts.Effect(
-                label=f"{p.plan.rep.name}: {impact.metric_label(p)}",
-                effect=result["effect"],
-                low=result.get("low"),
-                high=result.get("high"),
+                label=e.label,
+                effect=e.effect,
+                low=e.low,
+                high=e.high,
                 scale=100.0 if share else 1.0,
-                better="lower" if p.metric == TargetMetric.STAGE_DAYS else "higher",
+                better="lower" if e.metric == TargetMetric.STAGE_DAYS else "higher",
                 unit=unit,
             )
         )
@@ -81,11 +87,15 @@ def impact_page(request: HttpRequest) -> HttpResponse:
         request,
         "development/impact.html",
         {
-            "rows": rows,
+            "summary": summary,
+            "stored": stored,
+            "rows": summary.rows if summary else [],
             "ended": ended,
             "running": running,
-            "counts": [(impact.VERDICT_LABELS[v], counts[v]) for v in impact.VERDICTS],
-            "verdict_chart": verdict_chart,
+            "counts": [(impact.VERDICT_LABELS[v], summary.counts[v]) for v in impact.VERDICTS]
+            if summary
+            else [],
+            "verdict_chart": _verdict_chart(summary) if summary else "",
             "effect_charts": effect_charts,
         },
     )

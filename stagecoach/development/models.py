@@ -363,3 +363,26 @@ class SelfAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manager}: question {self.question} ({self.answered_on})"
+
+
+class StoredResult(models.Model):
+    """A page's figures (coaching health, coaching impact), computed when their inputs
+    change rather than on each request. Pages read these rows; while a row is missing
+    or out of date, its recomputation is queued and the page says so."""
+
+    key = models.CharField(max_length=40, unique=True, help_text="health:<weeks> or impact.")
+    day = models.DateField(null=True, blank=True, help_text="The day the windows end on.")
+    computed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the inputs were read for these figures."
+    )
+    changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an input last changed."
+    )
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a recomputation was last queued."
+    )
+    seconds = models.FloatField(null=True, blank=True)
+    data = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Stored {self.key} ({self.computed_at or 'not computed'})"

@@ -62,7 +62,7 @@ def _wants_csv(request: HttpRequest) -> bool:
 def _sessions_with(rep: Person) -> Any:
     return (
         Session.objects.filter(rep=rep, status=Session.Status.HELD)
-        .select_related("manager")
+        .select_related("manager", "rep", "team")
         .order_by("-held_at")[:12]
     )
 
