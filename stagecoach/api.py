@@ -21,12 +21,14 @@ from stagecoach.accounts.tokens import BearerAuth
 from stagecoach.analytics.api import router as analytics_router
 from stagecoach.analytics.ondemand import Refused
 from stagecoach.coaching.api import router as coaching_router
+from stagecoach.development.api import router as development_router
+from stagecoach.pipeline.api import router as pipeline_router
 from stagecoach.web.middleware import busy_response, is_busy
 
 api = NinjaAPI(
     title="stagecoach API",
     version=version("stagecoach"),
-    description="Metrics, red flags and coaching records, under the web app's access rules. "
+    description="Metrics, red flags, coaching and development records, deals and imports, under the web app's access rules. "
     "Authenticate with `Authorization: Bearer <token>` (a personal access token from the "
     "API tokens page) or a logged-in session. See docs/api.md.",
     auth=[BearerAuth(), django_auth],
@@ -38,6 +40,8 @@ api = NinjaAPI(
 )
 api.add_router("/", analytics_router)
 api.add_router("/", coaching_router)
+api.add_router("/", development_router)
+api.add_router("/", pipeline_router)
 
 
 @api.exception_handler(Refused)

@@ -218,6 +218,21 @@ class CheckInForm(forms.Form):
                 )
         return data
 
+    def draft(self, *, on: Any) -> Any:
+        """The check-in the valid form describes, for ``services.check_in``."""
+        from stagecoach.development.services import CheckInDraft
+
+        data = self.cleaned_data
+        return CheckInDraft(
+            on=on,
+            progress=data.get("progress") or "",
+            note=data.get("note", ""),
+            session_id=data["session"].pk if data.get("session") else None,
+            new_target=data.get("new_target"),
+            new_ends_on=data.get("new_ends_on"),
+            new_actions=tuple(data.get("new_actions", "").splitlines()),
+        )
+
 
 class CloseActionPlanForm(forms.Form):
     outcome = forms.ChoiceField(choices=ActionPlan.Outcome.choices)
