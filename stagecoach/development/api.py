@@ -138,7 +138,7 @@ class GoalRead(Schema):
     achieved_on: date | None
 
 
-class PlanRead(Schema):
+class DevelopmentPlanRead(Schema):
     id: int
     title: str
     starts_on: date
@@ -153,7 +153,7 @@ class DevelopmentRead(Schema):
 
     person: PersonRefRead
     may_edit: bool
-    plan: PlanRead | None = Field(description="The active plan; null when there is none.")
+    plan: DevelopmentPlanRead | None = Field(description="The active plan; null when there is none.")
 
 
 # Bodies ----------------------------------------------------------------------------

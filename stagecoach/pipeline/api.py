@@ -61,7 +61,7 @@ class ValueChangeRead(Schema):
     new: str
 
 
-class ActivityRead(Schema):
+class DealActivityRead(Schema):
     id: int
     type: str
     occurred_at: datetime
@@ -106,7 +106,7 @@ class DealRead(Schema):
     owner_changes: list[ValueChangeRead]
     activity_total: int
     activity_counts: dict[str, int]
-    activities: list[ActivityRead] = Field(description="The latest 100, newest first.")
+    activities: list[DealActivityRead] = Field(description="The latest 100, newest first.")
     flags: list[DealFlagRead] = Field(description="Red flags of the latest refresh naming it.")
     flags_as_of: date | None
     commitments: list[CommitmentRead]

@@ -37,6 +37,8 @@ from stagecoach.analytics.api import EARLIEST_AS_OF
 from stagecoach.analytics.models import MetricSet
 from stagecoach.analytics.tests.test_api import analytics  # noqa: F401  (the fixture)
 from stagecoach.coaching.models import Commitment, Session
+from stagecoach.development.models import ActionPlan
+from stagecoach.pipeline.models import ImportRun, Opportunity
 
 pytestmark = pytest.mark.django_db
 
@@ -240,6 +242,9 @@ def test_every_operation_answers_junk_well(
         "team_id": teams,
         "session_id": sorted(Session.objects.values_list("pk", flat=True)),
         "commitment_id": sorted(Commitment.objects.values_list("pk", flat=True)),
+        "opportunity_id": sorted(Opportunity.objects.values_list("pk", flat=True))[:20],
+        "action_plan_id": sorted(ActionPlan.objects.values_list("pk", flat=True)),
+        "run_id": sorted(ImportRun.objects.values_list("pk", flat=True)),
     }
 
     found = list(operations(schema))
