@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
+from ninja.errors import ValidationError
 from ninja.security import django_auth
 
 from stagecoach.accounts.tokens import BearerAuth
@@ -22,6 +23,7 @@ from stagecoach.analytics.api import router as analytics_router
 from stagecoach.analytics.ondemand import Refused
 from stagecoach.coaching.api import router as coaching_router
 from stagecoach.development.api import router as development_router
+from stagecoach.pipeline import uploads
 from stagecoach.pipeline.api import router as pipeline_router
 from stagecoach.web.middleware import busy_response, is_busy
 
@@ -51,6 +53,15 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     if exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A 422 naming what was wrong; an upload stopped at IMPORT_MAX_UPLOAD_MB (its files
+    then never arrive) is a 413 saying so."""
+    if refusal := uploads.refused(request):
+        return api.create_response(request, {"detail": refusal}, status=413)
+    return api.create_response(request, {"detail": exc.errors}, status=422)
 
 
 @api.exception_handler(OperationalError)

@@ -153,7 +153,9 @@ class DevelopmentRead(Schema):
 
     person: PersonRefRead
     may_edit: bool
-    plan: DevelopmentPlanRead | None = Field(description="The active plan; null when there is none.")
+    plan: DevelopmentPlanRead | None = Field(
+        description="The active plan; null when there is none."
+    )
 
 
 # Bodies ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -18,6 +18,9 @@ from stagecoach.development.models import (
 )
 from stagecoach.development.selectors import Competency
 from stagecoach.process.models import ActivityType, Skill, Stage, StageKind
+
+if TYPE_CHECKING:
+    from stagecoach.development.services import CheckInDraft
 
 LEVEL_CHOICES = [("", "—"), *((str(k), v) for k, v in LEVEL_NAMES.items())]
 WEEKS_CHOICES = [(6, "6 weeks"), (7, "7 weeks"), (8, "8 weeks")]
@@ -218,7 +221,7 @@ class CheckInForm(forms.Form):
                 )
         return data
 
-    def draft(self, *, on: Any) -> Any:
+    def draft(self, *, on: date) -> CheckInDraft:
         """The check-in the valid form describes, for ``services.check_in``."""
         from stagecoach.development.services import CheckInDraft
 

@@ -24,6 +24,7 @@ from stagecoach.development.models import (
     Goal,
     SkillRating,
 )
+from stagecoach.pipeline.importers import AUTO, FORMATS
 from stagecoach.pipeline.models import ImportRun, Opportunity
 from stagecoach.process.models import Skill
 from stagecoach.testing.factories import make_opportunity
@@ -281,3 +282,4 @@ def test_the_documents_choices_are_the_models() -> None:
         (pipeline_api.ImportStatus, ImportRun.Status),
     ):
         assert sorted(get_args(literal)) == sorted(choices.values)
+    assert set(get_args(pipeline_api.ImportFormat)) == {AUTO, *FORMATS}
