@@ -15,18 +15,22 @@ from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
+from ninja.errors import ValidationError
 from ninja.security import django_auth
 
 from stagecoach.accounts.tokens import BearerAuth
 from stagecoach.analytics.api import router as analytics_router
 from stagecoach.analytics.ondemand import Refused
 from stagecoach.coaching.api import router as coaching_router
+from stagecoach.development.api import router as development_router
+from stagecoach.pipeline import uploads
+from stagecoach.pipeline.api import router as pipeline_router
 from stagecoach.web.middleware import busy_response, is_busy
 
 api = NinjaAPI(
     title="stagecoach API",
     version=version("stagecoach"),
-    description="Metrics, red flags and coaching records, under the web app's access rules. "
+    description="Metrics, red flags, coaching and development records, deals and imports, under the web app's access rules. "
     "Authenticate with `Authorization: Bearer <token>` (a personal access token from the "
     "API tokens page) or a logged-in session. See docs/api.md.",
     auth=[BearerAuth(), django_auth],
@@ -38,6 +42,8 @@ api = NinjaAPI(
 )
 api.add_router("/", analytics_router)
 api.add_router("/", coaching_router)
+api.add_router("/", development_router)
+api.add_router("/", pipeline_router)
 
 
 @api.exception_handler(Refused)
@@ -47,6 +53,15 @@ def refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     if exc.retry_after:
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+@api.exception_handler(ValidationError)
+def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A 422 naming what was wrong; an upload stopped at IMPORT_MAX_UPLOAD_MB (its files
+    then never arrive) is a 413 saying so."""
+    if refusal := uploads.refused(request):
+        return api.create_response(request, {"detail": refusal}, status=413)
+    return api.create_response(request, {"detail": exc.errors}, status=422)
 
 
 @api.exception_handler(OperationalError)

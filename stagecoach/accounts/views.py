@@ -4,7 +4,7 @@ decided by the access helpers before anything is read."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -171,6 +171,37 @@ def team_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def team_rows(
+    reps: list[Person],
+    *,
+    metrics: dict[str, Any],
+    flags: list[Flag],
+    stages: list[Any],
+    today: date,
+) -> list[dict[str, Any]]:
+    """Each rep's row of the team page (and of ``GET /api/teams/{id}``): stored figures,
+    open pipeline by stage, flag counts, funnel and calls."""
+    pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
+    flag_counts: dict[int, Counter[str]] = defaultdict(Counter)
+    for flag in flags:
+        flag_counts[flag.person_id][flag.severity] += 1
+    rows: list[dict[str, Any]] = []
+    for rep in reps:
+        data = metrics.get(f"rep:{rep.pk}", {})
+        rows.append(
+            {
+                "rep": rep,
+                "m": data,
+                "pipeline": pipelines[rep.pk],
+                "by_stage": [pipelines[rep.pk].by_stage.get(s.pk, 0) for s in stages],
+                "flags": flag_counts.get(rep.pk, Counter()),
+                "funnel": presenters.funnel_steps(data, rep=True, person_id=rep.pk) if data else [],
+                "calls": (data.get("activities") or {}).get("call"),
+            }
+        )
+    return rows
+
+
 @login_required
 def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     team = get_team_for_user(request.user, team_id)
@@ -197,27 +228,9 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             [r.pk for r in reps], as_of=period.as_of, window_days=period.window_days
         )
     )
-    pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
     pipeline = default_pipeline()
     stages = open_stages(pipeline) if pipeline else []
-    flag_counts: dict[int, Counter[str]] = defaultdict(Counter)
-    for flag in flags:
-        flag_counts[flag.person_id][flag.severity] += 1
-    rows: list[dict[str, Any]] = []
-    for rep in reps:
-        data = metrics.get(f"rep:{rep.pk}", {})
-
-        rows.append(
-            {
-                "rep": rep,
-                "m": data,
-                "pipeline": pipelines[rep.pk],
-                "by_stage": [pipelines[rep.pk].by_stage.get(s.pk, 0) for s in stages],
-                "flags": flag_counts.get(rep.pk, Counter()),
-                "funnel": presenters.funnel_steps(data, rep=True, person_id=rep.pk) if data else [],
-                "calls": (data.get("activities") or {}).get("call"),
-            }
-        )
+    rows = team_rows(reps, metrics=metrics, flags=flags, stages=stages, today=today)
     team_data = metrics.get(f"team:{team.pk}")
     return _render(
         request,

@@ -543,3 +543,103 @@ def list_flags(request: HttpRequest, filters: Query[FlagFilters]) -> list[dict[s
     found = list(flags)
     ids = source_ids(sorted({f.person_id for f in found}))
     return [flag_report(f, ids[f.person_id]) for f in found]
+
+
+# The team page -----------------------------------------------------------------------
+
+
+class TeamRepRowRead(Schema):
+    """One rep's key figures, as a row of the team page."""
+
+    id: int
+    name: str
+    team: str | None
+    win_rate_shrunk: float | None
+    win_rate: float | None
+    win_rate_n: int
+    qualified_amount: float | None
+    qualified_open: int
+    p_attain: float | None = Field(description="Chance of reaching quota; null without one.")
+    attainment_p50: float | None
+    coverage: float | None
+    coverage_required: float | None
+    new_opportunities_per_week: float | None
+    calls_per_week: float | None
+    calls_target: float | None
+    calls_weeks: list[int]
+    flags: dict[str, int] = Field(description="Red flags by severity.")
+    open_deals: int
+    open_amount: float
+    past_close_date: int
+    open_by_stage: dict[str, int] = Field(description="Open deals per open stage.")
+
+
+class TeamPageRead(Schema):
+    team: TeamRead
+    as_of: date
+    window_days: int
+    reps: list[TeamRepRowRead]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@router.get(
+    "/teams/{team_id}",
+    response={200: TeamPageRead, **ERRORS},
+    summary="The team page's figures: each rep's key numbers",
+)
+def team_page(request: HttpRequest, team_id: int, period: Query[Period]) -> dict[str, Any]:
+    """The rows of the team page, built by the page's own function; 404 when the team
+    is not yours to see."""
+    from stagecoach.accounts.views import team_rows
+    from stagecoach.process.selectors import default_pipeline, open_stages
+
+    team = get_team_for_user(request.user, team_id)
+    as_of = _metrics_date(request, period)
+    reps = sorted(
+        selectors.team_sellers(
+            team, visible_people(request.user), as_of=as_of, window_days=period.window
+        ),
+        key=lambda p: (p.team.name if p.team else "", p.name, p.pk),
+    )
+    metrics = selectors.metrics_for_subjects(
+        [f"rep:{r.pk}" for r in reps], as_of=as_of, window_days=period.window
+    )
+    flags = list(selectors.flags_for([r.pk for r in reps], as_of=as_of, window_days=period.window))
+    pipeline = default_pipeline()
+    stages = open_stages(pipeline) if pipeline else []
+    rows = team_rows(reps, metrics=metrics, flags=flags, stages=stages, today=timezone.localdate())
+    out = []
+    for row in rows:
+        m = row["m"]
+        forecast = m.get("forecast") or {}
+        coverage = m.get("coverage") or {}
+        calls = row["calls"] or {}
+        out.append(
+            {
+                "id": row["rep"].pk,
+                "name": row["rep"].name,
+                "team": row["rep"].team.name if row["rep"].team else None,
+                "win_rate_shrunk": m.get("win_rate_shrunk"),
+                "win_rate": m.get("win_rate"),
+                "win_rate_n": m.get("win_rate_n") or 0,
+                "qualified_amount": _float(m.get("qualified_amount")),
+                "qualified_open": m.get("qualified_open") or 0,
+                "p_attain": forecast.get("p_attain"),
+                "attainment_p50": forecast.get("attainment_p50"),
+                "coverage": coverage.get("coverage"),
+                "coverage_required": coverage.get("required"),
+                "new_opportunities_per_week": m.get("new_opportunities_per_week"),
+                "calls_per_week": calls.get("per_week"),
+                "calls_target": calls.get("target"),
+                "calls_weeks": list(calls.get("weeks") or []),
+                "flags": dict(row["flags"]),
+                "open_deals": row["pipeline"].count,
+                "open_amount": float(row["pipeline"].amount),
+                "past_close_date": row["pipeline"].past_close_date,
+                "open_by_stage": {s.name: n for s, n in zip(stages, row["by_stage"], strict=True)},
+            }
+        )
+    return {"team": _team(team), "as_of": as_of, "window_days": period.window, "reps": out}

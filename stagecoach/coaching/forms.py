@@ -67,6 +67,17 @@ class TopicForm(forms.ModelForm[Topic]):
         }
         labels = {"starts_on": "Starting"}
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        from stagecoach.coaching.services import topic_end
+
+        if data.get("period") and data.get("starts_on"):
+            try:
+                topic_end(data["period"], data["starts_on"])
+            except (OverflowError, ValueError):
+                self.add_error("starts_on", "The topic would end after the calendar does.")
+        return data
+
 
 class SessionNewForm(forms.Form):
     kind = forms.ChoiceField(

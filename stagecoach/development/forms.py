@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -18,6 +18,9 @@ from stagecoach.development.models import (
 )
 from stagecoach.development.selectors import Competency
 from stagecoach.process.models import ActivityType, Skill, Stage, StageKind
+
+if TYPE_CHECKING:
+    from stagecoach.development.services import CheckInDraft
 
 LEVEL_CHOICES = [("", "—"), *((str(k), v) for k, v in LEVEL_NAMES.items())]
 WEEKS_CHOICES = [(6, "6 weeks"), (7, "7 weeks"), (8, "8 weeks")]
@@ -217,6 +220,21 @@ class CheckInForm(forms.Form):
                     f"An action plan runs six to eight weeks; that end makes it {days} days.",
                 )
         return data
+
+    def draft(self, *, on: date) -> CheckInDraft:
+        """The check-in the valid form describes, for ``services.check_in``."""
+        from stagecoach.development.services import CheckInDraft
+
+        data = self.cleaned_data
+        return CheckInDraft(
+            on=on,
+            progress=data.get("progress") or "",
+            note=data.get("note", ""),
+            session_id=data["session"].pk if data.get("session") else None,
+            new_target=data.get("new_target"),
+            new_ends_on=data.get("new_ends_on"),
+            new_actions=tuple(data.get("new_actions", "").splitlines()),
+        )
 
 
 class CloseActionPlanForm(forms.Form):

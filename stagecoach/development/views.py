@@ -395,18 +395,9 @@ def action_plan_check_in(request: HttpRequest, action_plan_id: int) -> HttpRespo
                 request, f"{field.replace('_', ' ')}: {' '.join(str(e) for e in errors)}"
             )
         return redirect("action-plan", action_plan_id=action_plan.pk)
-    data = form.cleaned_data
     services.check_in(
         action_plan=action_plan,
-        draft=services.CheckInDraft(
-            on=timezone.localdate(),
-            progress=data.get("progress") or "",
-            note=data.get("note", ""),
-            session_id=data["session"].pk if data.get("session") else None,
-            new_target=data.get("new_target"),
-            new_ends_on=data.get("new_ends_on"),
-            new_actions=tuple(data.get("new_actions", "").splitlines()),
-        ),
+        draft=form.draft(on=timezone.localdate()),
         by=_person(request),
     )
     messages.success(request, "Check-in saved.")

@@ -31,6 +31,9 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> Any:
         files = data if isinstance(data, list | tuple) else [data]
+        if not files and self.required:
+            # The browser's `required` stops an empty form; a script is not stopped.
+            raise forms.ValidationError(self.error_messages["required"], code="required")
         cleaned = [super(MultipleFileField, self).clean(item, initial) for item in files]
         for upload in cleaned:
             if not upload.name.lower().endswith(ALLOWED_SUFFIXES):

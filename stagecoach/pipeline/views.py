@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -13,6 +15,7 @@ from stagecoach.accounts.models import User
 from stagecoach.accounts.selectors import can_administer
 from stagecoach.accounts.views import flag_views
 from stagecoach.analytics import selectors as analytics_selectors
+from stagecoach.analytics.models import Flag
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 from stagecoach.coaching.selectors import agenda_items_about, commitments_about
 from stagecoach.lib.csvexport import defused_file
@@ -46,7 +49,7 @@ from stagecoach.pipeline.mappings import (
     save_mapping,
     stash_upload,
 )
-from stagecoach.pipeline.models import ImportRun, MappingProfile
+from stagecoach.pipeline.models import ImportRun, MappingProfile, Opportunity
 from stagecoach.pipeline.selectors import deal_history, get_opportunity_for_user
 from stagecoach.pipeline.uploads import refused
 from stagecoach.process.models import Stage
@@ -88,22 +91,16 @@ def import_list(request: HttpRequest) -> HttpResponse:
             valid = False
         if valid:
             assert isinstance(request.user, User)
-            if form.cleaned_data["format"] in (AUTO, MAPPED):
-                response = _recognise_upload(request, request.user, form)
-                if response is not None:
-                    return response
-            else:
-                run = queue_upload(
-                    user=request.user,
-                    format_name=form.cleaned_data["format"],
-                    files=form.cleaned_data["export"],
-                    mapping=form.cleaned_data["mapping"],
-                    dry_run=form.cleaned_data["dry_run"],
-                )
+            started = start_import(request.user, form)
+            if started.recognised:
+                messages.info(request, f"Recognised a {started.recognised}.")
+            if started.mapping_token:
+                return redirect("import_mapping", started.mapping_token)
+            if started.run is not None:
                 messages.info(
-                    request, f"Import #{run.pk} is queued; this page follows its progress."
+                    request, f"Import #{started.run.pk} is queued; this page follows its progress."
                 )
-                return redirect("import_detail", run.pk)
+                return redirect("import_detail", started.run.pk)
     else:
         form = ImportForm()
     runs = ImportRun.objects.select_related("requested_by")[:50]
@@ -154,28 +151,48 @@ def import_file(request: HttpRequest, run_id: int, name: str) -> StreamingHttpRe
     return response
 
 
-def _recognise_upload(request: HttpRequest, user: User, form: ImportForm) -> HttpResponse | None:
-    """Import a recognised export; send an unknown one to the column mapping.
+@dataclass(frozen=True)
+class Started:
+    """What became of an upload: a queued run, a mapping to make, or neither (the form
+    then carries the error)."""
 
-    None when the upload cannot be read at all (the form then carries the error).
-    """
+    run: ImportRun | None = None
+    mapping_token: str = ""
+    recognised: str = ""
+
+
+def start_import(user: User, form: ImportForm) -> Started:
+    """Start the import a valid upload form asks for, as the Imports page (and the API)
+    does: a named format is queued; "recognise" sniffs the export; an unknown CRM without
+    a saved column mapping waits for one."""
     data = form.cleaned_data
+    if data["format"] not in (AUTO, MAPPED):
+        return Started(
+            run=queue_upload(
+                user=user,
+                format_name=data["format"],
+                files=data["export"],
+                mapping=data["mapping"],
+                dry_run=data["dry_run"],
+            )
+        )
     token = stash_upload(data["export"], stage_mapping=data["mapping"])
     stored = pending_export(token)
     assert stored is not None
     profile: MappingProfile | None = data["profile"]
     format_name = MAPPED
+    recognised = ""
     if data["format"] == AUTO:
         try:
             found = sniff(stored)
         except ImportFileError as error:
             form.add_error("export", str(error))
-            return None
+            return Started()
         format_name = found.importer
         if format_name != MAPPED:
-            messages.info(request, f"Recognised a {found.label} ({found.reason}).")
+            recognised = f"{found.label} ({found.reason})"
     if format_name == MAPPED and profile is None:
-        return redirect("import_mapping", token)
+        return Started(mapping_token=token, recognised=recognised)
     run = queue_stashed(
         user=user,
         token=token,
@@ -183,8 +200,7 @@ def _recognise_upload(request: HttpRequest, user: User, form: ImportForm) -> Htt
         mapping=as_mapping(profile) if format_name == MAPPED and profile else None,
         dry_run=data["dry_run"],
     )
-    messages.info(request, f"Import #{run.pk} is queued; this page follows its progress.")
-    return redirect("import_detail", run.pk)
+    return Started(run=run, recognised=recognised)
 
 
 SAMPLE_ROWS = 200
@@ -307,6 +323,17 @@ def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def deal_flags(opportunity: Opportunity) -> tuple[list[Flag], date | None]:
+    """The latest refresh's red flags that name the deal, and that refresh's day."""
+    as_of = analytics_selectors.latest_as_of(DEFAULT_WINDOW_DAYS)
+    if as_of is None:
+        return [], None
+    flags = analytics_selectors.flags_for(
+        [opportunity.owner_id], as_of=as_of, window_days=DEFAULT_WINDOW_DAYS
+    )
+    return [flag for flag in flags if opportunity.pk in flag.deals], as_of
+
+
 @login_required
 def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     """One deal's life: where it is, how it got there, what was done and said about it.
@@ -317,18 +344,7 @@ def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_opportunity_for_user(request.user, opportunity_id)
     now = timezone.now()
     history = deal_history(opportunity, now=now)
-    as_of = analytics_selectors.latest_as_of(DEFAULT_WINDOW_DAYS)
-    flags = (
-        [
-            flag
-            for flag in analytics_selectors.flags_for(
-                [opportunity.owner_id], as_of=as_of, window_days=DEFAULT_WINDOW_DAYS
-            )
-            if opportunity.pk in flag.deals
-        ]
-        if as_of is not None
-        else []
-    )
+    flags, as_of = deal_flags(opportunity)
     return render(
         request,
         "pipeline/deal.html",

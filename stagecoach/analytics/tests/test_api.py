@@ -23,6 +23,7 @@ from playwright.sync_api import expect
 
 from stagecoach.api import api
 from stagecoach.coaching.tests.test_api_write import ROUTES as COACHING_ROUTES
+from stagecoach.development.tests.test_api_development import ROUTES as MORE_ROUTES
 from stagecoach.testing.factories import make_activity, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -60,12 +61,14 @@ MATRIX: dict[tuple[str, str | None], frozenset[str]] = {
     ("/api/teams/{team_id}/metrics", "beta"): frozenset({"nate", "lena", "otto"}),
     ("/api/teams/{team_id}/metrics", "sales"): frozenset({"lena", "otto"}),
     ("/api/org/metrics", None): frozenset({"lena", "otto"}),
+    ("/api/teams/{team_id}", "alpha"): frozenset({"mona", "lena", "otto"}),
+    ("/api/teams/{team_id}", "sales"): frozenset({"lena", "otto"}),
     ("/api/people/{person_id}/agenda", "alice"): frozenset({"alice", "mona", "lena", "otto"}),
     ("/api/people/{person_id}/agenda", "charlie"): frozenset({"charlie", "nate", "lena", "otto"}),
 }
 # Sessions, commitments and topics need coaching records: their matrix is in
 # coaching/tests/test_api_write.py.
-OPERATIONS = {("get", route) for route, _ in MATRIX} | set(COACHING_ROUTES)
+OPERATIONS = {("get", route) for route, _ in MATRIX} | set(COACHING_ROUTES) | set(MORE_ROUTES)
 ROUTES = {route for _, route in OPERATIONS}
 
 REP_KEYS = {

@@ -1,4 +1,5 @@
-"""The JSON API under fuzzing: every operation, reads and writes, as a leader and as a rep.
+"""The JSON API under fuzzing: every operation, reads and writes, as a leader, a rep and an ops
+admin.
 
 schemathesis reads the OpenAPI document from the app itself (the WSGI app in process,
 no server, the test's database) and generates requests for every operation: valid
@@ -37,13 +38,16 @@ from stagecoach.analytics.api import EARLIEST_AS_OF
 from stagecoach.analytics.models import MetricSet
 from stagecoach.analytics.tests.test_api import analytics  # noqa: F401  (the fixture)
 from stagecoach.coaching.models import Commitment, Session
+from stagecoach.development.models import ActionPlan, DevelopmentPlan
+from stagecoach.pipeline.models import ImportRun, Opportunity
 
 pytestmark = pytest.mark.django_db
 
 SCALE = int(os.environ.get("STAGECOACH_FUZZ_SCALE", "1"))
 EXAMPLES = 30
 SCHEMA = "/api/openapi.json"
-LOGINS = ("lena", "alice")  # a leader, who sees everyone, and a rep, who sees herself
+# A leader, who sees everyone; a rep, who sees herself; an ops admin, who also imports.
+LOGINS = ("lena", "alice", "otto")
 
 
 @pytest.fixture
@@ -213,6 +217,24 @@ def coaching_records(cast: Any) -> None:
         )
 
 
+def development_records(cast: Any) -> None:
+    """A development plan with an action plan for a rep, and an import, for the
+    development and import routes to find."""
+    today = timezone.localdate()
+    plan = DevelopmentPlan.objects.create(
+        rep=cast.alice, title="Discovery", starts_on=today, ends_on=today + timedelta(days=90)
+    )
+    ActionPlan.objects.create(
+        plan=plan,
+        title="More first meetings",
+        starts_on=today,
+        ends_on=today + timedelta(days=42),
+        metric="new_opportunities",
+        target=3.0,
+    )
+    ImportRun.objects.create(format="canonical", file_name="export.zip")
+
+
 def operations(schema: schemathesis.BaseSchema) -> Iterable[Any]:
     for result in schema.get_all_operations():
         yield result.ok()
@@ -229,6 +251,7 @@ def test_every_operation_answers_junk_well(
 ) -> None:
     assert MetricSet.objects.exists(), "the API needs stored metrics to hand out"
     coaching_records(analytics)
+    development_records(analytics)
     client.force_login(getattr(analytics, who).user)
     secret = create_api_token(
         user=getattr(analytics, who).user, name="fuzz", scope=ApiToken.Scope.WRITE
@@ -240,6 +263,9 @@ def test_every_operation_answers_junk_well(
         "team_id": teams,
         "session_id": sorted(Session.objects.values_list("pk", flat=True)),
         "commitment_id": sorted(Commitment.objects.values_list("pk", flat=True)),
+        "opportunity_id": sorted(Opportunity.objects.values_list("pk", flat=True))[:20],
+        "action_plan_id": sorted(ActionPlan.objects.values_list("pk", flat=True)),
+        "run_id": sorted(ImportRun.objects.values_list("pk", flat=True)),
     }
 
     found = list(operations(schema))

@@ -340,3 +340,13 @@ def test_the_documents_choices_are_the_models() -> None:
         (api.TopicPeriod, Topic.Period),
     ):
         assert list(get_args(literal)) == choices.values
+
+
+def test_a_topic_that_would_end_after_the_calendar_is_a_422(coaching: Coaching) -> None:
+    body = {"title": "Far off", "period": "month", "starts_on": "9999-12-31"}
+    refused = api_as("lena", coaching.cast).post(
+        "/api/topics", body, content_type="application/json"
+    )
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["detail"][0]["loc"] == ["body", "starts_on"]
+    assert not Topic.objects.exists()

@@ -148,6 +148,14 @@ def test_the_form_refuses_other_files(cast, login) -> None:  # type: ignore[no-u
     assert not ImportRun.objects.exists()
 
 
+def test_the_form_refuses_an_upload_without_files(cast, login) -> None:  # type: ignore[no-untyped-def]
+    """The browser asks for a file; a script posting none gets the form's error."""
+    response = login(cast.otto).post(reverse("imports"), {"format": "canonical"})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
 def test_progress_fragment_polls_while_running(cast, login) -> None:  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 

@@ -1,0 +1,454 @@
+"""The development JSON API: skill ratings, development plans and action plans.
+
+Reads use the pages' selectors (``skill_profile``, ``active_plan``) and the one baseline
+function (``impact.baseline``); writes validate with the pages' forms (``RatingForm``,
+``CheckInForm``) and save with ``development.services``. Out of reach is a 404; a write
+the login may not make on a rep it may read is a 403.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError, ValidationError
+
+from stagecoach.accounts.models import Person, Role
+from stagecoach.accounts.selectors import get_person_for_user, scope_for
+from stagecoach.coaching.api import READ_ERRORS, WRITE_ERRORS, PersonRefRead, _refuse
+from stagecoach.development import impact, selectors, services
+from stagecoach.development.forms import CheckInForm, RatingForm
+from stagecoach.development.models import (
+    ActionPlan,
+    CheckIn,
+    DevelopmentPlan,
+    SkillRating,
+)
+from stagecoach.development.views import _sessions_with
+
+router = Router(tags=["development"])
+
+# The models' choices, spelt out (see coaching/api.py); test_api_development.py keeps
+# them equal.
+RatingSource = Literal["manager", "self"]
+PlanStatus = Literal["active", "closed"]
+CheckInProgress = Literal["on_track", "at_risk", "off_track", ""]
+
+
+# Responses -------------------------------------------------------------------------
+
+
+class RatingRead(Schema):
+    id: int
+    skill: int
+    source: RatingSource
+    level: int = Field(description="1 (not yet) to 5 (role model).")
+    rated_on: date
+    rated_by: PersonRefRead | None
+    note: str
+    session: int | None = Field(description="The session it was observed in.")
+
+
+class SkillRowRead(Schema):
+    skill: int
+    name: str
+    category: str
+    stages: list[str] = Field(description="The process stages that need the skill.")
+    expected: int = Field(description="The level the role is expected to hold.")
+    level: int | None = Field(description="The manager's latest rating, else the rep's own.")
+    gap: int | None = Field(description="expected − level.")
+    manager: RatingRead | None
+    self_rating: RatingRead | None
+    history: list[RatingRead] = Field(description="Every rating of the skill, newest first.")
+    flags: list[str] = Field(description="Codes of the current red flags about the skill.")
+
+
+class SkillsRead(Schema):
+    """The skills inventory, as the skills page shows it."""
+
+    person: PersonRefRead
+    may_rate: bool = Field(description="Whether you may rate: the rep themselves, or above.")
+    rates_as: RatingSource | None = Field(description="What your rating would be recorded as.")
+    skills: list[SkillRowRead]
+
+
+class CheckInRead(Schema):
+    id: int
+    on: date
+    progress: CheckInProgress
+    note: str
+    revision: str = Field(description="What the check-in changed: target, end, actions.")
+    value: float | None = Field(description="The metric at the check-in.")
+    session: int | None
+    created_by: PersonRefRead | None
+    created_at: datetime
+
+
+class PlanActionRead(Schema):
+    id: int
+    text: str
+    due_on: date | None
+    done_on: date | None
+
+
+class BaselineRead(Schema):
+    value: float | None
+    n: int | None
+    measured: bool = Field(
+        description="True once measured over the period before the plan; else as planned."
+    )
+
+
+class ActionPlanRead(Schema):
+    id: int
+    plan: int
+    rep: PersonRefRead
+    goal: int | None
+    title: str
+    skill: str | None
+    metric: str
+    metric_label: str
+    starts_on: date
+    ends_on: date
+    status: PlanStatus
+    outcome: str
+    baseline: BaselineRead = Field(description="The one baseline the pages show.")
+    target: float
+    result: dict[str, Any] | None = Field(
+        description="The measured impact (final) or progress (interim), as stored."
+    )
+    final: bool = Field(description="Whether `result` is the final impact.")
+
+
+class ActionPlanDetailRead(ActionPlanRead):
+    may_edit: bool = Field(description="Whether you may check in (above the rep).")
+    actions: list[PlanActionRead]
+    check_ins: list[CheckInRead]
+
+
+class GoalRead(Schema):
+    id: int
+    text: str
+    skill: str | None
+    level_at_start: int | None
+    target_level: int | None
+    achieved_on: date | None
+
+
+class DevelopmentPlanRead(Schema):
+    id: int
+    title: str
+    starts_on: date
+    ends_on: date
+    status: PlanStatus
+    goals: list[GoalRead]
+    action_plans: list[ActionPlanRead]
+
+
+class DevelopmentRead(Schema):
+    """The development page: the active plan, its goals and action plans."""
+
+    person: PersonRefRead
+    may_edit: bool
+    plan: DevelopmentPlanRead | None = Field(
+        description="The active plan; null when there is none."
+    )
+
+
+# Bodies ----------------------------------------------------------------------------
+
+
+class SkillLevel(Schema):
+    skill: int = Field(description="A skill of the model (see `GET …/skills`).")
+    level: int = Field(ge=1, le=5)
+    note: str = Field("", max_length=500)
+
+
+class RatingCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "rated_on": "2026-11-30",
+                    "session": 42,
+                    "ratings": [{"skill": 3, "level": 2, "note": "Skips the pain questions"}],
+                }
+            ]
+        }
+    }
+
+    rated_on: date = Field(description="Not in the future.")
+    session: int | None = Field(None, description="One of the rep's last held sessions.")
+    ratings: list[SkillLevel] = Field(min_length=1, max_length=100)
+
+
+class CheckInCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "progress": "at_risk",
+                    "note": "Two discovery calls this week, target is four.",
+                    "new_actions": ["Block Tuesday mornings for discovery calls"],
+                }
+            ]
+        }
+    }
+
+    progress: CheckInProgress = Field("", description="Empty: discussed, not rated.")
+    note: str = ""
+    session: int | None = Field(None, description="One of the rep's last held sessions.")
+    new_target: float | None = Field(None, description="Rates in percent (0 to 100).")
+    new_ends_on: date | None = Field(None, description="Still 6 to 8 weeks from the start.")
+    new_actions: list[str] = Field([], max_length=20)
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+def _ref(person: Person | None) -> dict[str, Any] | None:
+    return {"id": person.pk, "name": person.name} if person else None
+
+
+def _rep(request: HttpRequest, person_id: int) -> Person:
+    """As the pages: whoever may see the rep reads; plans and skills are for reps."""
+    rep = get_person_for_user(request.user, person_id)
+    if rep.role != Role.REP:
+        raise Http404("Development plans are for reps.")
+    return rep
+
+
+def _rating(r: SkillRating) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "skill": r.skill_id,
+        "source": r.source,
+        "level": r.level,
+        "rated_on": r.rated_on,
+        "rated_by": _ref(r.rated_by),
+        "note": r.note,
+        "session": r.session_id,
+    }
+
+
+def _check_in(c: CheckIn) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "on": c.on,
+        "progress": c.progress,
+        "note": c.note,
+        "revision": c.revision,
+        "value": c.value,
+        "session": c.session_id,
+        "created_by": _ref(c.created_by),
+        "created_at": c.created_at,
+    }
+
+
+def _action_plan(a: ActionPlan) -> dict[str, Any]:
+    planned = impact.baseline(a)
+    return {
+        "id": a.pk,
+        "plan": a.plan_id,
+        "rep": _ref(a.plan.rep),
+        "goal": a.goal_id,
+        "title": a.title,
+        "skill": a.skill.name if a.skill else None,
+        "metric": a.metric,
+        "metric_label": impact.metric_label(a),
+        "starts_on": a.starts_on,
+        "ends_on": a.ends_on,
+        "status": a.status,
+        "outcome": a.outcome,
+        "baseline": {"value": planned.value, "n": planned.n, "measured": planned.measured},
+        "target": a.target,
+        "result": a.impact or a.progress,
+        "final": a.impact is not None,
+    }
+
+
+def _action_plan_detail(request: HttpRequest, a: ActionPlan) -> dict[str, Any]:
+    return {
+        **_action_plan(a),
+        "may_edit": selectors.can_develop(request.user, a.plan.rep),
+        "actions": [
+            {"id": x.pk, "text": x.text, "due_on": x.due_on, "done_on": x.done_on}
+            for x in a.actions.all()
+        ],
+        "check_ins": [
+            _check_in(c) for c in a.check_ins.select_related("session", "created_by").all()
+        ],
+    }
+
+
+def _plan(plan: DevelopmentPlan) -> dict[str, Any]:
+    return {
+        "id": plan.pk,
+        "title": plan.title,
+        "starts_on": plan.starts_on,
+        "ends_on": plan.ends_on,
+        "status": plan.status,
+        "goals": [
+            {
+                "id": g.pk,
+                "text": g.text,
+                "skill": g.skill.name if g.skill else None,
+                "level_at_start": g.level_at_start,
+                "target_level": g.target_level,
+                "achieved_on": g.achieved_on,
+            }
+            for g in plan.goals.all()
+        ],
+        "action_plans": [_action_plan(a) for a in plan.action_plans.all()],
+    }
+
+
+# Skills ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/people/{person_id}/skills",
+    response={200: SkillsRead, **READ_ERRORS},
+    summary="A rep's skills inventory: expectations, latest ratings and their history",
+)
+def get_skills(request: HttpRequest, person_id: int) -> dict[str, Any]:
+    rep = _rep(request, person_id)
+    mine = selectors.is_self(request.user, rep)
+    may_rate = mine or selectors.can_develop(request.user, rep)
+    rows = selectors.skill_profile(rep, flags=services.current_flags(rep))
+    return {
+        "person": _ref(rep),
+        "may_rate": may_rate,
+        "rates_as": ("self" if mine else "manager") if may_rate else None,
+        "skills": [
+            {
+                "skill": r.competency.skill.pk,
+                "name": r.competency.skill.name,
+                "category": r.competency.skill.category,
+                "stages": list(r.competency.stages),
+                "expected": r.competency.expected,
+                "level": r.level,
+                "gap": r.gap,
+                "manager": _rating(r.manager) if r.manager else None,
+                "self_rating": _rating(r.self_rating) if r.self_rating else None,
+                "history": [_rating(h) for h in r.history],
+                "flags": [f.code for f in r.flags],
+            }
+            for r in rows
+        ],
+    }
+
+
+@router.post(
+    "/people/{person_id}/skills",
+    response={201: list[RatingRead], **WRITE_ERRORS},
+    summary="Rate a rep's skills: a manager rating, or the rep's own",
+)
+def rate_skills(request: HttpRequest, person_id: int, body: RatingCreate) -> Status[list[Any]]:
+    """As the skills page: the rep rates themselves, those above the rep give manager
+    ratings; a rating is not dated in the future, a session is one of the rep's last."""
+    rep = _rep(request, person_id)
+    mine = selectors.is_self(request.user, rep)
+    if not (mine or selectors.can_develop(request.user, rep)):
+        raise HttpError(403, "Only the rep, or someone above them, rates their skills.")
+    model = [row.competency for row in selectors.skill_profile(rep)]
+    known = {c.skill.pk for c in model}
+    unknown = sorted({r.skill for r in body.ratings} - known)
+    if unknown:
+        raise ValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["body", "ratings"],
+                    "msg": f"Not skills of the model: {unknown}",
+                }
+            ]
+        )
+    data: dict[str, Any] = {
+        "rated_on": body.rated_on.isoformat(),
+        "session": body.session or "",
+    }
+    for r in body.ratings:
+        data[f"level-{r.skill}"] = str(r.level)
+        data[f"note-{r.skill}"] = r.note
+    form = RatingForm(data, model=model, sessions=_sessions_with(rep))
+    if not form.is_valid():
+        raise _refuse(form)
+    saved = services.rate_skills(
+        rep=rep,
+        by=scope_for(request.user).person,
+        source=SkillRating.Source.SELF if mine else SkillRating.Source.MANAGER,
+        levels=form.levels(),
+        notes=form.notes(),
+        rated_on=form.cleaned_data["rated_on"],
+        session=form.cleaned_data["session"],
+    )
+    return Status(201, [_rating(r) for r in saved])
+
+
+# Development plans -----------------------------------------------------------------
+
+
+@router.get(
+    "/people/{person_id}/development",
+    response={200: DevelopmentRead, **READ_ERRORS},
+    summary="A rep's development plan: its goals and action plans, with their baselines",
+)
+def get_development(request: HttpRequest, person_id: int) -> dict[str, Any]:
+    rep = _rep(request, person_id)
+    plan = selectors.active_plan(rep)
+    return {
+        "person": _ref(rep),
+        "may_edit": selectors.can_develop(request.user, rep),
+        "plan": _plan(plan) if plan else None,
+    }
+
+
+@router.get(
+    "/action-plans/{action_plan_id}",
+    response={200: ActionPlanDetailRead, **READ_ERRORS},
+    summary="One action plan with its actions, check-ins and measured result",
+)
+def get_action_plan(request: HttpRequest, action_plan_id: int) -> dict[str, Any]:
+    return _action_plan_detail(
+        request, selectors.get_action_plan_for_user(request.user, action_plan_id)
+    )
+
+
+@router.post(
+    "/action-plans/{action_plan_id}/check-ins",
+    response={201: ActionPlanDetailRead, **WRITE_ERRORS},
+    summary="Check in on an action plan: progress, a note, a revised target, end or actions",
+)
+def add_check_in(
+    request: HttpRequest, action_plan_id: int, body: CheckInCreate
+) -> Status[dict[str, Any]]:
+    """As the action plan page: those above the rep check in (the rep reads it)."""
+    action_plan = selectors.get_action_plan_for_user(request.user, action_plan_id)
+    rep = action_plan.plan.rep
+    if not selectors.can_develop(request.user, rep):
+        raise HttpError(403, "Only someone above the rep checks in on their plan.")
+    form = CheckInForm(
+        {
+            "progress": body.progress,
+            "note": body.note,
+            "session": body.session or "",
+            "new_target": "" if body.new_target is None else body.new_target,
+            "new_ends_on": body.new_ends_on.isoformat() if body.new_ends_on else "",
+            "new_actions": "\n".join(body.new_actions),
+        },
+        action_plan=action_plan,
+        sessions=_sessions_with(rep),
+    )
+    if not form.is_valid():
+        raise _refuse(form)
+    services.check_in(
+        action_plan=action_plan,
+        draft=form.draft(on=timezone.localdate()),
+        by=scope_for(request.user).person,
+    )
+    action_plan.refresh_from_db()
+    return Status(201, _action_plan_detail(request, action_plan))
