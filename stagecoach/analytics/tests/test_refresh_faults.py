@@ -26,7 +26,7 @@ from stagecoach.testing.sites import Site
 MID_STORE = "stagecoach.analytics.services:Flag.objects.bulk_create"
 # The stored coaching results are recomputed by their own task, queued when their
 # inputs change; these tests follow the import's and the refresh's tasks.
-NOT_STORED_RESULTS = "task_path NOT LIKE '%compute_stored_results'"
+NOT_STORED_RESULTS = "task_path NOT LIKE '%%compute_stored_results'"
 WORKER = ["db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*"]
 
 
