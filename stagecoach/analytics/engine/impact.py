@@ -67,6 +67,12 @@ UNITS: dict[str, str] = {
 }
 
 
+# The deals' states and visits of one period for some owners: (owners, start, end).
+DealsMemo = dict[
+    tuple[tuple[int, ...], datetime, datetime], tuple[pl.DataFrame, pl.DataFrame | None]
+]
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     kind: MetricKind
@@ -230,8 +236,9 @@ def joined_on(
         for owner, first in frame.iter_rows():
             if first is not None and (owner not in firsts or first < firsts[owner]):
                 firsts[owner] = first
+    wanted = set(people)
     for person, day in (started or {}).items():
-        if person in set(people) and day is not None:
+        if person in wanted and day is not None:
             firsts[person] = day
     return firsts
 
@@ -242,20 +249,29 @@ def _items(
     owners: list[int],
     start: datetime,
     end: datetime,
+    deals: DealsMemo | None = None,
 ) -> pl.DataFrame:
     """What the metric counts over [start, end) for these people, as things stood at
     ``end``: one row per closed deal (``success``), resolved stage visit (``success``),
-    finished visit (``days``) or owner-week (``count``), each with its ``owner_id``."""
+    finished visit (``days``) or owner-week (``count``), each with its ``owner_id``.
+
+    ``deals`` keeps the deals' states and visits of each period worked out on this
+    ``data``, for the next plan measured over the same period on it."""
     if spec.kind in ("conversion", "win_rate", "stage_days"):
         window = _window(start, end)
-        states = deal_states(data, window)
-        mine = states.filter(pl.col("owner_id").is_in(owners))
+        memo = deals if deals is not None else {}
+        key = (tuple(owners), start, end)
+        if key not in memo:
+            memo[key] = (deal_states(data, window).filter(pl.col("owner_id").is_in(owners)), None)
+        mine, deal_visits = memo[key]
         if spec.kind == "win_rate":
             return mine.filter(
                 pl.col("kind").is_in(["won", "lost"])
                 & pl.col("closed_at").is_between(start, end, closed="left")
             ).select("owner_id", (pl.col("kind") == "won").alias("success"))
-        deal_visits = visits(data, window, mine)
+        if deal_visits is None:
+            deal_visits = visits(data, window, mine)
+            memo[key] = (mine, deal_visits)
         if spec.kind == "conversion":
             return (
                 stage_outcomes(mine, deal_visits, data.stages, window)
@@ -632,19 +648,22 @@ def evaluate(
     start: datetime,
     end: datetime,
     started: Mapping[int, date] | None = None,
+    deals: DealsMemo | None = None,
 ) -> Impact:
     """Before/during for the rep against ``comparison`` (the rest of the team).
 
     ``started``: the people's start dates where known; otherwise a person joined with
     their first activity or deal. Weeks before someone joined are not counted.
+    ``deals``: one dict per ``data`` kept across calls, so plans measured over the same
+    periods share the deals' states and visits (a pure cache, the figures are the same).
     """
     before_start, before_end = before_period(start, end)
     others = sorted(p for p in comparison if p != rep)
     everyone = sorted([rep, *others])
     joined = joined_on(data, everyone, started)
     # Each period's deals are worked out once, for the rep and the team together.
-    before = _items(data, spec, everyone, before_start, before_end)
-    during = _items(data, spec, everyone, start, end)
+    before = _items(data, spec, everyone, before_start, before_end, deals)
+    during = _items(data, spec, everyone, start, end, deals)
     rep_before = _summarise(before, spec, [rep], before_start, before_end, joined)
     team_before = _summarise(before, spec, others, before_start, before_end, joined)
     reliability, team_part = _team_part(
