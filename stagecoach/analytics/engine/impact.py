@@ -37,6 +37,7 @@ import polars as pl
 from scipy import stats
 
 from stagecoach.analytics.engine.deals import (
+    changes_as_of,
     completed_visits,
     deal_states,
     stage_outcomes,
@@ -68,9 +69,9 @@ UNITS: dict[str, str] = {
 
 
 # The deals' states and visits of one period for some owners: (owners, start, end).
-DealsMemo = dict[
-    tuple[tuple[int, ...], datetime, datetime], tuple[pl.DataFrame, pl.DataFrame | None]
-]
+# The deals of one period for some owners, (owners, start, end): their stage changes,
+# states, visits and stage outcomes, each worked out when first needed.
+DealsMemo = dict[tuple[tuple[int, ...], datetime, datetime], dict[str, pl.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -255,26 +256,31 @@ def _items(
     ``end``: one row per closed deal (``success``), resolved stage visit (``success``),
     finished visit (``days``) or owner-week (``count``), each with its ``owner_id``.
 
-    ``deals`` keeps the deals' states and visits of each period worked out on this
-    ``data``, for the next plan measured over the same period on it."""
+    ``deals`` keeps the deals of each period worked out on this ``data``, for the next
+    plan measured over the same period on it."""
     if spec.kind in ("conversion", "win_rate", "stage_days"):
         window = _window(start, end)
-        memo = deals if deals is not None else {}
-        key = (tuple(owners), start, end)
-        if key not in memo:
-            memo[key] = (deal_states(data, window).filter(pl.col("owner_id").is_in(owners)), None)
-        mine, deal_visits = memo[key]
+        memo = (deals if deals is not None else {}).setdefault((tuple(owners), start, end), {})
+        if "states" not in memo:
+            # The stage changes up to the period's end, worked out once for both uses.
+            memo["changes"] = changes_as_of(data, window)
+            memo["states"] = deal_states(data, window, memo["changes"]).filter(
+                pl.col("owner_id").is_in(owners)
+            )
+        mine = memo["states"]
         if spec.kind == "win_rate":
             return mine.filter(
                 pl.col("kind").is_in(["won", "lost"])
                 & pl.col("closed_at").is_between(start, end, closed="left")
             ).select("owner_id", (pl.col("kind") == "won").alias("success"))
-        if deal_visits is None:
-            deal_visits = visits(data, window, mine)
-            memo[key] = (mine, deal_visits)
+        if "visits" not in memo:
+            memo["visits"] = visits(data, window, mine, memo["changes"])
+        deal_visits = memo["visits"]
         if spec.kind == "conversion":
+            if "outcomes" not in memo:
+                memo["outcomes"] = stage_outcomes(mine, deal_visits, data.stages, window)
             return (
-                stage_outcomes(mine, deal_visits, data.stages, window)
+                memo["outcomes"]
                 .filter(
                     (pl.col("stage_id") == spec.stage_id)
                     & pl.col("reached_at").is_between(start, end, closed="left")
