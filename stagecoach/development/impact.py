@@ -18,7 +18,13 @@ from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role
 from stagecoach.analytics.engine.frames import Data
-from stagecoach.analytics.engine.impact import MetricSpec, before_period, evaluate, restrict
+from stagecoach.analytics.engine.impact import (
+    DealsMemo,
+    MetricSpec,
+    before_period,
+    evaluate,
+    restrict,
+)
 from stagecoach.analytics.loading import load_activity_weeks, load_data
 from stagecoach.development.models import ActionPlan, TargetMetric
 
@@ -57,12 +63,11 @@ def comparison_group(
         reps = list(
             Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id")
         )
-    others = [(pk, team) for pk, team in reps if pk != rep.pk]
     if rep.team_id is not None:
-        team = [pk for pk, team_id in others if team_id == rep.team_id]
+        team = [pk for pk, team_id in reps if team_id == rep.team_id and pk != rep.pk]
         if len(team) >= MIN_COMPARISON:
             return team, "the rest of the team"
-    return [pk for pk, _ in others], "all other reps"
+    return [pk for pk, _ in reps if pk != rep.pk], "all other reps"
 
 
 def _moment(day: Any) -> datetime:
@@ -113,6 +118,7 @@ def measure_action_plans(
     groups: dict[int, tuple[list[int], str]] = {}
     # A team's plans share one slice of the data: the rep and the rest of the team.
     slices: dict[frozenset[int], Data] = {}
+    deals: dict[frozenset[int], DealsMemo] = {}
     running_plans: list[ActionPlan] = []
     ended_plans: list[ActionPlan] = []
     for plan in chosen:
@@ -123,6 +129,7 @@ def measure_action_plans(
         people = frozenset([rep.pk, *comparison])
         if people not in slices:
             slices[people] = restrict(data, people)
+            deals[people] = {}
         ended = plan.ends_on <= today
         end = _moment(plan.ends_on) if ended else now
         result = evaluate(
@@ -133,6 +140,7 @@ def measure_action_plans(
             start=_moment(plan.starts_on),
             end=end,
             started=started,
+            deals=deals[people],
         ).to_dict()
         result["comparison"] = label
         if not ended:

@@ -37,6 +37,7 @@ import polars as pl
 from scipy import stats
 
 from stagecoach.analytics.engine.deals import (
+    changes_as_of,
     completed_visits,
     deal_states,
     stage_outcomes,
@@ -65,6 +66,12 @@ UNITS: dict[str, str] = {
     "activities": "per week",
     "new_opportunities": "per week",
 }
+
+
+# The deals' states and visits of one period for some owners: (owners, start, end).
+# The deals of one period for some owners, (owners, start, end): their stage changes,
+# states, visits and stage outcomes, each worked out when first needed.
+DealsMemo = dict[tuple[tuple[int, ...], datetime, datetime], dict[str, pl.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -230,8 +237,9 @@ def joined_on(
         for owner, first in frame.iter_rows():
             if first is not None and (owner not in firsts or first < firsts[owner]):
                 firsts[owner] = first
+    wanted = set(people)
     for person, day in (started or {}).items():
-        if person in set(people) and day is not None:
+        if person in wanted and day is not None:
             firsts[person] = day
     return firsts
 
@@ -242,23 +250,37 @@ def _items(
     owners: list[int],
     start: datetime,
     end: datetime,
+    deals: DealsMemo | None = None,
 ) -> pl.DataFrame:
     """What the metric counts over [start, end) for these people, as things stood at
     ``end``: one row per closed deal (``success``), resolved stage visit (``success``),
-    finished visit (``days``) or owner-week (``count``), each with its ``owner_id``."""
+    finished visit (``days``) or owner-week (``count``), each with its ``owner_id``.
+
+    ``deals`` keeps the deals of each period worked out on this ``data``, for the next
+    plan measured over the same period on it."""
     if spec.kind in ("conversion", "win_rate", "stage_days"):
         window = _window(start, end)
-        states = deal_states(data, window)
-        mine = states.filter(pl.col("owner_id").is_in(owners))
+        memo = (deals if deals is not None else {}).setdefault((tuple(owners), start, end), {})
+        if "states" not in memo:
+            # The stage changes up to the period's end, worked out once for both uses.
+            memo["changes"] = changes_as_of(data, window)
+            memo["states"] = deal_states(data, window, memo["changes"]).filter(
+                pl.col("owner_id").is_in(owners)
+            )
+        mine = memo["states"]
         if spec.kind == "win_rate":
             return mine.filter(
                 pl.col("kind").is_in(["won", "lost"])
                 & pl.col("closed_at").is_between(start, end, closed="left")
             ).select("owner_id", (pl.col("kind") == "won").alias("success"))
-        deal_visits = visits(data, window, mine)
+        if "visits" not in memo:
+            memo["visits"] = visits(data, window, mine, memo["changes"])
+        deal_visits = memo["visits"]
         if spec.kind == "conversion":
+            if "outcomes" not in memo:
+                memo["outcomes"] = stage_outcomes(mine, deal_visits, data.stages, window)
             return (
-                stage_outcomes(mine, deal_visits, data.stages, window)
+                memo["outcomes"]
                 .filter(
                     (pl.col("stage_id") == spec.stage_id)
                     & pl.col("reached_at").is_between(start, end, closed="left")
@@ -317,6 +339,53 @@ def _summarise(
         end=end.date(),
         people=len(owners),
     )
+
+
+def _each(
+    items: pl.DataFrame,
+    spec: MetricSpec,
+    people: list[int],
+    start: datetime,
+    end: datetime,
+    joined: Mapping[int, date],
+) -> dict[int, Measure]:
+    """``_summarise`` of each person on their own, from one pass over the items: the
+    same figures, with one group_by instead of a filter per person."""
+    values: dict[int, tuple[float | None, float | None, int]] = {}
+    if spec.kind in ("conversion", "win_rate"):
+        grouped = items.group_by("owner_id").agg(pl.len().alias("n"), pl.col("success").sum())
+        found = {owner: (int(successes), int(n)) for owner, n, successes in grouped.iter_rows()}
+        for person in people:
+            successes, n = found.get(person, (0, 0))
+            values[person] = (*_proportion(successes, n), n)
+    elif spec.kind == "stage_days":
+        lists = dict(items.group_by("owner_id").agg(pl.col("days")).iter_rows())
+        for person in people:
+            days = [float(d) for d in lists.get(person) or []]
+            values[person] = (*_mean(days), len(days))
+    else:
+        weeks = _mondays(start, end)
+        counts: dict[tuple[int, date], list[float]] = {}
+        for owner, week, count in items.select("owner_id", "week", "count").iter_rows():
+            counts.setdefault((owner, week), []).append(float(count))
+        for person in people:
+            pairs = _person_weeks([person], weeks, joined)
+            if not pairs:
+                values[person] = (None, None, 0)
+                continue
+            filled = [v for pair in pairs for v in counts.get(pair, [0.0])]
+            values[person] = (*_mean(filled), len(filled))
+    return {
+        person: Measure(
+            value=value,
+            n=n,
+            variance=variance,
+            start=start.date(),
+            end=end.date(),
+            people=1,
+        )
+        for person, (value, variance, n) in values.items()
+    }
 
 
 def measure(
@@ -529,9 +598,10 @@ def _team_part(
     """
     b_start, b_end, d_start, d_end = periods
     rows = []
+    befores = _each(before, spec, others, b_start, b_end, joined)
+    durings = _each(during, spec, others, d_start, d_end, joined)
     for person in others:
-        b = _summarise(before, spec, [person], b_start, b_end, joined)
-        d = _summarise(during, spec, [person], d_start, d_end, joined)
+        b, d = befores[person], durings[person]
         if b.value is None or d.value is None or b.n == 0 or d.n == 0:
             continue
         rows.append((b, d))
@@ -584,19 +654,22 @@ def evaluate(
     start: datetime,
     end: datetime,
     started: Mapping[int, date] | None = None,
+    deals: DealsMemo | None = None,
 ) -> Impact:
     """Before/during for the rep against ``comparison`` (the rest of the team).
 
     ``started``: the people's start dates where known; otherwise a person joined with
     their first activity or deal. Weeks before someone joined are not counted.
+    ``deals``: one dict per ``data`` kept across calls, so plans measured over the same
+    periods share the deals' states and visits (a pure cache, the figures are the same).
     """
     before_start, before_end = before_period(start, end)
     others = sorted(p for p in comparison if p != rep)
     everyone = sorted([rep, *others])
     joined = joined_on(data, everyone, started)
     # Each period's deals are worked out once, for the rep and the team together.
-    before = _items(data, spec, everyone, before_start, before_end)
-    during = _items(data, spec, everyone, start, end)
+    before = _items(data, spec, everyone, before_start, before_end, deals)
+    during = _items(data, spec, everyone, start, end, deals)
     rep_before = _summarise(before, spec, [rep], before_start, before_end, joined)
     team_before = _summarise(before, spec, others, before_start, before_end, joined)
     reliability, team_part = _team_part(

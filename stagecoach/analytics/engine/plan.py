@@ -87,6 +87,7 @@ def add_plans(groups: dict[str, dict[str, Any]], data: Data, window: Window) -> 
             for kind, ratio in per_new_deal.items()
         }
         cycle = group.get("median_cycle_days") or org.get("median_cycle_days")
+        ordered = sorted(group["stages"], key=lambda s: s["order"])
         group["plan"] = {
             "gap": gap,
             "average_won_deal": deal_size,
@@ -104,17 +105,19 @@ def add_plans(groups: dict[str, dict[str, Any]], data: Data, window: Window) -> 
                     "stage": s["stage"],
                     "open_now": s["open_deals"],
                     "needed": (wins / p)
-                    if wins is not None and (p := _from_stage(group["stages"], s))
+                    if wins is not None and (p := _from_stage(ordered, s))
                     else None,
                 }
-                for s in sorted(group["stages"], key=lambda s: s["order"])
+                for s in ordered
             ],
         }
 
 
-def _from_stage(stages: list[dict[str, Any]], start: dict[str, Any]) -> float | None:
+def _from_stage(ordered: list[dict[str, Any]], start: dict[str, Any]) -> float | None:
+    """P(won) from ``start`` on: the product of its pipeline's rates from there, the
+    stages ``ordered`` by their order already (sorted once per rep, not once per stage)."""
     probability = 1.0
-    for stage in sorted(stages, key=lambda s: s["order"]):
+    for stage in ordered:
         if stage["pipeline_id"] != start["pipeline_id"] or stage["order"] < start["order"]:
             continue
         rate = stage.get("conversion_shrunk", stage.get("conversion"))

@@ -16,11 +16,16 @@ import pytest
 from stagecoach.analytics.engine.frames import Data, conform
 from stagecoach.analytics.engine.impact import (
     MIN_SAMPLE,
+    DealsMemo,
     Measure,
     MetricSpec,
+    _each,
+    _items,
+    _summarise,
     before_period,
     difference_in_differences,
     evaluate,
+    joined_on,
     measure,
 )
 
@@ -291,3 +296,36 @@ def test_null_data_with_a_low_baseline_rep_gives_no_verdict() -> None:
     assert impact.rep_before.value == pytest.approx(0.2)
     assert impact.verdict == "no_evidence"
     assert impact.effect == pytest.approx(0.0, abs=0.1)  # a plain DiD says +30 points
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        CONVERSION,
+        MetricSpec("win_rate"),
+        MetricSpec("stage_days", stage_id=S1),
+        MetricSpec("activities", activity_type="call"),
+        MetricSpec("new_opportunities"),
+    ],
+    ids=lambda s: s.kind,
+)
+def test_each_team_mates_figures_in_one_pass_match_one_at_a_time(spec: MetricSpec) -> None:
+    # Team-mate 4 has no deals and no calls: a person with nothing still gets a figure.
+    people = [REP, 2, 3, 4]
+    frames = data(
+        deals(REP, -40, advanced=3, lost=2),
+        deals(REP, 5, advanced=4, lost=1),
+        deals(2, -30, advanced=1, lost=4),
+        deals(3, 2, advanced=2, lost=2),
+        activity=_calls({REP: range(-13, 8), 2: range(-9, 3), 3: range(-2, 8)}),
+    )
+    joined = joined_on(frames, people, {4: (START - timedelta(weeks=3)).date()})
+    for start, end in (before_period(START, END), (START, END)):
+        items = _items(frames, spec, people, start, end)
+        one_at_a_time = {p: _summarise(items, spec, [p], start, end, joined) for p in people}
+        assert _each(items, spec, people, start, end, joined) == one_at_a_time
+    memo: DealsMemo = {}
+    fresh = evaluate(frames, spec, rep=REP, comparison=TEAM, start=START, end=END)
+    for _ in range(2):
+        kept = evaluate(frames, spec, rep=REP, comparison=TEAM, start=START, end=END, deals=memo)
+        assert kept == fresh
