@@ -184,9 +184,8 @@ def test_a_worker_killed_mid_upload_leaves_nothing_and_its_task_is_failed(
         Site.kill(worker)
 
     assert site.counts() == counts
-    [(task_id, task_status)] = site.sql(
-        f"SELECT id, status FROM {tasks} WHERE {NOT_STORED_RESULTS}"
-    )  # noqa: S608
+    ours = f"SELECT id, status FROM {tasks} WHERE {NOT_STORED_RESULTS}"  # noqa: S608
+    [(task_id, task_status)] = site.sql(ours)
     assert task_status == "RUNNING"
 
     found = site.recover(at=later())
@@ -203,9 +202,8 @@ def test_a_worker_killed_mid_upload_leaves_nothing_and_its_task_is_failed(
     second = run_id + 1
     assert site.import_runs()[-2:] == [(run_id, "failed", INTERRUPTED), (second, "succeeded", "")]
     assert site.counts() == prepared.expected_counts
-    statuses = sorted(
-        status for (status,) in site.sql(f"SELECT status FROM {tasks} WHERE {NOT_STORED_RESULTS}")
-    )  # noqa: S608
+    ours = f"SELECT status FROM {tasks} WHERE {NOT_STORED_RESULTS}"  # noqa: S608
+    statuses = sorted(status for (status,) in site.sql(ours))
     assert statuses == ["FAILED", "SUCCESSFUL"]
 
 
