@@ -5,9 +5,9 @@ The figures are computed by :mod:`stagecoach.development.health` and
 :mod:`stagecoach.development.impact` exactly as before; this module decides *when*:
 
 - an input changes (a session logged, a commitment closed, a plan changed, an analytics
-  refresh finished, see :mod:`stagecoach.development.receivers`): every stored result
-  is marked changed in the same transaction, and once it commits a recomputation is
-  queued (once per transaction, and not again while one is waiting);
+  refresh finished, see :mod:`stagecoach.development.receivers`): once the change
+  commits, every stored result is marked changed and a recomputation is queued (once
+  per transaction, and not again while one is waiting);
 - a page finds its result missing, changed since, or computed for another day (the
   windows end today): it queues a recomputation and shows what it has, saying the
   figures are being computed.
@@ -78,21 +78,30 @@ def _ensure_rows() -> None:
     StoredResult.objects.bulk_create([StoredResult(key=k) for k in keys()], ignore_conflicts=True)
 
 
+def _lock_all() -> None:
+    """Take every row's lock, in one order. Each writer of several rows calls this first
+    in its transaction, so two writers wait for each other instead of deadlocking."""
+    list(StoredResult.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
 def queue(*, now: datetime | None = None) -> bool:
     """Queue one recomputation of every stored result, unless one is waiting already.
     True when this call queued it."""
     now = now or timezone.now()
     _ensure_rows()
-    claimed = (
-        StoredResult.objects.filter(
-            Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER)
+    with transaction.atomic():
+        _lock_all()
+        claimed = (
+            StoredResult.objects.filter(
+                Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER)
+            )
+            .filter(key=IMPACT)
+            .update(queued_at=now)
         )
-        .filter(key=IMPACT)
-        .update(queued_at=now)
-    )
+        if claimed:
+            StoredResult.objects.exclude(key=IMPACT).update(queued_at=now)
     if not claimed:
         return False
-    StoredResult.objects.exclude(key=IMPACT).update(queued_at=now)
     # Imported here: defining a task binds the task backend, which the app registry
     # must not do while it loads (the receivers import this module).
     from stagecoach.development.tasks import compute_stored_results
@@ -101,17 +110,24 @@ def queue(*, now: datetime | None = None) -> bool:
     return True
 
 
-def _queue_after_commit() -> None:
+def _after_change() -> None:
+    with transaction.atomic():
+        _lock_all()
+        StoredResult.objects.update(changed_at=timezone.now())
     queue()
 
 
 def inputs_changed() -> None:
-    """An input of the stored results changed: mark them changed now (rolled back with
-    the change if it is) and queue their recomputation once the change commits."""
-    StoredResult.objects.update(changed_at=timezone.now())
+    """An input of the stored results changed: once the change commits, mark them
+    changed and queue their recomputation (once per transaction).
+
+    Marked after the commit, not in the change's own transaction: there, every write
+    of a session or a commitment would hold these shared rows locked until it commits,
+    one at a time across the whole app (and two such writers could deadlock).
+    """
     # Once per transaction: logging a session saves its items and commitments too.
-    if not any(entry[1] is _queue_after_commit for entry in connection.run_on_commit):
-        transaction.on_commit(_queue_after_commit)
+    if not any(entry[1] is _after_change for entry in connection.run_on_commit):
+        transaction.on_commit(_after_change)
 
 
 def compute_all(*, now: datetime | None = None) -> None:
@@ -123,7 +139,9 @@ def compute_all(*, now: datetime | None = None) -> None:
     now = now or timezone.now()
     _ensure_rows()
     # Cleared first: a change while this runs queues the next run.
-    StoredResult.objects.update(queued_at=None)
+    with transaction.atomic():
+        _lock_all()
+        StoredResult.objects.update(queued_at=None)
     results: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     for weeks in WEEK_CHOICES:
@@ -135,6 +153,7 @@ def compute_all(*, now: datetime | None = None) -> None:
     seconds[IMPACT] = time.perf_counter() - started
     day = timezone.localtime(now).date()
     with transaction.atomic():
+        _lock_all()
         for key, data in results.items():
             StoredResult.objects.filter(key=key).update(
                 data=data, day=day, computed_at=now, seconds=round(seconds[key], 3)
