@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 from stagecoach.lib import figures
-from stagecoach.web.charts import Bar, DurationRow, FunnelStep, Series
+from stagecoach.lib.charts import Bar, DurationRow, FunnelStep, Series
 
 WINDOWS = ((90, "90 days"), (180, "6 months"), (365, "12 months"), (730, "2 years"))
 ACTIVITY_NAMES = {

@@ -23,8 +23,8 @@ from stagecoach.development.health import stored as health_stored
 from stagecoach.development.health_forms import SelfAssessmentForm
 from stagecoach.development.health_services import record_self_assessment
 from stagecoach.development.stored import read as read_stored
+from stagecoach.lib import charts
 from stagecoach.lib.csvexport import csv_response
-from stagecoach.web import charts
 
 SESSION_SEGMENTS = ("Held", "Missed", "Cancelled")
 

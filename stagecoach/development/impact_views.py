@@ -16,7 +16,7 @@ from stagecoach.development.views import (
     _action_plans_csv,
     _wants_csv,
 )
-from stagecoach.web import charts
+from stagecoach.lib import charts
 
 TONES = {"improved": "seg-2", "worse": "seg-5", "no_evidence": "seg-4", "not_enough_data": ""}
 

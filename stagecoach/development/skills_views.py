@@ -18,8 +18,8 @@ from stagecoach.development.views import (
     _sessions_with,
     _wants_csv,
 )
+from stagecoach.lib import charts
 from stagecoach.lib.csvexport import csv_response
-from stagecoach.web import charts
 
 
 @login_required

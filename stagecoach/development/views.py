@@ -40,8 +40,8 @@ from stagecoach.development.models import (
     PlanAction,
     TargetMetric,
 )
+from stagecoach.lib import charts
 from stagecoach.lib.csvexport import csv_response
-from stagecoach.web import charts
 
 
 def _person(request: HttpRequest) -> Person | None:

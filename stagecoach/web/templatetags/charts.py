@@ -1,4 +1,4 @@
-"""Template tags for the SVG charts in :mod:`stagecoach.web.charts`.
+"""Template tags for the SVG charts in :mod:`stagecoach.lib.charts`.
 
 ``{% load charts %}`` then, for example, ``{% funnel_chart steps %}`` or
 ``{% bar_chart items unit="$" %}``. Every tag takes an optional ``title``, which
@@ -14,7 +14,7 @@ import numpy.typing as npt
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from stagecoach.web import charts
+from stagecoach.lib import charts
 
 register = template.Library()
 

@@ -14,7 +14,7 @@ from django.template import Context, Template
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagecoach.web.charts import (
+from stagecoach.lib.charts import (
     Bar,
     DurationRow,
     FunnelStep,
