@@ -29,6 +29,7 @@ from stagecoach.analytics.engine.compute import empty_group
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.reports import flag_report, rep_report, source_ids
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+from stagecoach.analytics.views import team_rows
 
 MIN_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 3650
@@ -593,7 +594,6 @@ def _float(value: Any) -> float | None:
 def team_page(request: HttpRequest, team_id: int, period: Query[Period]) -> dict[str, Any]:
     """The rows of the team page, built by the page's own function; 404 when the team
     is not yours to see."""
-    from stagecoach.accounts.views import team_rows
     from stagecoach.process.selectors import default_pipeline, open_stages
 
     team = get_team_for_user(request.user, team_id)

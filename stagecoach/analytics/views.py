@@ -1,20 +1,327 @@
+"""The organisation, team and person pages, and the button that recomputes them.
+
+They show the stored analytics to whoever may see them; access is decided by the access
+helpers before anything is read."""
+
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from stagecoach.accounts.models import Role
-from stagecoach.accounts.selectors import can_administer, scope_for
-from stagecoach.analytics.models import Refresh
+from stagecoach.accounts.models import Person, Role, Team, User
+from stagecoach.accounts.selectors import (
+    can_administer,
+    get_person_for_user,
+    get_team_for_user,
+    scope_for,
+    visible_people,
+    visible_teams,
+)
+from stagecoach.analytics import ondemand, presenters, selectors
+from stagecoach.analytics.models import Flag, Refresh
 from stagecoach.analytics.ondemand import STALE_AFTER
 from stagecoach.analytics.tasks import queue_refresh
+from stagecoach.coaching.selectors import may_set_team_webhook
+from stagecoach.lib.money import format_money
+from stagecoach.pipeline import selectors as pipeline_selectors
+from stagecoach.pipeline.models import Opportunity
+from stagecoach.process.models import Stage
+from stagecoach.process.selectors import default_pipeline, open_stages
+
+
+def _period(request: HttpRequest) -> presenters.Period:
+    today = timezone.localdate()
+    span = ondemand.data_span()
+    asked = presenters.requested_period(request, first=span.first, today=today)
+    days = asked.window_days
+    scope = scope_for(request.user)
+    # Only someone who can see people's data may make the server compute for them.
+    if scope.everyone or scope.person is not None:
+        user = request.user if isinstance(request.user, User) else None
+        as_of = ondemand.ensure_for(user, as_of=asked.as_of, window_days=days)
+    else:
+        as_of = asked.as_of or selectors.latest_as_of(days) or today
+    latest = selectors.latest_as_of(days)
+    notes = list(asked.notes)
+    if as_of == latest and as_of < today and span.last is not None and span.last <= as_of:
+        notes.append(
+            f"The data ends on {span.last:%-d %b %Y}, so these figures are as of that day, "
+            "not today."
+        )
+    return presenters.Period(
+        as_of=as_of, window_days=days, latest=as_of == (latest or today), notes=tuple(notes)
+    )
+
+
+def _money(value: Any) -> str:
+    return format_money(value, settings.STAGECOACH_CURRENCY)
+
+
+def flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
+    """Each flag with its evidence in sentences and the deals it names, to link them."""
+    stage_names = dict(Stage.objects.values_list("id", "name"))
+    deal_ids = {deal for flag in flags for deal in flag.deals}
+    deal_names = dict(Opportunity.objects.filter(id__in=deal_ids).values_list("id", "name"))
+    return [
+        {
+            "flag": flag,
+            "lines": presenters.evidence_lines(
+                flag.code,
+                flag.evidence,
+                money=_money,
+                stage_names=stage_names,
+                deal_names=deal_names,
+            ),
+            "deals": [(deal, deal_names[deal]) for deal in flag.deals if deal in deal_names],
+            "title": presenters.flag_title(flag),
+        }
+        for flag in flags
+    ]
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A filter change (htmx) gets the analytics part of the page only.
+
+    The dates shown and the notes on the filters sit outside that part, so they come
+    along out of band; and the address the browser keeps is the one just answered, so a
+    reload or a shared link shows what is on screen.
+    """
+    if not getattr(request, "htmx", False):
+        return render(request, template, context)
+    oob = {**context, "oob": True}
+    body = (
+        render_to_string(f"{template}#analytics", context, request)
+        + render_to_string("analytics/_period_label.html", oob, request)
+        + render_to_string("analytics/_period_notes.html", oob, request)
+    )
+    response = HttpResponse(body)
+    response["HX-Push-Url"] = request.get_full_path()
+    return response
+
+
+@login_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    """The organisation: every team the login may see, with how each is doing."""
+    teams = list(
+        visible_teams(request.user).annotate(member_count=Count("members")).order_by("name")
+    )
+    period = _period(request)
+    everyone = scope_for(request.user).everyone
+    subjects = [f"team:{t.pk}" for t in teams] + (["org", "benchmark"] if everyone else [])
+    metrics = selectors.metrics_for_subjects(
+        subjects, as_of=period.as_of, window_days=period.window_days
+    )
+    severity: dict[int, Counter[str]] = defaultdict(Counter)
+    people_team = dict(Person.objects.values_list("id", "team_id"))
+    flags = (
+        selectors.flags_for(
+            [p for p, t in people_team.items() if t is not None],
+            as_of=period.as_of,
+            window_days=period.window_days,
+        )
+        if everyone
+        else Flag.objects.none()
+    )
+    codes: Counter[str] = Counter()
+    for person_id, level, code in flags.values_list("person_id", "severity", "code"):
+        severity[people_team[person_id]][level] += 1
+        codes[code] += 1
+    by_parent: dict[int | None, list[Team]] = {}
+    ids = {t.pk for t in teams}
+    for team in teams:
+        parent = team.parent_id if team.parent_id in ids else None
+        by_parent.setdefault(parent, []).append(team)
+
+    def tree(parent: int | None, depth: int) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for team in by_parent.get(parent, []):
+            rows.append(
+                {
+                    "depth": depth,
+                    "team": team,
+                    "m": metrics.get(f"team:{team.pk}", {}),
+                    "flags": severity.get(team.pk, Counter()),
+                }
+            )
+            rows.extend(tree(team.pk, depth + 1))
+        return rows
+
+    org = metrics.get("org")
+    return _render(
+        request,
+        "analytics/team_list.html",
+        {
+            "rows": tree(None, 0),
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "org": org,
+            "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
+            "org_forecast": presenters.forecast_view(org) if org else None,
+            "codes": [(code, presenters.flag_kind(code), n) for code, n in codes.most_common()],
+            "everyone": everyone,
+            "can_refresh": can_administer(request.user) or everyone,
+            "last_refresh": selectors.last_refresh(),
+        },
+    )
+
+
+def team_rows(
+    reps: list[Person],
+    *,
+    metrics: dict[str, Any],
+    flags: list[Flag],
+    stages: list[Any],
+    today: date,
+) -> list[dict[str, Any]]:
+    """Each rep's row of the team page (and of ``GET /api/teams/{id}``): stored figures,
+    open pipeline by stage, flag counts, funnel and calls."""
+    pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
+    flag_counts: dict[int, Counter[str]] = defaultdict(Counter)
+    for flag in flags:
+        flag_counts[flag.person_id][flag.severity] += 1
+    rows: list[dict[str, Any]] = []
+    for rep in reps:
+        data = metrics.get(f"rep:{rep.pk}", {})
+        rows.append(
+            {
+                "rep": rep,
+                "m": data,
+                "pipeline": pipelines[rep.pk],
+                "by_stage": [pipelines[rep.pk].by_stage.get(s.pk, 0) for s in stages],
+                "flags": flag_counts.get(rep.pk, Counter()),
+                "funnel": presenters.funnel_steps(data, rep=True, person_id=rep.pk) if data else [],
+                "calls": (data.get("activities") or {}).get("call"),
+            }
+        )
+    return rows
+
+
+@login_required
+def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = get_team_for_user(request.user, team_id)
+    period = _period(request)
+    today = timezone.localdate()
+    # Everyone who sold in the window: a manager who owns deals sells with the team they
+    # manage, and someone who has left keeps their history on the page.
+    reps = sorted(
+        selectors.team_sellers(
+            team,
+            visible_people(request.user),
+            as_of=period.as_of,
+            window_days=period.window_days,
+        ),
+        key=lambda p: (p.team.name if p.team else "", p.name, p.pk),
+    )
+    metrics = selectors.metrics_for_subjects(
+        [f"rep:{r.pk}" for r in reps] + [f"team:{team.pk}", "benchmark"],
+        as_of=period.as_of,
+        window_days=period.window_days,
+    )
+    flags = list(
+        selectors.flags_for(
+            [r.pk for r in reps], as_of=period.as_of, window_days=period.window_days
+        )
+    )
+    pipeline = default_pipeline()
+    stages = open_stages(pipeline) if pipeline else []
+    rows = team_rows(reps, metrics=metrics, flags=flags, stages=stages, today=today)
+    team_data = metrics.get(f"team:{team.pk}")
+    return _render(
+        request,
+        "analytics/team.html",
+        {
+            "team": team,
+            "sub_teams": team.children.select_related("manager").order_by("name"),
+            "rows": rows,
+            "stages": stages,
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "team_metrics": team_data,
+            "team_funnel": presenters.funnel_steps(team_data, rep=False) if team_data else [],
+            "team_forecast": presenters.forecast_view(team_data) if team_data else None,
+            "flags": flag_views(flags),
+            "totals": {
+                "count": sum(r["pipeline"].count for r in rows),
+                "amount": sum((r["pipeline"].amount for r in rows), start=0),
+                "past_close_date": sum(r["pipeline"].past_close_date for r in rows),
+                "by_stage": [sum(r["by_stage"][i] for r in rows) for i in range(len(stages))],
+            },
+            "stale_after": today - timedelta(days=14),
+            "can_set_webhook": may_set_team_webhook(request.user, team.pk),
+            "can_refresh": True,
+            "last_refresh": selectors.last_refresh(),
+        },
+    )
+
+
+@login_required
+def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = get_person_for_user(request.user, person_id)
+    period = _period(request)
+    now = timezone.now()
+    opportunities = list(pipeline_selectors.open_opportunities(person))
+    summary = pipeline_selectors.open_pipeline_by_owner([person.pk], today=now.date())[person.pk]
+    closed = list(pipeline_selectors.recently_closed(person, since=now - timedelta(days=90)))
+    for opportunity in opportunities:
+        entered = opportunity.stage_entered_at or opportunity.created_at
+        opportunity.days_in_stage = (now - entered).days if entered else None  # type: ignore[attr-defined]
+    data = (
+        selectors.metrics(f"rep:{person.pk}", as_of=period.as_of, window_days=period.window_days)
+        or {}
+    )
+    flags = list(
+        selectors.flags_for([person.pk], as_of=period.as_of, window_days=period.window_days)
+    )
+    won = [o for o in closed if o.stage.kind == "won"]
+    return _render(
+        request,
+        "analytics/person.html",
+        {
+            "person": person,
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "m": data,
+            "funnel": presenters.funnel_steps(data, rep=True, person_id=person.pk) if data else [],
+            "durations": presenters.duration_rows(data) if data else [],
+            "activities": presenters.activity_charts(data) if data else [],
+            "week_labels": presenters.week_labels(data) if data else [],
+            "forecast": presenters.forecast_view(data, person.pk) if data else None,
+            "pipeline_bars": presenters.pipeline_bars(
+                summary.amount_by_stage, summary.by_stage, data, settings.STAGECOACH_CURRENCY
+            )
+            if data
+            else [],
+            "plan": data.get("plan"),
+            "quality": data.get("quality"),
+            "coverage": data.get("coverage"),
+            "flags": flag_views(flags),
+            "stages": presenters.stage_rows(data) if data else [],
+            "opportunities": opportunities,
+            "summary": summary,
+            "closed": closed,
+            "won_count": len(won),
+            "won_amount": sum((o.amount_org or 0 for o in won), start=0),
+            "today": now.date(),
+            "is_self": scope_for(request.user).person == person,
+            "can_refresh": scope_for(request.user).person != person or person.role != Role.REP,
+            "last_refresh": selectors.last_refresh(),
+        },
+    )
 
 
 @login_required

@@ -13,10 +13,10 @@ from django.utils.http import content_disposition_header
 
 from stagecoach.accounts.models import User
 from stagecoach.accounts.selectors import can_administer
-from stagecoach.accounts.views import flag_views
 from stagecoach.analytics import selectors as analytics_selectors
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
+from stagecoach.analytics.views import flag_views
 from stagecoach.coaching.selectors import agenda_items_about, commitments_about
 from stagecoach.lib.csvexport import defused_file
 from stagecoach.pipeline.forms import ImportForm, MappingForm
