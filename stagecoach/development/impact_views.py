@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -18,6 +20,10 @@ from stagecoach.development.views import (
 )
 from stagecoach.lib import charts
 
+# Rows per page of the lists of ended and running plans: an organisation's whole history
+# of plans is for the CSV download, not one page.
+PAGE_SIZE = 50
+
 TONES = {"improved": "seg-2", "worse": "seg-5", "no_evidence": "seg-4", "not_enough_data": ""}
 
 
@@ -31,21 +37,36 @@ def _verdict_chart(summary: impact.Summary) -> str:
     )
 
 
+def _page(plans: QuerySet[ActionPlan], number: str | None) -> Page[ActionPlan]:
+    page = Paginator(plans, PAGE_SIZE).get_page(number)
+    # Read the rows here, with one query whether the list is empty or not, so the page
+    # costs the same queries in every organisation.
+    start = (page.number - 1) * PAGE_SIZE
+    page.object_list = list(plans[start : start + PAGE_SIZE])
+    return page
+
+
+def _without(request: HttpRequest, name: str) -> str:
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
 @login_required
 def impact_page(request: HttpRequest) -> HttpResponse:
     """What coaching moved: every ended action plan's verdict, and by focus area."""
     scope = scope_for(request.user)
     if not scope.everyone and (scope.person is None or scope.person.role == Role.REP):
         raise Http404("No such page.")
-    plans = list(
+    visible = (
         selectors.visible_action_plans(request.user)
         .exclude(plan__rep=scope.person)
         .order_by("-ends_on", "-id")
     )
-    ended = [p for p in plans if p.impact]
-    running = [p for p in plans if p.status == ActionPlan.Status.ACTIVE and not p.impact]
     if _wants_csv(request):
-        return _action_plans_csv("action-plans.csv", plans)
+        return _action_plans_csv("action-plans.csv", list(visible))
+    ended_plans = visible.filter(impact__isnull=False)
+    running_plans = visible.filter(status=ActionPlan.Status.ACTIVE, impact__isnull=True)
     if scope.everyone:
         # Leaders read the summary stored when plans were last measured or changed.
         stored = read_stored(IMPACT)
@@ -53,7 +74,9 @@ def impact_page(request: HttpRequest) -> HttpResponse:
     else:
         # A manager's team: a handful of plans, summarised as they are read.
         stored = None
-        summary = impact.summarise(ended)
+        summary = impact.summarise(list(ended_plans))
+    ended = _page(ended_plans, request.GET.get("page"))
+    running = _page(running_plans, request.GET.get("running"))
     groups: dict[str, list[charts.Effect]] = {}
     for e in summary.effects if summary else []:
         share = e.metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE)
@@ -97,5 +120,8 @@ def impact_page(request: HttpRequest) -> HttpResponse:
             else [],
             "verdict_chart": _verdict_chart(summary) if summary else "",
             "effect_charts": effect_charts,
+            # Each list's pager keeps the other list's page.
+            "ended_query": _without(request, "page"),
+            "running_query": _without(request, "running"),
         },
     )

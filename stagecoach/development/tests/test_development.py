@@ -376,6 +376,47 @@ def test_the_impact_page_is_for_those_who_coach(process, login) -> None:  # type
     ]
 
 
+def test_the_impact_page_lists_plans_a_page_at_a_time_and_the_csv_has_them_all(
+    process, login
+) -> None:  # type: ignore[no-untyped-def]
+    measured = _plan(process, weeks_ago=8)
+    measure_action_plans()
+    measured.refresh_from_db()
+    assert measured.impact is not None
+    copies = []
+    for n in range(60):
+        copy = ActionPlan.objects.get(pk=measured.pk)
+        copy.pk = None
+        copy.title = f"Ended plan {n}"
+        copies.append(copy)
+    running = ActionPlan.objects.get(pk=measured.pk)
+    running.pk, running.title, running.impact = None, "Still running", None
+    running.status = ActionPlan.Status.ACTIVE
+    copies.append(running)
+    ActionPlan.objects.bulk_create(copies)
+    client = login(process.mona)
+
+    def rows(page: bytes, table: str) -> list[str]:
+        body = page.split(f'class="compact {table}"'.encode())[1].split(b"</table>")[0]
+        return re.findall(r'href="/development/action-plans/\d+/">([^<]+)<', body.decode())
+
+    first = client.get(reverse("impact")).content
+    assert b'Ended action plans <span class="n">(61)</span>' in first
+    assert len(rows(first, "ended-plans")) == 50
+    assert b"Page 1 of 2" in first
+    assert rows(first, "running-plans") == [running.title]
+    second = client.get(reverse("impact"), {"page": 2, "running": 1}).content
+    assert len(rows(second, "ended-plans")) == 11
+    assert b"page=1" in second and b"running=1" in second  # the pager keeps the other list
+    # Every plan, on no page at all, in the download.
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(client.get(reverse("impact") + "?format=csv").content.decode("utf-8-sig"))
+        )
+    )
+    assert len(csv_rows) == 62
+
+
 def test_the_agenda_checks_in_on_the_current_action_plan_and_the_log_records_it(process) -> None:  # type: ignore[no-untyped-def]
     action_plan = _plan(process)
     agenda = build_agenda(process.alice)
