@@ -134,6 +134,9 @@ class StageChange(models.Model):
                 violation_error_message="This stage change is already recorded.",
             ),
         ]
+        # "What moved this week" (the review sheet, the digest) reads a few days of
+        # changes: by time, not by scanning every deal's history.
+        indexes = [models.Index(fields=["changed_at"], name="stage_change_when")]
 
     def __str__(self) -> str:
         return f"{self.opportunity_id} → {self.stage_id} at {self.changed_at:%Y-%m-%d %H:%M}"
@@ -168,6 +171,7 @@ class FieldChange(models.Model):
                 violation_error_message="This field change is already recorded.",
             ),
         ]
+        indexes = [models.Index(fields=["changed_at"], name="field_change_when")]
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value} → {self.new_value}"
