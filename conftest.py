@@ -42,6 +42,15 @@ class Cast:
     stranger: object
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: rendered page parts are keyed by ids and
+    times that a later test, on a rolled-back database, can repeat."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def cast(db: None) -> Cast:
     from stagecoach.accounts.models import Role, Team, User

@@ -10,20 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from stagecoach.accounts.models import Person
 from stagecoach.development import health
 from stagecoach.development.health import stored as health_stored
 from stagecoach.development.health_forms import SelfAssessmentForm
 from stagecoach.development.health_services import record_self_assessment
 from stagecoach.development.stored import read as read_stored
-from stagecoach.lib import charts
+from stagecoach.lib import charts, fragments
 from stagecoach.lib.csvexport import csv_response
 
 SESSION_SEGMENTS = ("Held", "Missed", "Cancelled")
@@ -72,16 +75,28 @@ def _band_chart(bands: health.BandShares | None) -> list[charts.StackRow]:
 @login_required
 @require_GET
 def coaching_health(request: HttpRequest) -> HttpResponse:
-    """One row per visible manager: is the coaching happening, and is it followed up?"""
+    """One row per visible manager: is the coaching happening, and is it followed up?
+
+    The tables and charts are the stored figures of the managers this login sees; they
+    are rendered once per computation of the figures and set of managers, and kept.
+    """
     managers = health.visible_managers(request.user)
     window = _window(request)
     stored = read_stored(health_stored.key(window.weeks))
-    rows: list[health.Accountability] = []
-    bands = None
+    body, refreshed_at = "", None
     if stored.data is not None:
-        figures = health_stored.rebuild(stored.data, managers)
-        window, rows = figures.window, figures.rows
-        bands = _org_bands(request, window, figures.bands)
+        data = stored.data
+        refreshed_at = health_stored.refreshed_at(data, managers)
+        body = fragments.cached(
+            fragments.key(
+                "coaching-health",
+                health_stored.key(window.weeks),
+                stored.computed_at,
+                health.sees_everyone(request.user),
+                ids=[m.pk for m in managers],
+            ),
+            lambda: _health_body(request, data, managers),
+        )
     return render(
         request,
         "development/health.html",
@@ -89,6 +104,21 @@ def coaching_health(request: HttpRequest) -> HttpResponse:
             "window": window,
             "week_choices": health.WEEK_CHOICES,
             "stored": stored,
+            "body": body,
+            "refreshed_at": refreshed_at,
+            "may_self_assess": health.may_self_assess(request.user),
+        },
+    )
+
+
+def _health_body(request: HttpRequest, data: dict[str, Any], managers: Sequence[Person]) -> str:
+    figures = health_stored.rebuild(data, managers)
+    window, rows = figures.window, figures.rows
+    bands = _org_bands(request, window, figures.bands)
+    return render_to_string(
+        "development/_health_body.html",
+        {
+            "window": window,
             "rows": rows,
             "bands": _band_rows(bands),
             "band_chart": _band_chart(bands),
@@ -105,8 +135,6 @@ def coaching_health(request: HttpRequest) -> HttpResponse:
                 for r in rows
             ],
             "session_segments": SESSION_SEGMENTS,
-            "refreshed_at": rows[0].freshness.refreshed_at if rows else None,
-            "may_self_assess": health.may_self_assess(request.user),
         },
     )
 

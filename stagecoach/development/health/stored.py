@@ -113,6 +113,16 @@ def _window(data: Mapping[str, Any]) -> Window:
     )
 
 
+def refreshed_at(data: Mapping[str, Any], managers: Sequence[Person]) -> datetime | None:
+    """When the analytics behind these managers' stored figures were refreshed, read
+    without rebuilding the figures."""
+    by_manager = {row["manager"]: row for row in data["rows"]}
+    for manager in managers:
+        if manager.pk in by_manager:
+            return _parse_moment(by_manager[manager.pk]["freshness"]["refreshed_at"])
+    return None
+
+
 def rebuild(data: Mapping[str, Any], managers: Sequence[Person]) -> StoredHealth:
     """The stored figures of these managers (those a login may see), in their order; a
     manager without stored figures (added since they were computed) is left out."""

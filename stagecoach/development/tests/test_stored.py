@@ -3,6 +3,7 @@ clear state before they exist, and recomputed when an input changes."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -162,3 +163,35 @@ def test_a_manager_sees_only_their_own_row_of_the_stored_table(cast, login) -> N
     assert "Mona Manager" in content
     assert "Nate Manager" not in content
     assert Person.objects.filter(role=Role.MANAGER).count() == 2
+
+
+def test_the_table_is_rendered_once_per_computation_and_set_of_managers(  # type: ignore[no-untyped-def]
+    cast, login, monkeypatch
+) -> None:
+    held(cast.mona, cast.alice, minutes=60)
+    stored_results.compute_all()
+    rebuilds: list[int] = []
+    rebuild = health_stored.rebuild
+    monkeypatch.setattr(
+        health_stored,
+        "rebuild",
+        lambda data, managers: rebuilds.append(len(managers)) or rebuild(data, managers),
+    )
+    leader = login(cast.lena)
+    first = leader.get(reverse("coaching-health")).content.decode()
+    again = leader.get(reverse("coaching-health")).content.decode()
+    table = "<h2>Accountability"
+    assert rebuilds == [2] and "Nate Manager" in first
+    assert first.split(table)[1] == again.split(table)[1]
+    # Another set of managers is another table: Mona sees only her own row.
+    mona = login(cast.mona).get(reverse("coaching-health")).content.decode()
+    assert rebuilds == [2, 1] and "Nate Manager" not in mona and "Mona Manager" in mona
+    leader = login(cast.lena)
+    # A new computation is a new table, with the new figures.
+    minutes = r"(\d+) min<div class=\"n\">"
+    assert re.findall(minutes, first)[0] == "8"  # 60 minutes over 8 weeks, rounded
+    held(cast.mona, cast.bob, minutes=120)
+    stored_results.compute_all()
+    after = leader.get(reverse("coaching-health")).content.decode()
+    assert rebuilds == [2, 1, 2]
+    assert re.findall(minutes, after)[0] == "23"  # 180 minutes over 8 weeks, rounded
