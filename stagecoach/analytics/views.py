@@ -6,6 +6,7 @@ helpers before anything is read."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from stagecoach.analytics.models import Flag, Refresh
 from stagecoach.analytics.ondemand import STALE_AFTER
 from stagecoach.analytics.tasks import queue_refresh
 from stagecoach.coaching.selectors import may_set_team_webhook
+from stagecoach.lib import fragments
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
@@ -113,12 +115,53 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> Htt
 
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
-    """The organisation: every team the login may see, with how each is doing."""
+    """The organisation: every team the login may see, with how each is doing.
+
+    The figures are stored at each refresh; their part of the page is rendered once per
+    refresh, period and set of teams (names, managers and member counts included in the
+    key), and kept.
+    """
     teams = list(
-        visible_teams(request.user).annotate(member_count=Count("members")).order_by("name")
+        visible_teams(request.user)
+        .select_related("manager")
+        .annotate(member_count=Count("members"))
+        .order_by("name")
     )
     period = _period(request)
     everyone = scope_for(request.user).everyone
+    last_refresh = selectors.last_refresh()
+    analytics = fragments.cached(
+        fragments.key(
+            "organisation",
+            last_refresh.pk if last_refresh else None,
+            last_refresh.finished_at if last_refresh else None,
+            period.as_of,
+            period.window_days,
+            everyone,
+            [
+                (t.pk, t.name, t.parent_id, t.manager.name if t.manager else "", t.member_count)
+                for t in teams
+            ],
+        ),
+        lambda: _organisation_figures(request, teams, period, everyone=everyone),
+    )
+    return _render(
+        request,
+        "analytics/team_list.html",
+        {
+            "analytics": analytics,
+            "period": period,
+            "windows": presenters.WINDOWS,
+            "dates": selectors.available_dates(period.window_days),
+            "can_refresh": can_administer(request.user) or everyone,
+            "last_refresh": last_refresh,
+        },
+    )
+
+
+def _organisation_figures(
+    request: HttpRequest, teams: Sequence[Team], period: presenters.Period, *, everyone: bool
+) -> str:
     subjects = [f"team:{t.pk}" for t in teams] + (["org", "benchmark"] if everyone else [])
     metrics = selectors.metrics_for_subjects(
         subjects, as_of=period.as_of, window_days=period.window_days
@@ -159,22 +202,16 @@ def team_list(request: HttpRequest) -> HttpResponse:
         return rows
 
     org = metrics.get("org")
-    return _render(
-        request,
-        "analytics/team_list.html",
+    return render_to_string(
+        "analytics/_team_list_body.html",
         {
             "rows": tree(None, 0),
-            "period": period,
-            "windows": presenters.WINDOWS,
-            "dates": selectors.available_dates(period.window_days),
             "org": org,
             "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
             "org_forecast": presenters.forecast_view(org) if org else None,
             "codes": [(code, presenters.flag_kind(code), n) for code, n in codes.most_common()],
-            "everyone": everyone,
-            "can_refresh": can_administer(request.user) or everyone,
-            "last_refresh": selectors.last_refresh(),
         },
+        request,
     )
 
 

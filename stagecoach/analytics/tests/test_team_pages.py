@@ -117,3 +117,38 @@ def test_team_page_shows_the_quota_note_to_whoever_sees_the_team(cast, login) ->
     assert text in login(cast.lena).get(reverse("team", args=[cast.alpha.pk])).content.decode()
     # A manager of another team sees nothing of it.
     assert login(cast.nate).get(reverse("team", args=[cast.alpha.pk])).status_code == 404
+
+
+def test_the_organisation_figures_are_rendered_once_per_refresh_and_set_of_teams(  # type: ignore[no-untyped-def]
+    cast, login, monkeypatch
+) -> None:
+    from stagecoach.analytics import views
+    from stagecoach.analytics.services import refresh
+
+    make_opportunity(cast.alice, stage_name="Discovery", amount=12_000)
+    refresh()
+    renders: list[int] = []
+    render = views._organisation_figures
+    monkeypatch.setattr(
+        views,
+        "_organisation_figures",
+        lambda request, teams, period, everyone: (
+            renders.append(len(teams)) or render(request, teams, period, everyone=everyone)
+        ),
+    )
+    client = login(cast.lena)
+    first = client.get(reverse("teams")).content.decode()
+    assert client.get(reverse("teams")).content.decode().count("Alpha") == first.count("Alpha")
+    assert renders == [3]
+    # A renamed team is another set of teams: rendered again, with the new name.
+    cast.alpha.name = "Alpha North"
+    cast.alpha.save()
+    assert "Alpha North" in client.get(reverse("teams")).content.decode()
+    assert renders == [3, 3]
+    # So is a new refresh's figures.
+    refresh()
+    client.get(reverse("teams"))
+    assert renders == [3, 3, 3]
+    # A manager sees their own team only: their own rendering.
+    login(cast.mona).get(reverse("teams"))
+    assert renders == [3, 3, 3, 1]
