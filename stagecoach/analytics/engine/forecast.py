@@ -9,12 +9,14 @@ attainment = (won so far in the period
 question: it can be won, lost, or still be open at the period's end. For a deal that
 has sat ``age`` days in stage k, the chance is the cumulative incidence of a win within
 the days left, estimated (Aalen–Johansen) from the organisation's recorded visits to k
-that lasted at least ``age`` days — so a deal that has sat long is compared with the
+that lasted longer than ``age`` days — so a deal that has sat long is compared with the
 deals that sat as long, not with fresh ones. Each such visit ends in the deal's win or
 loss (at the moment it closed, whichever stages came between) or is *censored* when the
 deal is still open at ``as_of``: a censored visit leaves the risk set, it counts as
-neither a win nor a loss. Ages are taken in steps of ``AGE_STEP`` days; past the age
-where fewer than ``MIN_AT_RISK`` visits remain, the oldest estimate with enough is used.
+neither a win nor a loss. Ages are whole days (a deal's age is rounded down): in
+stages where the chance of moving on rises with the time spent, a coarser step would
+treat a deal as younger than it is and under-forecast it. Past the age where fewer
+than ``MIN_AT_RISK`` visits remain, the oldest estimate with enough is used.
 
 The rep's own skill scales that organisation-wide incidence by their shrunk chain of
 conversions from k over the organisation's, capped at the chance the deal closes at all.
@@ -50,7 +52,6 @@ from stagecoach.analytics.engine.frames import TIME, Data, Window
 from stagecoach.analytics.engine.metrics import ORG, rep_group, team_group
 
 QUANTILES_KEPT = 200
-AGE_STEP = 7  # days: open deals' ages are conditioned on in weekly steps
 MIN_AT_RISK = 20  # visits still in the stage at an age, for an estimate at that age
 RATE_PRIOR_DEALS = 10.0  # the peers' win rate weighs as many closed deals as this
 RATE_PRIOR_DAYS = 30.0  # the team's creation rate weighs as many days as this
@@ -81,33 +82,56 @@ def cumulative_incidence(
 
     ``until``: days from the start (entering the stage, or creation) to the deal's close,
     or to ``as_of`` while it is still open; ``event``: WON, LOST or 0 (still open:
-    censored, neither). With ``stay`` (days the visit lasted in the stage) and ``ages``,
-    one row per age: only visits that lasted longer than the age count, measured from
-    it. A row with fewer than ``MIN_AT_RISK`` visits takes the previous (younger) row's.
+    censored, neither). With ``stay`` (days the visit lasted in the stage) and ``ages``
+    (whole days), one row per age: only visits that lasted longer than the age count,
+    measured from it. An age with fewer than ``MIN_AT_RISK`` such visits takes the
+    estimate of the oldest age that has enough (age 0's, whatever it has).
+
+    Every whole age is estimated, not only the ones asked for, in one pass: a visit
+    that lasted ``stay`` days is in the risk set of every age below it, and for a whole
+    age ``a`` the day it ends on, counted from ``a``, is ``ceil(until) − a``. So the
+    counts of every age are reverse cumulative sums, over the last age each visit
+    reached, of one table of (last age, day from the start) counts.
     """
     ages = np.zeros(1, dtype=np.int64) if ages is None else ages
     stay = np.full(until.size, np.inf) if stay is None else stay
-    won = np.zeros((ages.size, horizon + 1))
-    lost = np.zeros((ages.size, horizon + 1))
-    for row, age in enumerate(ages):
-        at = stay > age
-        if at.sum() < MIN_AT_RISK and row > 0:
-            won[row], lost[row] = won[row - 1], lost[row - 1]
-            continue
-        # Day 1 holds what happened in the first day after the age, and so on; what
-        # happened after the horizon is only ever "still at risk" within it.
-        day = np.clip(np.ceil(until[at] - age), 1, horizon + 1).astype(np.int64)
-        kind = event[at]
-        d_won = np.bincount(day[kind == WON], minlength=horizon + 2)[: horizon + 1]
-        d_lost = np.bincount(day[kind == LOST], minlength=horizon + 2)[: horizon + 1]
-        gone = np.bincount(day, minlength=horizon + 2)[: horizon + 1]
-        at_risk = day.size - np.concatenate([[0], np.cumsum(gone)[:-1]])
-        safe = np.maximum(at_risk, 1)
-        survive = np.cumprod(1 - (d_won + d_lost) / safe)
-        before = np.concatenate([[1.0], survive[:-1]])
-        won[row] = np.cumsum(before * d_won / safe)
-        lost[row] = np.cumsum(before * d_lost / safe)
-    return Incidence(won=won, lost=lost)
+    # ``reached``: the oldest whole age each visit was still in the stage at.
+    reached = np.minimum(np.ceil(stay) - 1, max(int(ages.max(initial=0)), 0))
+    remaining = np.sort(reached)[::-1]
+    enough = int(remaining[MIN_AT_RISK - 1]) if remaining.size >= MIN_AT_RISK else 0
+    oldest = max(min(int(ages.max(initial=0)), enough), 0)
+    keep = reached >= 0
+    reached = np.minimum(reached[keep], oldest).astype(np.int64)
+    # Day a + 1 holds what happened in the first day after age a, and so on; what
+    # happened after the horizon is only ever "still at risk" within it. A visit ends
+    # after the last age it reached, even where its dates say otherwise.
+    width = oldest + horizon + 2
+    day = np.clip(np.maximum(np.ceil(until[keep]), reached + 1), 1, width - 1).astype(np.int64)
+    kind = event[keep]
+    cell = reached * width + day
+    size = (oldest + 1) * width
+
+    def table(mask: npt.NDArray[np.bool_]) -> Floats:
+        counts = np.bincount(cell[mask], minlength=size).reshape(oldest + 1, width)
+        # Reverse cumulative sum over ages: the visits that reached age a or older.
+        summed: Floats = np.cumsum(counts[::-1], axis=0)[::-1].astype(np.float64)
+        return summed
+
+    d_won = table(kind == WON)
+    d_lost = table(kind == LOST)
+    gone = table(np.ones(kind.size, dtype=bool))
+    left_before = np.cumsum(gone, axis=1) - gone
+    at_risk = gone.sum(axis=1, keepdims=True) - left_before
+    safe = np.maximum(at_risk, 1)
+    survive = np.cumprod(1 - (d_won + d_lost) / safe, axis=1)
+    before = np.concatenate([np.ones((oldest + 1, 1)), survive[:, :-1]], axis=1)
+    won_from_start = np.cumsum(before * d_won / safe, axis=1)
+    lost_from_start = np.cumsum(before * d_lost / safe, axis=1)
+    row = np.minimum(np.maximum(ages, 0), oldest)
+    column = row[:, None] + np.arange(horizon + 1)
+    return Incidence(
+        won=won_from_start[row[:, None], column], lost=lost_from_start[row[:, None], column]
+    )
 
 
 def _days(expr: pl.Expr) -> pl.Expr:
@@ -163,14 +187,14 @@ def _open_deal_probabilities(
     }
     won = np.zeros(ages.size)
     closed = np.zeros(ages.size)
-    steps = (np.maximum(ages, 0) // AGE_STEP).astype(np.int64) * AGE_STEP
+    whole = np.floor(np.maximum(ages, 0)).astype(np.int64)
     days = np.maximum(left, 0).astype(np.int64)
     for stage_id in np.unique(stage_ids):
         rows = np.flatnonzero(stage_ids == stage_id)
         found = by_stage.get(int(stage_id))
         if found is None:
             continue
-        grid = np.unique(steps[rows])
+        grid = np.unique(whole[rows])
         incidence = cumulative_incidence(
             np.asarray(found[0], dtype=np.float64),
             np.asarray(found[1], dtype=np.int64),
@@ -178,7 +202,7 @@ def _open_deal_probabilities(
             stay=np.asarray(found[2], dtype=np.float64),
             ages=grid,
         )
-        which = np.searchsorted(grid, steps[rows])
+        which = np.searchsorted(grid, whole[rows])
         won[rows] = incidence.won[which, days[rows]]
         closed[rows] = won[rows] + incidence.lost[which, days[rows]]
     return won, closed

@@ -319,3 +319,33 @@ def test_cumulative_incidence_is_a_sub_distribution(
     assert np.all(curves.won >= 0) and np.all(curves.lost >= 0)
     assert np.all(np.diff(curves.won, axis=1) >= -1e-12)
     assert np.all(curves.won + curves.lost <= 1 + 1e-9)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.integers(0, 40), st.sampled_from([0, 1, 2])),
+        min_size=forecast.MIN_AT_RISK,
+        max_size=80,
+    ),
+    st.integers(0, 50),
+    st.integers(0, 40),
+)
+def test_each_age_is_aalen_johansen_on_the_visits_that_lasted_longer(
+    visits: list[tuple[int, int, int]], age: int, horizon: int
+) -> None:
+    # Half-days, so no visit ends exactly on a whole day.
+    stay = np.array([s + 0.5 for s, _, _ in visits], dtype=float)
+    until = stay + np.array([extra for _, extra, _ in visits], dtype=float)
+    event = np.array([e for _, _, e in visits], dtype=np.int64)
+    curves = forecast.cumulative_incidence(
+        until, event, horizon, stay=stay, ages=np.array([age], dtype=np.int64)
+    )
+    # The age whose estimate is used: the age itself, or the oldest with enough visits.
+    used = age
+    while used > 0 and np.sum(stay > used) < forecast.MIN_AT_RISK:
+        used -= 1
+    at = stay > used
+    plain = forecast.cumulative_incidence(until[at] - used, event[at], horizon)
+    np.testing.assert_allclose(curves.won[0], plain.won[0], atol=1e-12)
+    np.testing.assert_allclose(curves.lost[0], plain.lost[0], atol=1e-12)

@@ -115,11 +115,26 @@ def test_a_deal_long_in_its_stage_gets_a_lower_chance_when_history_says_so() -> 
     assert curves.lost[1, 30] == 1.0  # all of them lost by day 60 = 35 + 25
 
 
-def test_an_age_with_too_few_deals_left_takes_the_last_estimate_with_enough() -> None:
+def test_an_age_with_too_few_deals_left_takes_the_oldest_estimate_with_enough() -> None:
+    # 35 visits lasted more than 4 days, only 5 more than 5: an age of 35 days takes
+    # age 4's estimate, where 30 of the 35 were won the next day.
     stay = np.array([5.0] * 30 + [60.0] * 5)
     event = np.array([forecast.WON] * 30 + [forecast.LOST] * 5)
-    curves = forecast.cumulative_incidence(stay, event, 10, stay=stay, ages=np.array([0, 35]))
-    np.testing.assert_array_equal(curves.won[1], curves.won[0])
+    curves = forecast.cumulative_incidence(stay, event, 10, stay=stay, ages=np.array([0, 4, 35]))
+    np.testing.assert_array_equal(curves.won[2], curves.won[1])
+    assert curves.won[1, 1] == pytest.approx(30 / 35)
+    assert curves.won[0, 4] == 0.0
+
+
+def test_a_deal_is_conditioned_on_its_age_to_the_day() -> None:
+    # Every deal moves on after 10 days in the stage. One that has sat 6 days is won
+    # within 5 days; taken for a fresh deal (ages in weekly steps) it would have none.
+    stay = np.full(40, 10.0)
+    event = np.full(40, forecast.WON)
+    curves = forecast.cumulative_incidence(stay, event, 5, stay=stay, ages=np.array([0, 6]))
+    assert curves.won[0, 5] == 0.0
+    assert curves.won[1, 3] == 0.0
+    assert curves.won[1, 4] == pytest.approx(1.0)
 
 
 def test_new_pipeline_adds_value_in_proportion_to_the_creation_rate() -> None:
