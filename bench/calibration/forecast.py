@@ -8,7 +8,11 @@ what they actually won in that quarter. Per horizon it prints:
   extrapolated linearly to the period's end, "attains" when that reaches quota);
 - CRPS of the forecast distribution (from its 200 stored quantiles), in quota units;
 - the PIT histogram (10 bins; a calibrated forecast gives 10% in each);
-- P10–P90 coverage (target 0.75–0.85);
+- P10–P90 coverage (target 0.75–0.85), the share of realised totals equal to P10 or
+  P90, the mid-p coverage that counts those as half inside, the coverage an exactly
+  right forecast would have (its own probability of [P10, P90], above 0.8 where the
+  forecast has atoms: nothing more won, or just the deals almost sure to close), and
+  the share of randomised PITs in [0.1, 0.9] (0.8 for a calibrated forecast, atoms or not);
 - reliability of P(attain) per decile (predicted mean vs observed rate, n).
 
 Usage::
@@ -134,10 +138,34 @@ def report(rows: dict[int, list[dict[str, Any]]]) -> None:
         pits = np.array([pit(r["samples"], r["y"], rng) for r in items])
         histogram = np.histogram(pits, bins=10, range=(0, 1))[0] / n
         covered = np.mean([r["p10"] <= r["y"] <= r["p90"] for r in items])
+        # A realised total equal to P10 or P90 (an atom of the forecast: nothing more
+        # won, or exactly the deals most draws win) counts as inside above; mid-p coverage
+        # counts it as half inside, half outside.
+        ties = np.array(
+            [
+                np.isclose(r["y"], r["p10"], rtol=1e-9, atol=0.01)
+                or np.isclose(r["y"], r["p90"], rtol=1e-9, atol=0.01)
+                for r in items
+            ]
+        )
+        mid_p = covered - ties.mean() / 2
+        # What the plain coverage would be if every forecast were exactly right: the
+        # forecast's own probability of [P10, P90], more than 0.8 where it has atoms.
+        calibrated = np.mean(
+            [
+                np.mean((r["samples"] >= r["p10"] - 0.01) & (r["samples"] <= r["p90"] + 0.01))
+                for r in items
+            ]
+        )
         bias = np.mean([r["expected"] - r["y"] for r in items])
         print(f"\n== {horizon} days before quarter end: {n} forecasts, {hit.mean():.2f} attained")
         print(f"Brier {brier:.3f} (run-rate {brier_rr:.3f})   CRPS {score:.4f} × quota")
         print(f"P10–P90 coverage {covered:.2f}   mean expected − realised {bias:,.0f}")
+        print(
+            f"realised total equal to P10 or P90 {ties.mean():.3f}   mid-p coverage "
+            f"{mid_p:.2f}   coverage of an exact forecast {calibrated:.2f}   "
+            f"randomised PIT in [0.1, 0.9] {np.mean((pits >= 0.1) & (pits < 0.9)):.2f}"
+        )
         print("PIT  " + " ".join(f"{v:.2f}" for v in histogram))
         print("reliability (decile: predicted → observed, n)")
         edges = np.linspace(0, 1, 11)
