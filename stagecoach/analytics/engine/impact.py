@@ -676,7 +676,7 @@ def _team_part(
         if spec.unit == "share":
             p = team_before.value if team_before.value is not None else 0.5
             return p * (1 - p) / m.n
-        if spec.relative and per_visit is not None:
+        if spec.relative and per_visit:
             return per_visit / m.n
         return m.variance
 
@@ -691,7 +691,7 @@ def _team_part(
     between = max(0.0, spread - (sum(within) / len(within) if within else 0.0))
     r = 1.0 if not rep_v else between / (between + rep_v)
     weights = [b.n * d.n / (b.n + d.n) for b, d in rows]
-    if spec.relative and per_visit is not None:
+    if spec.relative and per_visit:
         # Random-effects weights: each team-mate's term varies by their own level too,
         # (1 − R)² × between, so a team-mate with many visits does not outweigh the rest
         # (and the faster, who finish more visits in a period, do not set the team's term).

@@ -270,6 +270,15 @@ def test_scaling_the_reps_visits_scales_the_effect_by_exactly_that_factor(factor
     )
 
 
+def test_visits_all_of_one_length_are_judged_without_a_spread() -> None:
+    # Every visit ten days long: no spread anywhere, so no per-visit variance to weigh
+    # team-mates by; the plain weights stand in and the rep's unchanged time is no change.
+    frames = data(*[visits(p, start, [10.0] * 5) for p in (REP, 2, 3, 4) for start in (-60, 5)])
+    impact = evaluate(frames, DAYS, rep=REP, comparison=[2, 3, 4], start=START, end=END)
+    assert impact.effect == pytest.approx(0.0)
+    assert impact.verdict == "no_evidence"
+
+
 def test_a_handful_of_deals_is_not_enough_to_judge() -> None:
     frames = data(
         deals(REP, -60, advanced=0, lost=3),
