@@ -8,7 +8,7 @@ has ended (the whole plan against the team), measured once and kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -173,9 +173,28 @@ def _target_met(plan: ActionPlan, value: float | None) -> bool | None:
 # -- what coaching moved -----------------------------------------------------------------
 
 
+def effect_unit(metric: str, result: Mapping[str, Any]) -> str:
+    """How a stored effect reads: "points" (rates: a difference of shares), "%" (days in
+    stage: a relative change of the typical visit) or "a week" (weekly counts).
+
+    Days-in-stage effects measured before the comparison moved to the log scale are
+    differences of mean days, and are kept as measured: "days".
+    """
+    if metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE):
+        return "points"
+    if metric == TargetMetric.STAGE_DAYS:
+        return "%" if result.get("effect_unit") == "relative" else "days"
+    return "a week"
+
+
+def effect_scale(unit: str) -> float:
+    """What a stored effect in ``unit`` is multiplied by to read in that unit."""
+    return 100.0 if unit in ("points", "%") else 1.0
+
+
 @dataclass
 class FocusRow:
-    """Ended action plans on one focus area (skill) and one metric."""
+    """Ended action plans on one focus area (skill), one metric and one effect unit."""
 
     skill: str
     metric: str
@@ -201,30 +220,25 @@ class FocusRow:
 
 def focus_areas(plans: Iterable[ActionPlan]) -> list[FocusRow]:
     """Which focus areas move which metrics: ended, measured plans grouped by skill and
-    metric, with the verdicts and the mean measured effect (judged plans only)."""
-    rows: dict[tuple[str, str], FocusRow] = {}
-    units: dict[str, str] = {
-        TargetMetric.CONVERSION: "points",
-        TargetMetric.WIN_RATE: "points",
-        TargetMetric.STAGE_DAYS: "days",
-        TargetMetric.ACTIVITIES: "a week",
-        TargetMetric.NEW_OPPORTUNITIES: "a week",
-    }
+    metric, with the verdicts and the mean measured effect (judged plans only). Effects
+    in different units are never averaged together: each unit gets its own row."""
+    rows: dict[tuple[str, str, str], FocusRow] = {}
     for plan in plans:
         if not plan.impact:
             continue
         label = metric_label(plan)
-        key = (plan.skill.name if plan.skill else "No skill named", label)
+        unit = effect_unit(plan.metric, plan.impact)
+        key = (plan.skill.name if plan.skill else "No skill named", label, unit)
         row = rows.setdefault(
             key,
-            FocusRow(skill=key[0], metric=plan.metric, metric_label=label, unit=units[plan.metric]),
+            FocusRow(skill=key[0], metric=plan.metric, metric_label=label, unit=unit),
         )
         row.plans += 1
         verdict = plan.impact.get("verdict", "not_enough_data")
         row.verdicts[verdict] = row.verdicts.get(verdict, 0) + 1
         if plan.impact.get("effect") is not None and verdict != "not_enough_data":
             effect = float(plan.impact["effect"])
-            row.effects.append(effect * 100 if row.unit == "points" else effect)
+            row.effects.append(effect * effect_scale(row.unit))
         if plan.impact.get("target_met"):
             row.targets_met += 1
     return sorted(rows.values(), key=lambda r: (-r.plans, r.skill, r.metric_label))
@@ -286,6 +300,7 @@ class Effect:
     effect: float
     low: float | None
     high: float | None
+    unit: str  # effect_unit(): points, %, days or a week
 
 
 @dataclass(frozen=True)
@@ -320,6 +335,7 @@ def summarise(plans: Iterable[ActionPlan]) -> Summary:
             effect=p.impact["effect"],
             low=p.impact.get("low"),
             high=p.impact.get("high"),
+            unit=effect_unit(p.metric, p.impact),
         )
         for p in ended
         if p.impact and p.impact.get("effect") is not None
@@ -341,5 +357,6 @@ def summary_from_json(data: dict[str, Any]) -> Summary:
         ended=data["ended"],
         counts=dict(data["counts"]),
         rows=[FocusRow(**r) for r in data["rows"]],
-        effects=[Effect(**e) for e in data["effects"]],
+        # A summary stored before effects carried their unit holds only the older units.
+        effects=[Effect(**{"unit": effect_unit(e["metric"], {}), **e}) for e in data["effects"]],
     )

@@ -78,23 +78,24 @@ def impact_page(request: HttpRequest) -> HttpResponse:
     ended = _page(ended_plans, request.GET.get("page"))
     running = _page(running_plans, request.GET.get("running"))
     groups: dict[str, list[charts.Effect]] = {}
+    suffixes = {"points": " pts", "%": "%", "days": " d", "a week": " a week"}
     for e in summary.effects if summary else []:
-        share = e.metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE)
-        unit = " pts" if share else (" d" if e.metric == TargetMetric.STAGE_DAYS else " a week")
+        unit = suffixes[e.unit]
         groups.setdefault(unit, []).append(
             charts.Effect(
                 label=e.label,
                 effect=e.effect,
                 low=e.low,
                 high=e.high,
-                scale=100.0 if share else 1.0,
+                scale=impact.effect_scale(e.unit),
                 better="lower" if e.metric == TargetMetric.STAGE_DAYS else "higher",
                 unit=unit,
             )
         )
     names = {
         " pts": "Rates (percentage points)",
-        " d": "Days in stage",
+        "%": "Days in stage (change in the typical visit)",
+        " d": "Days in stage (difference in mean days, earlier plans)",
         " a week": "Counts per week",
     }
     effect_charts = [

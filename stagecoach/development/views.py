@@ -92,6 +92,7 @@ def _action_plans_csv(filename: str, plans: list[ActionPlan]) -> HttpResponse:
             "effect",
             "low",
             "high",
+            "effect_unit",
             "verdict",
             "final",
         ],
@@ -114,6 +115,7 @@ def _action_plans_csv(filename: str, plans: list[ActionPlan]) -> HttpResponse:
                 measured(p, "effect"),
                 (p.impact or p.progress or {}).get("low"),
                 (p.impact or p.progress or {}).get("high"),
+                impact.effect_unit(p.metric, p.impact or p.progress or {}),
                 (p.impact or p.progress or {}).get("verdict", ""),
                 p.impact is not None,
             ]

@@ -8,7 +8,10 @@ that change with the change for the rest of the team over the same two periods:
 
 This is a difference in differences: whatever moved the whole team (a season, a price
 change, a new lead source) moves both and cancels, so what is left is the rep's own
-change beyond the team's. Its standard error is the root of the four estimates'
+change beyond the team's. Days in stage is compared on the log scale (each figure is a
+typical time, the geometric mean of the visits), so the effect is a ratio, reported as
+a relative change: "−30%" is a typical visit 30% shorter than the team's change alone
+would give. Its standard error is the root of the four estimates'
 variances added (the periods and groups share no deals); the interval is the normal
 90% interval, the level used for every interval in stagecoach.
 
@@ -59,6 +62,8 @@ MIN_SAMPLE: dict[str, int] = {
     "activities": 3,
     "new_opportunities": 3,
 }
+# Visits shorter than an hour count as an hour on the log scale, as in metrics.durations.
+FLOOR_DAYS = 1 / 24
 UNITS: dict[str, str] = {
     "conversion": "share",
     "win_rate": "share",
@@ -88,6 +93,24 @@ class MetricSpec:
     def unit(self) -> str:
         return UNITS[self.kind]
 
+    @property
+    def relative(self) -> bool:
+        """Compared on the log scale, the effect a ratio reported as a relative change.
+
+        Visit lengths are right-skewed and each rep has only a dozen or so: means and t
+        intervals of the days themselves under-cover, while log-days are close to
+        symmetric. And a faster rep's gain is a share of their time, not so many days.
+        """
+        return self.kind == "stage_days"
+
+    @property
+    def effect_unit(self) -> str:
+        """What ``Impact.effect`` is: a difference of shares, a relative change (−0.3 is
+        30% lower) or a difference of counts per week."""
+        if self.relative:
+            return "relative"
+        return "share" if self.unit == "share" else "per week"
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -96,7 +119,8 @@ class Measure:
     ``n`` is the sample behind it: resolved deals (conversion), closed deals (win
     rate), finished stage visits (days in stage) or person-weeks (per-week counts).
     ``variance`` is the variance of ``value`` as an estimate; None when ``n`` is too
-    small to have one.
+    small to have one. For days in stage ``value`` is the typical visit, the geometric
+    mean of the days, and ``variance`` that of its logarithm (the mean of log-days).
     """
 
     value: float | None
@@ -124,11 +148,13 @@ class Impact:
     team_during: Measure
     reason: str
     reliability: float = 1.0
+    effect_unit: str = "share"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict,
             "effect": self.effect,
+            "effect_unit": self.effect_unit,
             "low": self.low,
             "high": self.high,
             "reason": self.reason,
@@ -168,6 +194,13 @@ def _mean(values: list[float]) -> tuple[float | None, float | None]:
         return mean, None
     var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
     return mean, var / len(values)
+
+
+def _typical_days(days: list[float]) -> tuple[float | None, float | None]:
+    """The geometric mean of visit lengths, exp(mean of log-days), and the variance of
+    the mean of log-days; visits shorter than an hour count as an hour."""
+    log_mean, variance = _mean([math.log(max(d, FLOOR_DAYS)) for d in days])
+    return (None if log_mean is None else math.exp(log_mean)), variance
 
 
 def _mondays(start: datetime, end: datetime) -> list[date]:
@@ -327,7 +360,7 @@ def _summarise(
         value, variance = _proportion(int(mine["success"].sum()), n)
     elif spec.kind == "stage_days":
         days = [float(d) for d in mine["days"].to_list()]
-        value, variance = _mean(days)
+        value, variance = _typical_days(days)
         n = len(days)
     else:
         value, variance, n = _per_week(mine, owners, _mondays(start, end), joined)
@@ -362,7 +395,7 @@ def _each(
         lists = dict(items.group_by("owner_id").agg(pl.col("days")).iter_rows())
         for person in people:
             days = [float(d) for d in lists.get(person) or []]
-            values[person] = (*_mean(days), len(days))
+            values[person] = (*_typical_days(days), len(days))
     else:
         weeks = _mondays(start, end)
         counts: dict[tuple[int, date], list[float]] = {}
@@ -412,6 +445,9 @@ def _describe(value: float | None, spec: MetricSpec) -> str:
 
 
 def _change(value: float, spec: MetricSpec) -> str:
+    """A change as the reason states it: for days in stage, a relative change."""
+    if spec.relative:
+        return f"{value * 100:+.0f}%"
     if spec.unit == "share":
         return f"{value * 100:+.0f} points"
     if spec.unit == "days":
@@ -419,14 +455,19 @@ def _change(value: float, spec: MetricSpec) -> str:
     return f"{value:+.1f} a week"
 
 
+def _scaled(value: float, spec: MetricSpec) -> float:
+    """A value on the scale its metric is compared on: log-days for days in stage."""
+    return math.log(value) if spec.relative else value
+
+
 def _rep_intervals(
     before: Measure, during: Measure, spec: MetricSpec
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """The 90% intervals of the rep's value before and during, right at small samples: the
-    Wilson score interval for a share; for a mean, Student's t on the rep's spread pooled
-    over both periods (n_b + n_d − 2 degrees of freedom), so that a period that happened
-    to be quiet — a low mean with a small spread, as skewed data give — is not taken as
-    a precise one."""
+    Wilson score interval for a share; for a mean (of log-days, for days in stage),
+    Student's t on the rep's spread pooled over both periods (n_b + n_d − 2 degrees of
+    freedom), so that a period that happened to be quiet — a low mean with a small
+    spread, as skewed data give — is not taken as a precise one."""
     if spec.unit == "share":
         return _wilson(before), _wilson(during)
     spreads = [((m.n - 1), (m.variance or 0.0) * m.n) for m in (before, during) if m.n > 1]
@@ -436,8 +477,9 @@ def _rep_intervals(
     out = []
     for m in (before, during):
         assert m.value is not None
+        centre = _scaled(m.value, spec)
         half = t * math.sqrt(pooled / m.n)
-        out.append((m.value - half, m.value + half))
+        out.append((centre - half, centre + half))
     return out[0], out[1]
 
 
@@ -471,6 +513,10 @@ def difference_in_differences(
     its (cluster-robust) variance when the caller has it from each team-mate's figures.
     The interval is the MOVER combination (Newcombe's method for a difference, extended)
     of the rep's score or t intervals with the team's normal one.
+
+    Days in stage is compared on the log scale, every term above (and ``team_part``) in
+    log-days; the effect and its interval are then reported as relative changes,
+    exp(·) − 1, which keeps their signs and so the verdict.
     """
     measures = (rep_before, rep_during, team_before, team_during)
     minimum = MIN_SAMPLE[spec.kind]
@@ -506,24 +552,30 @@ def difference_in_differences(
         )
     assert rep_before.value is not None and rep_during.value is not None
     assert team_before.value is not None and team_during.value is not None
+    rb, rd = _scaled(rep_before.value, spec), _scaled(rep_during.value, spec)
+    tb, td = _scaled(team_before.value, spec), _scaled(team_during.value, spec)
     r = min(max(reliability, 0.0), 1.0)
     if team_part is None:
         team_part = (
-            team_during.value - r * team_before.value,
+            td - r * tb,
             (team_during.variance or 0.0) + r * r * (team_before.variance or 0.0),
         )
     team_value, team_variance = team_part
-    rep_change = rep_during.value - rep_before.value
-    team_change = team_during.value - team_before.value
-    effect = rep_during.value - r * rep_before.value - team_value
+    rep_change, team_change = rd - rb, td - tb
+    effect = rd - r * rb - team_value
     (b_low, b_high), (d_low, d_high) = _rep_intervals(rep_before, rep_during, spec)
     team_half2 = Z90 * Z90 * team_variance
-    low = effect - math.sqrt(
-        (rep_during.value - d_low) ** 2 + (r * (b_high - rep_before.value)) ** 2 + team_half2
-    )
-    high = effect + math.sqrt(
-        (d_high - rep_during.value) ** 2 + (r * (rep_before.value - b_low)) ** 2 + team_half2
-    )
+    # Carrying the rep's baseline at R leaves the spread of their own level beyond it in
+    # the effect: given the baseline, the level varies by R × v (normal model), the
+    # R² × v of baseline noise plus (1 − R)² × between = R(1 − R) × v more. Days in stage
+    # counts the second part: its R is near ½, where that part is largest.
+    before_weight = r if spec.relative else r * r
+    low = effect - math.sqrt((rd - d_low) ** 2 + before_weight * (b_high - rb) ** 2 + team_half2)
+    high = effect + math.sqrt((d_high - rd) ** 2 + before_weight * (rb - b_low) ** 2 + team_half2)
+    if spec.relative:
+        effect, low, high, rep_change, team_change = (
+            math.expm1(v) for v in (effect, low, high, rep_change, team_change)
+        )
     good_low, good_high = (low, high) if spec.higher_is_better else (-high, -low)
     verdict: Verdict
     if good_low > 0:
@@ -556,6 +608,7 @@ def difference_in_differences(
         team_during=team_during,
         reason=reason,
         reliability=r,
+        effect_unit=spec.effect_unit,
     )
 
 
@@ -594,7 +647,7 @@ def _team_part(
     variance), the between-rep variance estimated from the team-mates' baselines by the
     method of moments. The team's term is the weighted mean over team-mates of
     (during − R × before), its variance cluster-robust: from how team-mates differ, not
-    from counting their deals or weeks as independent.
+    from counting their deals or weeks as independent. Days in stage: all in log-days.
     """
     b_start, b_end, d_start, d_end = periods
     rows = []
@@ -608,10 +661,23 @@ def _team_part(
     if len(rows) < 2 or rep_before.value is None:
         return 1.0, None
 
+    # Log-days spread alike for every rep (metrics.durations pools them too): one
+    # per-visit variance, the baselines' pooled (each ddof = 1, weighted by visits less
+    # one), gives every baseline a sampling variance, a rep with one visit included, and
+    # keeps R apart from the luck of the rep's own spread.
+    spreads = [
+        (b.n - 1, b.variance * b.n)
+        for b in (rep_before, *(b for b, _ in rows))
+        if b.variance is not None and b.n > 1
+    ]
+    per_visit = sum(k * s2 for k, s2 in spreads) / sum(k for k, _ in spreads) if spreads else None
+
     def sampling(m: Measure) -> float | None:
         if spec.unit == "share":
             p = team_before.value if team_before.value is not None else 0.5
             return p * (1 - p) / m.n
+        if spec.relative and per_visit:
+            return per_visit / m.n
         return m.variance
 
     rep_v = sampling(rep_before)
@@ -619,13 +685,21 @@ def _team_part(
     # is part of the spread they were chosen from, and leaving them out understates it.
     baselines = [rep_before, *(b for b, _ in rows)]
     within = [v for v in (sampling(b) for b in baselines) if v is not None]
-    values = [b.value for b in baselines if b.value is not None]
+    values = [_scaled(b.value, spec) for b in baselines if b.value is not None]
     mean = sum(values) / len(values)
     spread = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
     between = max(0.0, spread - (sum(within) / len(within) if within else 0.0))
     r = 1.0 if not rep_v else between / (between + rep_v)
     weights = [b.n * d.n / (b.n + d.n) for b, d in rows]
-    terms = [d.value - r * b.value for b, d in rows]  # type: ignore[operator]
+    if spec.relative and per_visit:
+        # Random-effects weights: each team-mate's term varies by their own level too,
+        # (1 − R)² × between, so a team-mate with many visits does not outweigh the rest
+        # (and the faster, who finish more visits in a period, do not set the team's term).
+        spread_of_levels = (1 - r) ** 2 * between
+        weights = [
+            1 / (spread_of_levels + per_visit / d.n + r * r * per_visit / b.n) for b, d in rows
+        ]
+    terms = [_scaled(d.value, spec) - r * _scaled(b.value, spec) for b, d in rows]  # type: ignore[arg-type]
     total = sum(weights)
     value = sum(w * t for w, t in zip(weights, terms, strict=True)) / total
     m = len(rows)
@@ -641,7 +715,7 @@ def _team_part(
         slope = rep_v / (between + rep_v) ** 2
         noise = (between + sum(within) / max(len(within), 1)) ** 2 * 2 / (len(values) - 1)
         r_variance = min(0.25, slope * slope * noise)
-        variance += r_variance * (rep_before.value - mean) ** 2
+        variance += r_variance * (_scaled(rep_before.value, spec) - mean) ** 2
     return r, (value, variance)
 
 

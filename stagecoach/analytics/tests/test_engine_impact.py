@@ -7,6 +7,7 @@ the 91 days before day 0.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
@@ -160,14 +161,122 @@ def test_a_drop_is_worse_and_days_in_stage_count_lower_as_better() -> None:
     )
     days = MetricSpec("stage_days", stage_id=S1)
     assert not days.higher_is_better
+    # Typical visits of 20 days, then 10, the team steady at 15: half as long.
     shorter = difference_in_differences(
         days,
-        Measure(20.0, 30, 1.0, START.date(), START.date(), 1),
-        Measure(10.0, 30, 1.0, START.date(), END.date(), 1),
-        Measure(15.0, 60, 0.5, START.date(), START.date(), 2),
-        Measure(15.0, 60, 0.5, START.date(), END.date(), 2),
+        Measure(20.0, 30, 0.01, START.date(), START.date(), 1),
+        Measure(10.0, 30, 0.01, START.date(), END.date(), 1),
+        Measure(15.0, 60, 0.005, START.date(), START.date(), 2),
+        Measure(15.0, 60, 0.005, START.date(), END.date(), 2),
     )
-    assert (shorter.verdict, shorter.effect) == ("improved", -10.0)
+    assert shorter.verdict == "improved"
+    assert shorter.effect == pytest.approx(-0.5)
+    assert shorter.to_dict()["effect_unit"] == "relative"
+    assert "-50%" in shorter.reason
+
+
+DAYS = MetricSpec("stage_days", stage_id=S1)
+
+
+def visits(owner: int, start_day: float, lengths: list[float]) -> list[tuple[int, int, list]]:  # type: ignore[type-arg]
+    """Deals entering S1 on ``start_day`` and moving to S2 after each of ``lengths`` days."""
+    return [
+        (next(_ids), owner, [(S1, day(start_day)), (S2, day(start_day + length))])
+        for length in lengths
+    ]
+
+
+def test_days_in_stage_is_the_typical_visit_a_geometric_mean() -> None:
+    # Visits of 2 and 8 days: typical 4 days, exp((log 2 + log 8) / 2); the variance is
+    # that of the mean of log-days, ((log 8 − log 2)² / 2) / 2. A same-day move counts
+    # as an hour, so it cannot send the logarithm to minus infinity.
+    frames = data(visits(REP, 5, [2.0, 8.0]), visits(2, 5, [0.0, 1.0]))
+    m = measure(frames, DAYS, [REP], START, END)
+    assert (m.value, m.n) == (pytest.approx(4.0), 2)
+    assert m.variance == pytest.approx(0.48045301)
+    quick = measure(frames, DAYS, [2], START, END)
+    assert quick.value == pytest.approx(math.sqrt(1 / 24))
+
+
+def test_days_in_stage_is_compared_on_the_log_scale_golden() -> None:
+    # Worked by hand: log(10 / 20) = −0.6931; the rep's pooled spread of log-days is
+    # 0.02 × 10 = 0.2 in both periods (18 df, t = 1.7341), so each period's half-width
+    # is 1.7341 × √0.02 = 0.2452; the team's variance 0.004 + 0.004 at z = 1.6449.
+    # MOVER: −0.6931 ∓ √(2 × 0.2452² + 1.6449² × 0.008) = −1.0699 to −0.3164 on the
+    # log scale, so a typical visit 65.7% to 27.1% shorter.
+    impact = difference_in_differences(
+        DAYS,
+        Measure(20.0, 10, 0.02, START.date(), START.date(), 1),
+        Measure(10.0, 10, 0.02, START.date(), END.date(), 1),
+        Measure(15.0, 50, 0.004, START.date(), START.date(), 4),
+        Measure(15.0, 50, 0.004, START.date(), END.date(), 4),
+    )
+    assert impact.verdict == "improved"
+    assert impact.effect == pytest.approx(-0.5)
+    assert impact.low == pytest.approx(-0.65695, abs=1e-4)
+    assert impact.high == pytest.approx(-0.27125, abs=1e-4)
+    assert "90% interval -66% to -27%" in impact.reason
+    # With R = ½: log 10 − ½ log 20 − (log 15 − ½ log 15) = −0.5493, 42.3% shorter. The
+    # rep's level carried at R is uncertain by R × v (not R² × v): the before term is
+    # ½ × 0.2452², so the interval is −0.5493 ∓ √(1.5 × 0.2452² + 1.6449² × (0.004 +
+    # ¼ × 0.004)) = −0.8714 to −0.2272, 58.2% to 20.3% shorter.
+    halved = difference_in_differences(
+        DAYS,
+        Measure(20.0, 10, 0.02, START.date(), START.date(), 1),
+        Measure(10.0, 10, 0.02, START.date(), END.date(), 1),
+        Measure(15.0, 50, 0.004, START.date(), START.date(), 4),
+        Measure(15.0, 50, 0.004, START.date(), END.date(), 4),
+        reliability=0.5,
+    )
+    assert halved.effect == pytest.approx(-0.42265, abs=1e-4)
+    assert halved.low == pytest.approx(-0.58163, abs=1e-4)
+    assert halved.high == pytest.approx(-0.20326, abs=1e-4)
+
+
+def _days_team(scale_rep_during: float = 1.0, scale_all: float = 1.0) -> Data:
+    c = scale_all
+    return data(
+        visits(REP, -60, [c * x for x in (4.0, 6.0, 9.0, 12.0, 15.0, 20.0)]),
+        visits(REP, 5, [c * scale_rep_during * x for x in (3.0, 5.0, 7.0, 9.0, 11.0)]),
+        visits(2, -70, [c * x for x in (5.0, 8.0, 10.0, 14.0, 19.0)]),
+        visits(2, 3, [c * x for x in (6.0, 9.0, 12.0, 16.0)]),
+        visits(3, -50, [c * x for x in (3.0, 7.0, 8.0, 11.0, 13.0, 17.0)]),
+        visits(3, 8, [c * x for x in (4.0, 6.0, 10.0, 13.0)]),
+        visits(4, -40, [c * x for x in (6.0, 9.0, 11.0, 15.0)]),
+        visits(4, 6, [c * x for x in (5.0, 8.0, 12.0, 14.0)]),
+    )
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.5, 2.0])
+def test_scaling_the_reps_visits_scales_the_effect_by_exactly_that_factor(factor: float) -> None:
+    team = [2, 3, 4]
+    base = evaluate(_days_team(), DAYS, rep=REP, comparison=team, start=START, end=END)
+    slower = evaluate(
+        _days_team(scale_rep_during=factor), DAYS, rep=REP, comparison=team, start=START, end=END
+    )
+    assert base.effect is not None and slower.effect is not None
+    assert 1 + slower.effect == pytest.approx(factor * (1 + base.effect))
+    assert 1 + slower.low == pytest.approx(factor * (1 + base.low))  # type: ignore[operator]
+    assert 1 + slower.high == pytest.approx(factor * (1 + base.high))  # type: ignore[operator]
+    assert slower.reliability == pytest.approx(base.reliability)
+    # Every visit of everyone, before and during, in other units: nothing changes.
+    everyone = evaluate(
+        _days_team(scale_all=factor), DAYS, rep=REP, comparison=team, start=START, end=END
+    )
+    assert (everyone.effect, everyone.low, everyone.high) == (
+        pytest.approx(base.effect),
+        pytest.approx(base.low),
+        pytest.approx(base.high),
+    )
+
+
+def test_visits_all_of_one_length_are_judged_without_a_spread() -> None:
+    # Every visit ten days long: no spread anywhere, so no per-visit variance to weigh
+    # team-mates by; the plain weights stand in and the rep's unchanged time is no change.
+    frames = data(*[visits(p, start, [10.0] * 5) for p in (REP, 2, 3, 4) for start in (-60, 5)])
+    impact = evaluate(frames, DAYS, rep=REP, comparison=[2, 3, 4], start=START, end=END)
+    assert impact.effect == pytest.approx(0.0)
+    assert impact.verdict == "no_evidence"
 
 
 def test_a_handful_of_deals_is_not_enough_to_judge() -> None:

@@ -16,7 +16,13 @@ from stagecoach.coaching.agenda import build_agenda
 from stagecoach.coaching.models import Session, SessionItem
 from stagecoach.coaching.services import SessionLog, log_session
 from stagecoach.development import services
-from stagecoach.development.impact import focus_areas, measure_action_plans
+from stagecoach.development.impact import (
+    focus_areas,
+    measure_action_plans,
+    summarise,
+    summary_from_json,
+    summary_json,
+)
 from stagecoach.development.models import (
     ActionPlan,
     CheckIn,
@@ -353,6 +359,48 @@ def test_a_running_plan_is_interim_not_a_verdict(process, login) -> None:  # typ
     assert action_plan.progress["reason"].startswith("Interim, not a verdict")
     page = login(process.mona).get(reverse("action-plan", args=[action_plan.pk])).content
     assert b"interim, not a verdict" in page and b"Improved" not in page
+
+
+def test_days_in_stage_effects_read_as_a_change_of_the_typical_visit(process, login) -> None:  # type: ignore[no-untyped-def]
+    # Days in stage is compared on the log scale: its effect is a relative change, stored
+    # as a fraction (−0.3, 30% shorter). One measured before that is a difference in days
+    # and keeps reading as days, on its own row and chart, never averaged with the other.
+    relative = _plan(process, weeks_ago=8)
+    relative.metric, relative.metric_stage = TargetMetric.STAGE_DAYS, stage("Discovery")
+    relative.impact = {
+        "verdict": "improved",
+        "effect": -0.3,
+        "low": -0.45,
+        "high": -0.1,
+        "effect_unit": "relative",
+        "reason": "",
+    }
+    relative.save()
+    days = ActionPlan.objects.get(pk=relative.pk)
+    days.pk, days.title = None, "Shorter discovery"
+    days.impact = {"verdict": "no_evidence", "effect": -2.5, "low": -6.0, "high": 1.0}
+    days.save()
+    rows = {row.unit: row for row in focus_areas([relative, days])}
+    assert rows["%"].mean_effect == pytest.approx(-30.0)
+    assert rows["days"].mean_effect == pytest.approx(-2.5)
+    summary = summarise([relative, days])
+    assert [e.unit for e in summary.effects] == ["%", "days"]
+    # A summary stored before effects carried their unit.
+    stored = summary_json(summary)
+    for e in stored["effects"]:
+        del e["unit"]
+    assert [e.unit for e in summary_from_json(stored).effects] == ["days", "days"]
+    client = login(process.mona)
+    page = client.get(reverse("impact")).content.decode()
+    assert "Days in stage (change in the typical visit)" in page
+    assert "-30.0%" in page
+    assert "-30.0 %" in page  # the focus-area table's mean effect
+    csv_rows = list(
+        csv.DictReader(
+            io.StringIO(client.get(reverse("impact") + "?format=csv").content.decode("utf-8-sig"))
+        )
+    )
+    assert sorted(r["effect_unit"] for r in csv_rows) == ["%", "days"]
 
 
 def test_the_impact_page_is_for_those_who_coach(process, login) -> None:  # type: ignore[no-untyped-def]
