@@ -294,9 +294,21 @@ def _items(
     ``end``: one row per closed deal (``success``), resolved stage visit (``success``),
     finished visit (``days``) or owner-week (``count``), each with its ``owner_id``.
 
-    ``deals`` keeps the deals of each period worked out on this ``data``, for the next
-    plan measured over the same period on it, whoever its people."""
-    mine = pl.col("owner_id").is_in(pl.Series("owners", owners, dtype=pl.Int64).implode())
+    ``deals`` keeps each period's figures worked out on this ``data`` for everyone in
+    it, for the next plan measured over the same period, whoever its people."""
+    memo = (deals if deals is not None else {}).setdefault((start, end), {})
+    key = f"items:{spec.kind}:{spec.stage_id}:{spec.activity_type}"
+    if key not in memo:
+        memo[key] = _everyones_items(data, spec, start, end, deals)
+    return memo[key].filter(
+        pl.col("owner_id").is_in(pl.Series("owners", owners, dtype=pl.Int64).implode())
+    )
+
+
+def _everyones_items(
+    data: Data, spec: MetricSpec, start: datetime, end: datetime, deals: DealsMemo | None
+) -> pl.DataFrame:
+    """``_items`` for everyone in the data."""
     if spec.kind in ("conversion", "win_rate", "stage_days"):
         window = _window(start, end)
         memo = _period(data, start, end, deals)
@@ -304,8 +316,7 @@ def _items(
             return (
                 memo["states"]
                 .filter(
-                    mine
-                    & pl.col("kind").is_in(["won", "lost"])
+                    pl.col("kind").is_in(["won", "lost"])
                     & pl.col("closed_at").is_between(start, end, closed="left")
                 )
                 .select("owner_id", (pl.col("kind") == "won").alias("success"))
@@ -319,15 +330,14 @@ def _items(
             return (
                 memo["outcomes"]
                 .filter(
-                    mine
-                    & (pl.col("stage_id") == spec.stage_id)
+                    (pl.col("stage_id") == spec.stage_id)
                     & pl.col("reached_at").is_between(start, end, closed="left")
                     & pl.col("outcome").is_in(["advanced", "lost"])
                 )
                 .select("owner_id", (pl.col("outcome") == "advanced").alias("success"))
             )
         return (
-            completed_visits(deal_visits.filter(mine), window)
+            completed_visits(deal_visits, window)
             .filter(
                 (pl.col("stage_id") == spec.stage_id)
                 & pl.col("entered_at").is_between(start, end, closed="left")
@@ -335,14 +345,12 @@ def _items(
             .select("owner_id", pl.col("days").cast(pl.Float64))
         )
     if spec.kind == "activities":
-        counts = data.activity_weeks.filter(pl.col("owner_id").is_in(owners))
+        counts = data.activity_weeks
         if spec.activity_type:
             counts = counts.filter(pl.col("type") == spec.activity_type)
         counts = counts.group_by("owner_id", "week").agg(pl.col("count").sum())
     else:
-        created = data.opportunities.filter(
-            pl.col("owner_id").is_in(owners) & pl.col("created_at").is_not_null()
-        ).with_columns(
+        created = data.opportunities.filter(pl.col("created_at").is_not_null()).with_columns(
             pl.col("created_at").dt.date().dt.truncate("1w").alias("week"),
         )
         counts = created.group_by("owner_id", "week").agg(pl.len().alias("count"))
