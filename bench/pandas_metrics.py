@@ -17,6 +17,7 @@ import sys
 import time
 import warnings
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import psycopg
@@ -26,8 +27,19 @@ warnings.filterwarnings("ignore", message="pandas only supports SQLAlchemy")
 
 def main() -> None:
     url = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+    figures = metrics(url, datetime.now(UTC))
+    print(
+        f"pandas: {len(figures['per_rep'])} reps, {len(figures['funnel'])} rep-stage rows, "
+        f"{len(figures['timing'])} timing rows, {len(figures['weekly'])} activity rows; load "
+        f"{figures['load']:.1f} s, compute {figures['compute']:.1f} s, total "
+        f"{figures['load'] + figures['compute']:.1f} s"
+    )
+    sys.stdout.flush()
+
+
+def metrics(url: str, now: datetime) -> dict[str, Any]:
+    """The core metrics as of ``now``, and the seconds spent loading and computing."""
     started = time.perf_counter()
-    now = datetime.now(UTC)
     start = now - timedelta(days=365)
     with psycopg.connect(url) as conn:
         stages = pd.read_sql('SELECT id, pipeline_id, name, "order", kind FROM process_stage', conn)
@@ -111,12 +123,14 @@ def main() -> None:
         activities.groupby(["owner_id", "type", "week"]).size().groupby(["owner_id", "type"]).mean()
     )
     finished = time.perf_counter()
-    print(
-        f"pandas: {len(per_rep)} reps, {len(funnel)} rep-stage rows, {len(timing)} timing rows, "
-        f"{len(weekly)} activity rows; load {loaded - started:.1f} s, compute "
-        f"{finished - loaded:.1f} s, total {finished - started:.1f} s"
-    )
-    sys.stdout.flush()
+    return {
+        "per_rep": per_rep,
+        "funnel": funnel,
+        "timing": timing,
+        "weekly": weekly,
+        "load": loaded - started,
+        "compute": finished - loaded,
+    }
 
 
 if __name__ == "__main__":

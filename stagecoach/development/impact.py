@@ -23,7 +23,7 @@ from stagecoach.analytics.engine.impact import (
     MetricSpec,
     before_period,
     evaluate,
-    restrict,
+    joined_on,
 )
 from stagecoach.analytics.loading import load_activity_weeks, load_data
 from stagecoach.development.models import ActionPlan, TargetMetric
@@ -116,31 +116,31 @@ def measure_action_plans(
         if day is not None
     }
     groups: dict[int, tuple[list[int], str]] = {}
-    # A team's plans share one slice of the data: the rep and the rest of the team.
-    slices: dict[frozenset[int], Data] = {}
-    deals: dict[frozenset[int], DealsMemo] = {}
-    running_plans: list[ActionPlan] = []
-    ended_plans: list[ActionPlan] = []
     for plan in chosen:
         rep = plan.plan.rep
         if rep.pk not in groups:
             groups[rep.pk] = comparison_group(rep, active)
+    everyone = {pk for rep, (comparison, _) in groups.items() for pk in (rep, *comparison)}
+    joined = joined_on(data, everyone, started)
+    # Plans over the same period share its deals whatever their team: each period's
+    # states, visits and stage outcomes are worked out once, for everyone.
+    deals: DealsMemo = {}
+    running_plans: list[ActionPlan] = []
+    ended_plans: list[ActionPlan] = []
+    for plan in chosen:
+        rep = plan.plan.rep
         comparison, label = groups[rep.pk]
-        people = frozenset([rep.pk, *comparison])
-        if people not in slices:
-            slices[people] = restrict(data, people)
-            deals[people] = {}
         ended = plan.ends_on <= today
         end = _moment(plan.ends_on) if ended else now
         result = evaluate(
-            slices[people],
+            data,
             spec_for(plan),
             rep=rep.pk,
             comparison=comparison,
             start=_moment(plan.starts_on),
             end=end,
-            started=started,
-            deals=deals[people],
+            deals=deals,
+            joined=joined,
         ).to_dict()
         result["comparison"] = label
         if not ended:

@@ -8,12 +8,15 @@ the 91 days before day 0.
 from __future__ import annotations
 
 import math
+import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import polars as pl
 import pytest
 
+from stagecoach.analytics.engine import impact as impact_engine
 from stagecoach.analytics.engine.frames import Data, conform
 from stagecoach.analytics.engine.impact import (
     MIN_SAMPLE,
@@ -28,6 +31,7 @@ from stagecoach.analytics.engine.impact import (
     evaluate,
     joined_on,
     measure,
+    restrict,
 )
 
 S1, S2, WON, LOST = 11, 12, 13, 14
@@ -438,3 +442,112 @@ def test_each_team_mates_figures_in_one_pass_match_one_at_a_time(spec: MetricSpe
     for _ in range(2):
         kept = evaluate(frames, spec, rep=REP, comparison=TEAM, start=START, end=END, deals=memo)
         assert kept == fresh
+
+
+def _mixed_histories(seed: int) -> Data:
+    """Eight reps' deals of every shape: moved, skipped, regressed, lost, still open,
+    without any history (a recorded close only), or with a history that starts late."""
+    rng = random.Random(seed)
+    rows: list[tuple[int, int, list]] = []  # type: ignore[type-arg]
+    closed: dict[int, datetime] = {}
+    for owner in range(1, 9):
+        for _ in range(40):
+            at = day(rng.uniform(-200, 80))
+            path = [(rng.choice([S1, S1, S2]), at)]
+            for _ in range(rng.randint(0, 3)):
+                at += timedelta(days=rng.uniform(0.5, 30))
+                path.append((rng.choice([S1, S2, S2, WON, LOST]), at))
+            ident = next(_ids)
+            if rng.random() < 0.15:
+                closed[ident] = at
+                path = [(rng.choice([S1, WON, LOST]), at)]
+                rows.append((ident, owner, path))
+                continue
+            rows.append((ident, owner, path))
+    frames = data(rows, activity=_calls({p: range(-20, 12) for p in range(1, 9)}))
+    no_history = [ident for ident in closed if ident % 2 == 0]
+    return replace(
+        frames,
+        opportunities=frames.opportunities.with_columns(
+            pl.col("id")
+            .replace_strict(
+                closed, default=None, return_dtype=frames.opportunities["closed_at"].dtype
+            )
+            .alias("closed_at")
+        ),
+        stage_changes=frames.stage_changes.filter(~pl.col("opportunity_id").is_in(no_history)),
+    )
+
+
+SPECS = [
+    CONVERSION,
+    MetricSpec("conversion", stage_id=S2),
+    MetricSpec("win_rate"),
+    MetricSpec("stage_days", stage_id=S1),
+    MetricSpec("activities", activity_type="call"),
+    MetricSpec("new_opportunities"),
+]
+PERIODS = [
+    (START, END),
+    before_period(START, END),
+    (START, START + timedelta(days=3, hours=7)),  # shorter than the week a window has
+    (START - timedelta(days=30), START + timedelta(days=45, hours=13)),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_periods_items_are_the_same_from_its_own_deals_as_from_every_deal(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames = _mixed_histories(seed)
+    people = [1, 2, 3, 5, 8]
+    filtered = {
+        (spec, period): _items(frames, spec, people, *period)
+        for spec in SPECS
+        for period in PERIODS
+    }
+    monkeypatch.setattr(impact_engine, "period_deals", lambda data, start, end: data)
+    found: dict[MetricSpec, int] = dict.fromkeys(SPECS, 0)
+    for (spec, period), items in filtered.items():
+        whole = _items(frames, spec, people, *period)
+        assert items.sort(items.columns).equals(whole.sort(whole.columns)), (spec, period)
+        found[spec] += whole.height
+    assert all(found.values()), found  # every metric has something to count
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_plans_sharing_the_whole_data_measure_as_each_on_its_own_team(seed: int) -> None:
+    # As the follow-up of a refresh measures them: one memo of each period's deals for
+    # every team, and everyone's start computed once; against each plan measured alone
+    # on its own team's slice of the data, nothing shared.
+    frames = _mixed_histories(seed)
+    teams = {1: [2, 3, 4], 5: [6, 7, 8], 2: [1, 3, 4], 8: [5, 6, 7]}
+    started = {4: (START - timedelta(weeks=5)).date()}
+    joined = joined_on(frames, range(1, 9), started)
+    memo: DealsMemo = {}
+    measured = 0
+    for rep, comparison in teams.items():
+        for spec in SPECS:
+            for start, end in PERIODS:
+                alone = evaluate(
+                    restrict(frames, [rep, *comparison]),
+                    spec,
+                    rep=rep,
+                    comparison=comparison,
+                    start=start,
+                    end=end,
+                    started=started,
+                )
+                shared = evaluate(
+                    frames,
+                    spec,
+                    rep=rep,
+                    comparison=comparison,
+                    start=start,
+                    end=end,
+                    deals=memo,
+                    joined=joined,
+                )
+                assert shared == alone, (rep, spec, start, end)
+                measured += alone.effect is not None
+    assert measured > 0  # not only samples too small to judge
