@@ -1,4 +1,4 @@
-"""Time to render the leaders' coaching pages (coaching health, coaching impact).
+"""Time to render the leaders' heaviest pages (organisation, coaching health, impact).
 
     DATABASE_URL=postgres://… .venv/bin/python bench/pages.py [--requests 30]
 
@@ -16,6 +16,7 @@ import statistics
 import time
 
 PAGES = {
+    "organisation": "/teams/",
     "coaching health": "/coaching/health/",
     "coaching health, 13 weeks": "/coaching/health/?weeks=13",
     "coaching impact": "/development/impact/",
