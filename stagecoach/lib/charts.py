@@ -9,6 +9,7 @@ and ``width="100%"``, so a chart (text included) scales with its container.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -510,8 +511,15 @@ def funnel(
     stages: Sequence[FunnelStep], *, title: str | None = None, subject: str = "this person"
 ) -> str:
     """One row per stage: its conversion rate as a bar (0–100%), the 90% credible
-    interval as a whisker, the team's rate as a tick and the benchmark as a diamond."""
-    title = title or "Conversion by stage"
+    interval as a whisker, the team's rate as a tick and the benchmark as a diamond.
+
+    The drawing depends on its arguments only, and a team page draws one a rep from
+    stored figures that change once a refresh: the last few thousand are kept."""
+    return _funnel(tuple(stages), title or "Conversion by stage", subject)
+
+
+@functools.lru_cache(maxsize=4096)
+def _funnel(stages: tuple[FunnelStep, ...], title: str, subject: str) -> str:
     if not stages:
         return _empty("funnel", title)
     steps = [_clean_step(s) for s in stages]

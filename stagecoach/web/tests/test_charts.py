@@ -7,6 +7,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -179,6 +180,21 @@ def test_funnel_bar_widths_follow_the_rates() -> None:
     assert high > low
     assert math.isclose(high, x(0.62) - x(0), abs_tol=0.01)
     assert math.isclose(low, x(0.34) - x(0), abs_tol=0.01)
+
+
+def test_funnel_kept_drawings_follow_their_arguments() -> None:
+    # Drawings are kept for the same arguments; any change to a step, the title or the
+    # subject draws again.
+    first = steps()
+    assert funnel(first) == funnel(list(steps()))
+    moved = [replace(first[0], rate=0.3), *first[1:]]
+    root = parse(funnel(moved))
+    x = track_scale(root)
+    assert math.isclose(
+        num(in_rows(root, "rect", "chart-bar")[0], "width"), x(0.3) - x(0), abs_tol=0.01
+    )
+    assert funnel(first, title="Ana") != funnel(first, title="Ben")
+    assert "this team" not in funnel(first) and "this team" in funnel(first, subject="this team")
 
 
 def test_funnel_whisker_spans_the_interval_on_the_same_scale() -> None:
