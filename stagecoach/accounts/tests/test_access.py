@@ -48,6 +48,57 @@ def test_a_manager_sees_sub_teams_and_reports_of_reports(cast) -> None:  # type:
     assert "Charlie Rep" not in visible
 
 
+def _reach(roots: list[int], edges: dict[int, list[int]]) -> set[int]:
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(edges.get(node, []))
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_managers_scope_matches_walking_the_organisation(seed: int) -> None:
+    """Random organisations, loops in the reporting lines and the team tree included:
+    the database's answer is the plain walk over every team and person."""
+    import random
+
+    from stagecoach.accounts.models import Person, Team
+    from stagecoach.accounts.selectors import _managed_by
+    from stagecoach.testing.factories import make_person
+
+    rng = random.Random(seed)
+    teams = [Team.objects.create(name=f"T{seed}-{i}") for i in range(8)]
+    people = [
+        make_person(f"P{seed}-{i}", role=rng.choice(["manager", "rep", "rep"])) for i in range(30)
+    ]
+    for team in teams:
+        others = [t for t in teams if t != team]
+        team.parent = rng.choice([None, None, *others])  # loops are possible
+        team.manager = rng.choice([None, *people])
+        team.save()
+    for person in people:
+        person.team = rng.choice([None, *teams])
+        person.manager = rng.choice([None, None, *(p for p in people if p != person)])
+        person.save()
+
+    children: dict[int, list[int]] = {}
+    for team_id, parent_id in Team.objects.values_list("id", "parent_id"):
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(team_id)
+    reports: dict[int, list[int]] = {}
+    for person_id, manager_id in Person.objects.values_list("id", "manager_id"):
+        if manager_id is not None:
+            reports.setdefault(manager_id, []).append(person_id)
+    for manager in people:
+        led = list(Team.objects.filter(manager=manager).values_list("id", flat=True))
+        team_ids = _reach(led, children)
+        members = Person.objects.filter(team_id__in=team_ids).values_list("id", flat=True)
+        assert _managed_by(manager.pk) == (team_ids, _reach([manager.pk, *members], reports))
+
+
 def test_leaders_and_ops_see_everyone(cast) -> None:  # type: ignore[no-untyped-def]
     everyone = {
         "Alice Rep",
