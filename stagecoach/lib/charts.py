@@ -1143,7 +1143,16 @@ def sparkline(
     unit: str = "",
     title: str | None = None,
 ) -> str:
-    """A tiny line with no axes, the last value dotted; its title gives min, max, last."""
+    """A tiny line with no axes, the last value dotted; its title gives min, max, last.
+
+    Kept per arguments like :func:`funnel`: a team page draws one a rep."""
+    return _sparkline(tuple(values), width, height, unit, title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sparkline(
+    values: tuple[float | None, ...], width: int, height: int, unit: str, title: str | None
+) -> str:
     w, h = float(max(width, 8)), float(max(height, 6))
     points = [_finite(v) for v in values]
     found = [v for v in points if v is not None]

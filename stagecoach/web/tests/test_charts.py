@@ -517,6 +517,13 @@ def test_sparkline_title_and_gaps() -> None:
     assert len(elements(root, "circle", "spark-last")) == 1
 
 
+def test_sparkline_kept_drawings_follow_their_arguments() -> None:
+    assert sparkline([3, 5, 9]) == sparkline((3, 5, 9))
+    title = parse(sparkline([3, 5, 10])).find(f"{NS}title")
+    assert title is not None and title.text == "Trend: min 3 · max 10 · last 10"
+    assert parse(sparkline([3, 5, 9], width=60)).get("viewBox") == "0 0 60 20"
+
+
 def test_sparkline_of_one_flat_value() -> None:
     root = parse(sparkline([4, 4, 4]))
     (path,) = elements(root, "path", "spark")
