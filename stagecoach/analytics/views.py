@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -246,6 +247,10 @@ def team_rows(
     return rows
 
 
+# Sellers listed a page at a time: the top team of a large organisation has every rep.
+SELLERS_PER_PAGE = 50
+
+
 @login_required
 def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     team = get_team_for_user(request.user, team_id)
@@ -253,7 +258,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     today = timezone.localdate()
     # Everyone who sold in the window: a manager who owns deals sells with the team they
     # manage, and someone who has left keeps their history on the page.
-    reps = sorted(
+    sellers = sorted(
         selectors.team_sellers(
             team,
             visible_people(request.user),
@@ -262,6 +267,8 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
         ),
         key=lambda p: (p.team.name if p.team else "", p.name, p.pk),
     )
+    page = Paginator(sellers, SELLERS_PER_PAGE).get_page(request.GET.get("page"))
+    reps = list(page.object_list)
     metrics = selectors.metrics_for_subjects(
         [f"rep:{r.pk}" for r in reps] + [f"team:{team.pk}", "benchmark"],
         as_of=period.as_of,
@@ -272,9 +279,17 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             [r.pk for r in reps], as_of=period.as_of, window_days=period.window_days
         )
     )
+    flag_total = (
+        selectors.flags_for(
+            [r.pk for r in sellers], as_of=period.as_of, window_days=period.window_days
+        ).count()
+        if page.has_other_pages()
+        else len(flags)
+    )
     pipeline = default_pipeline()
     stages = open_stages(pipeline) if pipeline else []
     rows = team_rows(reps, metrics=metrics, flags=flags, stages=stages, today=today)
+    total = pipeline_selectors.open_pipeline_total((r.pk for r in sellers), today=today)
     team_data = metrics.get(f"team:{team.pk}")
     return _render(
         request,
@@ -283,6 +298,8 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "team": team,
             "sub_teams": team.children.select_related("manager").order_by("name"),
             "rows": rows,
+            "page": page,
+            "page_query": _without(request, "page"),
             "stages": stages,
             "period": period,
             "windows": presenters.WINDOWS,
@@ -291,11 +308,13 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "team_funnel": presenters.funnel_steps(team_data, rep=False) if team_data else [],
             "team_forecast": presenters.forecast_view(team_data) if team_data else None,
             "flags": flag_views(flags),
+            "flag_total": flag_total,
             "totals": {
-                "count": sum(r["pipeline"].count for r in rows),
-                "amount": sum((r["pipeline"].amount for r in rows), start=0),
-                "past_close_date": sum(r["pipeline"].past_close_date for r in rows),
-                "by_stage": [sum(r["by_stage"][i] for r in rows) for i in range(len(stages))],
+                "sellers": len(sellers),
+                "count": total.count,
+                "amount": total.amount,
+                "past_close_date": total.past_close_date,
+                "by_stage": [total.by_stage.get(s.pk, 0) for s in stages],
             },
             "stale_after": today - timedelta(days=14),
             "can_set_webhook": may_set_team_webhook(request.user, team.pk),
@@ -303,6 +322,12 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "last_refresh": selectors.last_refresh(),
         },
     )
+
+
+def _without(request: HttpRequest, name: str) -> str:
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
 
 
 @login_required

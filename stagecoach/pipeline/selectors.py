@@ -36,6 +36,31 @@ class OpenPipeline:
     last_activity: datetime | None = None
 
 
+def open_pipeline_total(owner_ids: Iterable[int], *, today: date) -> OpenPipeline:
+    """The open pipeline of all these owners together, from one grouped query (a team
+    page's totals when it lists its sellers a page at a time); no latest activity."""
+    total = OpenPipeline()
+    rows = (
+        Opportunity.objects.filter(owner_id__in=list(owner_ids), stage__kind=StageKind.OPEN)
+        .values("stage_id")
+        .annotate(
+            n=Count("id"),
+            amount=Sum("amount_org"),
+            missing=Count("id", filter=Q(amount_org__isnull=True)),
+            overdue=Count("id", filter=Q(close_date__lt=today)),
+        )
+        .order_by()
+    )
+    for row in rows:
+        total.count += row["n"]
+        total.amount += row["amount"] or Decimal(0)
+        total.without_amount += row["missing"]
+        total.past_close_date += row["overdue"]
+        total.by_stage[row["stage_id"]] = row["n"]
+        total.amount_by_stage[row["stage_id"]] = row["amount"] or Decimal(0)
+    return total
+
+
 def open_pipeline_by_owner(owner_ids: Iterable[int], *, today: date) -> dict[int, OpenPipeline]:
     """One summary per owner, from two grouped queries however many owners there are."""
     ids = list(owner_ids)

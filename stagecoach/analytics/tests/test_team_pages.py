@@ -45,6 +45,42 @@ def test_team_page_lists_reps_with_open_pipeline(cast, login) -> None:  # type: 
     assert "Charlie" not in body
 
 
+def test_a_large_team_lists_its_sellers_a_page_at_a_time(cast, login, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.analytics import views
+    from stagecoach.testing.factories import make_person
+
+    monkeypatch.setattr(views, "SELLERS_PER_PAGE", 2)
+    dana = make_person("Dana Rep", team=cast.alpha)
+    make_opportunity(cast.alice, stage_name="Discovery", amount=1_000)
+    make_opportunity(cast.bob, stage_name="Discovery", amount=2_000)
+    make_opportunity(dana, stage_name="Proposal", amount=4_000)
+    client = login(cast.mona)
+    url = reverse("team", args=[cast.alpha.pk])
+
+    first = client.get(url, {"window": 365})
+    second = client.get(url, {"window": 365, "page": 2})
+    names = [[row["rep"].name for row in r.context["rows"]] for r in (first, second)]
+    assert names == [["Alice Rep", "Bob Rep"], ["Dana Rep"]]
+    for response in (first, second):
+        # The totals are the whole team's on every page.
+        assert response.context["totals"]["count"] == 3
+        assert response.context["totals"]["amount"] == Decimal(7_000)
+        assert response.context["totals"]["sellers"] == 3
+    body = first.content.decode()
+    assert "1–2 on this page" in body and "Total, all 3 sellers" in body
+    assert 'href="?window=365&amp;page=2"' in body and ">Next</a>" in body
+    assert "Dana Rep" not in body
+    assert "Dana Rep" in second.content.decode()
+    assert client.get(url, {"page": "junk"}).context["page"].number == 1
+
+
+def test_a_small_team_has_no_pager(cast, login) -> None:  # type: ignore[no-untyped-def]
+    response = login(cast.mona).get(reverse("team", args=[cast.alpha.pk]))
+    assert not response.context["page"].has_other_pages()
+    assert b'class="pager"' not in response.content
+    assert b"on this page" not in response.content
+
+
 def test_team_page_shows_an_empty_state(cast, login) -> None:  # type: ignore[no-untyped-def]
     from stagecoach.accounts.models import Team
 
