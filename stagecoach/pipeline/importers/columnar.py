@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from stagecoach.pipeline.importers import limits
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.csvutil import normalise_header
+from stagecoach.pipeline.importers.indexes import DeferredIndexes
 from stagecoach.pipeline.importers.staging import UNIQUE_VIOLATIONS, StagingTable
 
 BLOCK_BYTES = 8 << 20
@@ -184,15 +185,21 @@ class FrameWriter:
         self.staged = 0
         self.created = 0
         self.staging: StagingTable | None = None
+        self.deferred = DeferredIndexes(target)
 
     def __enter__(self) -> FrameWriter:
         if not self.fresh:
             self.staging = StagingTable(self.table, self.columns).__enter__()
+        else:
+            self.deferred.drop_if_empty()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self.staging is not None:
             self.staging.__exit__(None, None, None)
+        if exc_type is None:
+            # Never left without its indexes, even by a caller that did not finish.
+            self.created -= self.deferred.rebuild()
 
     def add(self, frame: pl.DataFrame) -> None:
         if frame.is_empty():
@@ -202,6 +209,12 @@ class FrameWriter:
         if self.staging is not None:
             with connection.cursor() as cursor:
                 copy_frame(cursor.cursor, self.staging.name, rows)
+            return
+        if self.deferred.active:
+            # No unique key to hit until the rebuild, which drops the repeats.
+            with connection.cursor() as cursor:
+                copy_frame(cursor.cursor, self.target, rows)
+            self.created += rows.height
             return
         try:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -216,6 +229,7 @@ class FrameWriter:
     def finish(self) -> int:
         if self.staging is not None:
             self.created = self.staging.insert_missing()
+        self.created -= self.deferred.rebuild()
         return self.created
 
     def drop_repeats(self, keys: Sequence[str]) -> int:
