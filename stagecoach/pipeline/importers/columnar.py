@@ -16,6 +16,7 @@ import io
 import mmap
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -186,20 +187,43 @@ class FrameWriter:
         self.created = 0
         self.staging: StagingTable | None = None
         self.deferred = DeferredIndexes(target)
+        self._copying: Future[None] | None = None
+        self._background: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> FrameWriter:
         if not self.fresh:
             self.staging = StagingTable(self.table, self.columns).__enter__()
-        else:
-            self.deferred.drop_if_empty()
+        elif self.deferred.drop_if_empty():
+            self._background = ThreadPoolExecutor(max_workers=1)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        if self.staging is not None:
-            self.staging.__exit__(None, None, None)
+        try:
+            self._wait_for_copy()
+        finally:
+            if self._background is not None:
+                self._background.shutdown()
+            if self.staging is not None:
+                self.staging.__exit__(None, None, None)
         if exc_type is None:
             # Never left without its indexes, even by a caller that did not finish.
             self.created -= self.deferred.rebuild()
+
+    def _wait_for_copy(self) -> None:
+        copying, self._copying = self._copying, None
+        if copying is not None:
+            copying.result()  # raises what the COPY raised
+
+    def _copy_in_background(self, rows: pl.DataFrame) -> None:
+        """COPY this chunk while the caller reads and checks the next one.
+
+        The server's COPY and the client's parsing each take about half the time of a
+        big file, and the machine has more than one core. psycopg serialises the
+        connection's use, so a query the caller makes meanwhile waits its turn."""
+        assert self._background is not None
+        self._wait_for_copy()
+        raw = connection.connection.cursor()
+        self._copying = self._background.submit(copy_frame, raw, self.target, rows)
 
     def add(self, frame: pl.DataFrame) -> None:
         if frame.is_empty():
@@ -212,8 +236,7 @@ class FrameWriter:
             return
         if self.deferred.active:
             # No unique key to hit until the rebuild, which drops the repeats.
-            with connection.cursor() as cursor:
-                copy_frame(cursor.cursor, self.target, rows)
+            self._copy_in_background(rows)
             self.created += rows.height
             return
         try:
@@ -227,6 +250,7 @@ class FrameWriter:
                 self.created += staging.insert_missing()
 
     def finish(self) -> int:
+        self._wait_for_copy()
         if self.staging is not None:
             self.created = self.staging.insert_missing()
         self.created -= self.deferred.rebuild()
