@@ -26,13 +26,14 @@ SORT_MEMORY = "256MB"
 
 @dataclass
 class DeferredIndexes:
-    """Drop ``table``'s secondary indexes and unique constraints if it is empty; put them
-    back with :meth:`rebuild`, which keeps the first row (lowest id) of any rows that
+    """Drop ``table``'s secondary indexes, unique constraints and foreign keys if it is
+    empty; put them back with :meth:`rebuild`, which keeps the first row (lowest id) of any rows that
     repeat a unique key, as inserting with the key in place would have."""
 
     table: str
     active: bool = False
     _primary_key: str = ""
+    _foreign_keys: list[tuple[str, str]] = field(default_factory=list)
     _indexes: list[str] = field(default_factory=list)
     _uniques: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
@@ -76,7 +77,19 @@ class DeferredIndexes:
             )
             primary = cursor.fetchone()
             self._primary_key = primary[0] if primary else ""
+            # A foreign key checks each row with a query of its own (at commit, being
+            # deferred); added back, it checks them all with one join.
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                [quoted],
+            )
+            self._foreign_keys = cursor.fetchall()
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # see rebuild()
+            for name, _ in self._foreign_keys:
+                cursor.execute(
+                    f"ALTER TABLE {quoted} DROP CONSTRAINT {connection.ops.quote_name(name)}"
+                )
             for name, _, _ in self._uniques:
                 cursor.execute(
                     f"ALTER TABLE {quoted} DROP CONSTRAINT {connection.ops.quote_name(name)}"
@@ -125,6 +138,11 @@ class DeferredIndexes:
                 )
             for definition in self._indexes:
                 cursor.execute(definition)
+            for name, definition in self._foreign_keys:
+                cursor.execute(
+                    f"ALTER TABLE {quoted} ADD CONSTRAINT "
+                    f"{connection.ops.quote_name(name)} {definition}"
+                )
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             cursor.execute(f"ANALYZE {quoted}")
         return removed
