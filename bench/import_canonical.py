@@ -39,7 +39,7 @@ FLOOR_TABLES = {
     "team text, title text",
     "opportunities.csv": "opportunity_id text, owner_id text, name text, account text, "
     "amount numeric, currency text, created_at timestamptz, close_date date, stage text, "
-    "pipeline text, type text",
+    "pipeline text, type text, modified_at timestamptz",
     "stage_changes.csv": "opportunity_id text, stage text, changed_at timestamptz, pipeline text",
     "field_changes.csv": "opportunity_id text, field text, old_value text, new_value text, "
     "changed_at timestamptz",
