@@ -31,8 +31,10 @@ from stagecoach.pipeline.importers.staging import UNIQUE_VIOLATIONS, StagingTabl
 
 BLOCK_BYTES = 8 << 20
 # A bare CR (old Mac line endings) is no line break to Polars; a blank line is skipped
-# by it, which would shift every line number after it.
-_NOT_PLAIN = re.compile(rb"\r(?!\n)|\n\r?\n(?=.)", re.DOTALL)
+# by it, which would shift every line number after it. Two searches, not one with an
+# alternation: that one tries both at every byte and takes ten times as long.
+_BARE_CR = re.compile(rb"\r(?!\n)")
+_BLANK_LINE = re.compile(rb"\n\r?\n(?=.)", re.DOTALL)
 
 
 def is_plain(path: Path, encoding: str) -> bool:
@@ -41,7 +43,10 @@ def is_plain(path: Path, encoding: str) -> bool:
         return False
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         return (
-            data.find(b'"') == -1 and data.find(b"\x00") == -1 and _NOT_PLAIN.search(data) is None
+            data.find(b'"') == -1
+            and data.find(b"\x00") == -1
+            and _BARE_CR.search(data) is None
+            and _BLANK_LINE.search(data) is None
         )
 
 

@@ -677,3 +677,25 @@ def test_a_failure_after_the_indexes_were_dropped_puts_them_back(
     assert "disk full" in outcome.run.error
     assert table_counts()["opportunities"] == 0
     assert _indexes(Activity) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        (b"a,b\n1,2\n", True),
+        (b"a,b\r\n1,2\r\n", True),
+        (b"a,b\n1,2\n\n", True),  # a blank line at the end shifts nothing
+        (b"a,b\r\n1,2\r\n\r\n", True),
+        (b"a,b\r1,2\r", False),  # old Mac line endings
+        (b"a,b\n1,2\r", False),
+        (b"a,b\n\n1,2\n", False),  # a blank line would shift the line numbers after it
+        (b"a,b\r\n\r\n1,2\r\n", False),
+        (b'a,b\n"1",2\n', False),
+    ],
+)
+def test_which_files_the_column_wise_path_reads(tmp_path: Path, text: bytes, plain: bool) -> None:
+    from stagecoach.pipeline.importers import columnar
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(text)
+    assert columnar.is_plain(path, "utf-8") is plain
