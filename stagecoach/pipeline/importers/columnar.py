@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
 import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,19 +34,30 @@ BLOCK_BYTES = 8 << 20
 # alternation: that one tries both at every byte and takes ten times as long.
 _BARE_CR = re.compile(rb"\r(?!\n)")
 _BLANK_LINE = re.compile(rb"\n\r?\n(?=.)", re.DOTALL)
+_CARRY = 3  # bytes a match can need past its start: "\n\r\n" and the byte after
 
 
 def is_plain(path: Path, encoding: str) -> bool:
     """True when each data row is exactly one line and Polars reads it as written."""
     if encoding not in ("utf-8", "utf-8-sig") or path.stat().st_size == 0:
         return False
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return (
-            data.find(b'"') == -1
-            and data.find(b"\x00") == -1
-            and _BARE_CR.search(data) is None
-            and _BLANK_LINE.search(data) is None
-        )
+    # Read in blocks, not mapped: the pages of a mapped file count in the process's
+    # memory once touched, so memory would follow the file, not the block size.
+    carry = b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(BLOCK_BYTES)
+            if b'"' in block or b"\x00" in block:
+                return False
+            data, last = carry + block, not block
+            for pattern in (_BARE_CR, _BLANK_LINE):
+                found = pattern.search(data)
+                # A match in the last bytes may be a line ending the next block completes.
+                if found is not None and (last or found.start() < len(data) - _CARRY):
+                    return False
+            if last:
+                return True
+            carry = data[-_CARRY:]
 
 
 def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:

@@ -691,11 +691,22 @@ def test_a_failure_after_the_indexes_were_dropped_puts_them_back(
         (b"a,b\n\n1,2\n", False),  # a blank line would shift the line numbers after it
         (b"a,b\r\n\r\n1,2\r\n", False),
         (b'a,b\n"1",2\n', False),
+        (b"abc\n\r\nxy", False),
+        (b"abcdefg\r", False),
     ],
 )
-def test_which_files_the_column_wise_path_reads(tmp_path: Path, text: bytes, plain: bool) -> None:
+def test_which_files_the_column_wise_path_reads(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+    text: bytes,
+    plain: bool,
+) -> None:
     from stagecoach.pipeline.importers import columnar
 
     path = tmp_path / "f.csv"
     path.write_bytes(text)
     assert columnar.is_plain(path, "utf-8") is plain
+    # The file is read in blocks: a line ending split between two says the same.
+    for size in range(1, 6):
+        monkeypatch.setattr(columnar, "BLOCK_BYTES", size)
+        assert columnar.is_plain(path, "utf-8") is plain, size
