@@ -1,15 +1,19 @@
 """Canonical import at scale, against PostgreSQL's own COPY of the same files.
 
     .venv/bin/python bench/import_canonical.py [--reps 1000] [--years 3] [--skip-sqlite]
+        [--database-prefix stagecoach_bench]
 
 1. Makes the canonical export of the generated organisation (cached in bench/out/).
 2. Imports it into a fresh PostgreSQL database and a fresh SQLite file with
-   ``stagecoach import canonical``, under /usr/bin/time for wall time and peak RSS.
+   ``stagecoach import canonical --no-refresh``, under /usr/bin/time for wall time and
+   peak RSS.
 3. Loads the same CSV files with PostgreSQL's COPY into tables shaped like the files
    (no indexes, no parsing beyond the column types): the floor any importer stands on.
 4. Prints rows per second per table and the ratio to the floor.
 
-BENCH_POSTGRES_URL picks the server (default: postgres://postgres@127.0.0.1:5432).
+BENCH_POSTGRES_URL picks the server (default: postgres://postgres@127.0.0.1:5432);
+``--database-prefix`` the names of the databases it creates and drops
+(``<prefix>_import``, ``<prefix>_floor``), so two runs on one server keep apart.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ FLOOR_TABLES = {
     "team text, title text",
     "opportunities.csv": "opportunity_id text, owner_id text, name text, account text, "
     "amount numeric, currency text, created_at timestamptz, close_date date, stage text, "
-    "pipeline text, type text",
+    "pipeline text, type text, modified_at timestamptz",
     "stage_changes.csv": "opportunity_id text, stage text, changed_at timestamptz, pipeline text",
     "field_changes.csv": "opportunity_id text, field text, old_value text, new_value text, "
     "changed_at timestamptz",
@@ -84,6 +88,8 @@ def timed_import(folder: Path, env: dict[str, str]) -> tuple[float, int, dict[st
             str(folder),
             "--verbosity",
             "2",
+            # The analytics refresh that follows an import has its own benchmark.
+            "--no-refresh",
         ],
         env,
     )
@@ -98,10 +104,10 @@ def timed_import(folder: Path, env: dict[str, str]) -> tuple[float, int, dict[st
     return float(match[1]), int(match[2]), phases, out
 
 
-def copy_floor(folder: Path) -> dict[str, float]:
-    url = f"{SERVER}/stagecoach_bench_floor"
-    psql(f"{SERVER}/postgres", "DROP DATABASE IF EXISTS stagecoach_bench_floor")
-    psql(f"{SERVER}/postgres", "CREATE DATABASE stagecoach_bench_floor")
+def copy_floor(folder: Path, prefix: str) -> dict[str, float]:
+    url = f"{SERVER}/{prefix}_floor"
+    psql(f"{SERVER}/postgres", f"DROP DATABASE IF EXISTS {prefix}_floor")
+    psql(f"{SERVER}/postgres", f"CREATE DATABASE {prefix}_floor")
     seconds: dict[str, float] = {}
     for name, columns in FLOOR_TABLES.items():
         table = name.removesuffix(".csv")
@@ -112,7 +118,7 @@ def copy_floor(folder: Path) -> dict[str, float]:
             check=True,
         )
         seconds[name] = time.perf_counter() - started
-    psql(f"{SERVER}/postgres", "DROP DATABASE stagecoach_bench_floor")
+    psql(f"{SERVER}/postgres", f"DROP DATABASE {prefix}_floor")
     return seconds
 
 
@@ -141,6 +147,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--years", type=float, default=3)
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--database-prefix", default="stagecoach_bench")
     args = parser.parse_args()
 
     folder = export(args.reps, args.years)
@@ -151,23 +158,24 @@ def main() -> None:
         f"({counts['stage_changes.csv']:,} stage changes, {counts['activities.csv']:,} activities)"
     )
 
-    floor = copy_floor(folder)
+    prefix = args.database_prefix
+    floor = copy_floor(folder, prefix)
     floor_total = sum(floor.values())
 
     results: dict[str, tuple[float, int, dict[str, float]]] = {}
-    psql(f"{SERVER}/postgres", "DROP DATABASE IF EXISTS stagecoach_bench_import")
-    psql(f"{SERVER}/postgres", "CREATE DATABASE stagecoach_bench_import")
+    psql(f"{SERVER}/postgres", f"DROP DATABASE IF EXISTS {prefix}_import")
+    psql(f"{SERVER}/postgres", f"CREATE DATABASE {prefix}_import")
     data = Path(tempfile.mkdtemp(prefix="stagecoach-bench-"))
     env = {
         **os.environ,
         "SECRET_KEY": KEY,
         "STAGECOACH_DATA_DIR": str(data),
-        "DATABASE_URL": f"{SERVER}/stagecoach_bench_import",
+        "DATABASE_URL": f"{SERVER}/{prefix}_import",
     }
     wall, rss, phases, _ = timed_import(folder, env)
     results["PostgreSQL"] = (wall, rss, phases)
-    keyed_floor = keyed_copy_floor(f"{SERVER}/stagecoach_bench_import")
-    psql(f"{SERVER}/postgres", "DROP DATABASE stagecoach_bench_import")
+    keyed_floor = keyed_copy_floor(f"{SERVER}/{prefix}_import")
+    psql(f"{SERVER}/postgres", f"DROP DATABASE {prefix}_import")
     if not args.skip_sqlite:
         env = {**os.environ, "SECRET_KEY": KEY, "STAGECOACH_DATA_DIR": str(data / "sqlite")}
         env.pop("DATABASE_URL", None)

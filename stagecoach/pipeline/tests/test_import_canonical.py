@@ -609,3 +609,104 @@ def test_a_utf16_or_utf32_file_imports_like_utf8(
     assert (outcome.run.counts, table_counts()) == expected
     assert expected[0]["opportunities"]["created"] == 5
     assert Opportunity.objects.get(source_id="o2").name == "Beta deal"
+
+
+def _indexes(model: type[Activity] | type[StageChange] | type[Opportunity]) -> dict[str, object]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return connection.introspection.get_constraints(cursor, model._meta.db_table)
+
+
+def test_a_first_import_keeps_the_first_of_repeated_rows_and_every_index(tmp_path: Path) -> None:
+    """On PostgreSQL a first import fills the empty history tables without their
+    indexes and builds them after; the repeats the unique keys would have skipped are
+    skipped all the same, and the indexes come back exactly as the migrations made them."""
+    before = {model: _indexes(model) for model in (Activity, StageChange, Opportunity)}
+    folder = small_export(tmp_path / "in")
+    write(
+        folder,
+        "activities.csv",
+        [
+            ["activity_id", "owner_id", "type", "occurred_at", "opportunity_id"],
+            ["a1", "r1", "call", "2026-01-07T10:00:00+00:00", "o1"],
+            ["a2", "r1", "email", "2026-01-08T10:00:00+00:00", ""],
+            ["a1", "r2", "meeting", "2026-02-03T10:00:00+00:00", "o3"],
+        ],
+    )
+    with (folder / "stage_changes.csv").open("a") as handle:
+        handle.write("o1,Lead,2026-01-05T09:00:00+00:00\n")
+
+    outcome = run_import(format_name="canonical", path=folder)
+
+    assert outcome.ok, outcome.run.error
+    assert outcome.run.counts["activities"]["created"] == 2
+    assert outcome.run.counts["activities"]["skipped"] == 1
+    assert outcome.run.counts["stage_changes"]["created"] == 7
+    assert outcome.run.counts["stage_changes"]["unchanged"] == 1
+    first = Activity.objects.get(source_id="a1")
+    assert (first.owner.source_ids.get().source_id, first.type) == ("r1", "call")
+    assert StageChange.objects.count() == 7
+    assert {model: _indexes(model) for model in (Activity, StageChange, Opportunity)} == before
+    # The keys hold again: a later import matches against them.
+    again = run_import(format_name="canonical", path=folder)
+    assert again.ok, again.run.error
+    assert again.run.counts["activities"]["created"] == 0
+    assert again.run.counts["stage_changes"]["created"] == 0
+
+
+def test_a_failure_after_the_indexes_were_dropped_puts_them_back(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from stagecoach.pipeline.importers import columnar
+
+    before = _indexes(Activity)
+    folder = small_export(tmp_path / "in")
+    copy_frame = columnar.copy_frame
+
+    def fail_on_activities(raw, table, frame):  # type: ignore[no-untyped-def]
+        if "activity" in table:
+            raise OSError("disk full")
+        copy_frame(raw, table, frame)
+
+    monkeypatch.setattr(columnar, "copy_frame", fail_on_activities)
+    outcome = run_import(format_name="canonical", path=folder)
+
+    assert not outcome.ok
+    assert "disk full" in outcome.run.error
+    assert table_counts()["opportunities"] == 0
+    assert _indexes(Activity) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        (b"a,b\n1,2\n", True),
+        (b"a,b\r\n1,2\r\n", True),
+        (b"a,b\n1,2\n\n", True),  # a blank line at the end shifts nothing
+        (b"a,b\r\n1,2\r\n\r\n", True),
+        (b"a,b\r1,2\r", False),  # old Mac line endings
+        (b"a,b\n1,2\r", False),
+        (b"a,b\n\n1,2\n", False),  # a blank line would shift the line numbers after it
+        (b"a,b\r\n\r\n1,2\r\n", False),
+        (b'a,b\n"1",2\n', False),
+        (b"abc\n\r\nxy", False),
+        (b"abcdefg\r", False),
+    ],
+)
+def test_which_files_the_column_wise_path_reads(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+    text: bytes,
+    plain: bool,
+) -> None:
+    from stagecoach.pipeline.importers import columnar
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(text)
+    assert columnar.is_plain(path, "utf-8") is plain
+    # The file is read in blocks: a line ending split between two says the same.
+    for size in range(1, 6):
+        monkeypatch.setattr(columnar, "BLOCK_BYTES", size)
+        assert columnar.is_plain(path, "utf-8") is plain, size
