@@ -8,6 +8,7 @@ has ended (the whole plan against the team), measured once and kept.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
@@ -52,22 +53,39 @@ def spec_for(action_plan: ActionPlan) -> MetricSpec:
 
 
 def comparison_group(
-    rep: Person, reps: Sequence[tuple[int, int | None]] | None = None
+    rep: Person,
+    reps: Sequence[tuple[int, int | None]] | None = None,
+    by_team: Mapping[int | None, Sequence[int]] | None = None,
 ) -> tuple[list[int], str]:
     """The rest of the rep's team (active reps); the whole sales floor when the team has
     fewer than two others, since one teammate's luck is no trend.
 
-    ``reps``: every active rep as (id, team id), when the caller has them already.
+    ``reps``: every active rep as (id, team id), when the caller has them already;
+    ``by_team``: the same ids by team, in that order (see ``reps_by_team``), so that a
+    plan's team is found without going through every rep of the organisation.
     """
     if reps is None:
         reps = list(
             Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id")
         )
-    if rep.team_id is not None:
-        team = [pk for pk, team_id in reps if team_id == rep.team_id and pk != rep.pk]
+    team_id = rep.team_id
+    if team_id is not None:
+        if by_team is not None:
+            members = by_team.get(team_id, ())
+        else:
+            members = [pk for pk, t in reps if t == team_id]
+        team = [pk for pk in members if pk != rep.pk]
         if len(team) >= MIN_COMPARISON:
             return team, "the rest of the team"
     return [pk for pk, _ in reps if pk != rep.pk], "all other reps"
+
+
+def reps_by_team(reps: Sequence[tuple[int, int | None]]) -> dict[int | None, list[int]]:
+    """Active reps' ids by team, in the order given: ``comparison_group``'s index."""
+    by_team: dict[int | None, list[int]] = defaultdict(list)
+    for pk, team_id in reps:
+        by_team[team_id].append(pk)
+    return by_team
 
 
 def _moment(day: Any) -> datetime:
@@ -115,11 +133,12 @@ def measure_action_plans(
         )
         if day is not None
     }
+    by_team = reps_by_team(active)
     groups: dict[int, tuple[list[int], str]] = {}
     for plan in chosen:
         rep = plan.plan.rep
         if rep.pk not in groups:
-            groups[rep.pk] = comparison_group(rep, active)
+            groups[rep.pk] = comparison_group(rep, active, by_team)
     everyone = {pk for rep, (comparison, _) in groups.items() for pk in (rep, *comparison)}
     joined = joined_on(data, everyone, started)
     # Plans over the same period share its deals whatever their team: each period's

@@ -107,6 +107,19 @@ def test_demo_command_without_serving(capsys) -> None:  # type: ignore[no-untype
     assert counts() == first
 
 
+def test_the_demo_can_leave_the_first_refresh_for_later(capsys) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.analytics.models import MetricSet, Refresh
+
+    call_command("demo", "--no-serve", "--no-refresh", "--reps", "8", "--years", "0.5")
+    assert "--no-refresh" in capsys.readouterr().err
+    assert Opportunity.objects.exists()
+    assert not Refresh.objects.exists()
+    assert not MetricSet.objects.exists()
+    # Run again without the flag, it refreshes what is already loaded.
+    call_command("demo", "--no-serve", "--reps", "8", "--years", "0.5")
+    assert MetricSet.objects.exists()
+
+
 def test_the_demo_sends_no_digest_on_load_nor_when_it_starts_serving(capsys) -> None:  # type: ignore[no-untyped-def]
     from django.core import mail
     from django.utils import timezone

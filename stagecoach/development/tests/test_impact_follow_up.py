@@ -64,3 +64,21 @@ def test_a_full_refresh_measures_each_plan_as_if_measured_alone(db: None) -> Non
         assert stored["reason"].endswith(reason) and stored["comparison"] == label
         judged += alone["effect"] is not None
     assert judged > 0
+
+
+def test_the_team_index_gives_the_comparison_groups_the_plain_scan_gives(db: None) -> None:
+    demo.load_demo(config=DemoConfig(reps=12, years=0.5, now=int(timezone.now().timestamp())))
+    lone = Person.objects.filter(role=Role.REP).order_by("id").last()
+    assert lone is not None
+    # One rep alone in a team of their own: compared with the whole sales floor.
+    lone.team = None
+    lone.save(update_fields=["team"])
+    active = list(Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id"))
+    by_team = impact.reps_by_team(active)
+    labels = set()
+    for rep in Person.objects.filter(role=Role.REP):
+        indexed = impact.comparison_group(rep, active, by_team)
+        assert indexed == impact.comparison_group(rep, active)
+        assert rep.pk not in indexed[0]
+        labels.add(indexed[1])
+    assert labels == {"the rest of the team", "all other reps"}

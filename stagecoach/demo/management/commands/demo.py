@@ -27,6 +27,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Stop after loading.")
+        parser.add_argument(
+            "--no-refresh",
+            action="store_true",
+            help="Skip the first analytics refresh (run `stagecoach refresh` later).",
+        )
         parser.add_argument("--reps", type=int, default=40, help="Number of reps (default 40).")
         parser.add_argument(
             "--years", type=float, default=2.0, help="Years of history (default 2)."
@@ -77,7 +82,9 @@ class Command(BaseCommand):
                 )
         else:
             console.print("The demo organisation is already loaded (use --reset to rebuild it).")
-        if result.created or not MetricSet.objects.exists():
+        if options["no_refresh"]:
+            console.print("Analytics not refreshed (--no-refresh): run `stagecoach refresh`.")
+        elif result.created or not MetricSet.objects.exists():
             console.print("Computing metrics, forecasts and red flags …")
             with progress_bar(console) as report:
                 run = refresh(trigger=Refresh.Trigger.DEMO, progress=report)
