@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -67,29 +66,31 @@ def _managed_by(manager_id: int) -> tuple[set[int], set[int]]:
     """The teams a manager leads with their sub-teams, and the people in those teams or
     reporting to the manager (directly or through another manager), the manager included.
 
-    Worked out in the database, so a request reads the manager's part of the
-    organisation only, whatever its size."""
-    sql = f"""
-        WITH RECURSIVE teams(id) AS (
-            SELECT id FROM {Team._meta.db_table} WHERE manager_id = %s
-            UNION
-            SELECT child.id FROM {Team._meta.db_table} child
-            JOIN teams ON child.parent_id = teams.id
-        ), people(id) AS (
-            SELECT id FROM {Person._meta.db_table}
-            WHERE id = %s OR team_id IN (SELECT id FROM teams)
-            UNION
-            SELECT report.id FROM {Person._meta.db_table} report
-            JOIN people ON report.manager_id = people.id
-        )
-        SELECT 0, id FROM teams UNION ALL SELECT 1, id FROM people
-    """  # noqa: S608 - table names from the models, values as parameters
+    Walked one level at a time through the indexes on parent, team and manager, so a
+    request reads the manager's part of the organisation only, whatever its size: a
+    query per level of the hierarchy (two or three in most organisations). A recursive
+    query did the same in one statement but PostgreSQL sized it for the whole
+    organisation (8 ms at 1,000 reps, 118 ms at 10,000)."""
     teams: set[int] = set()
+    level = set(Team.objects.filter(manager_id=manager_id).order_by().values_list("id", flat=True))
+    while level:
+        teams |= level
+        level = (
+            set(Team.objects.filter(parent_id__in=level).order_by().values_list("id", flat=True))
+            - teams
+        )
     people: set[int] = set()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [manager_id, manager_id])
-        for kind, pk in cursor.fetchall():
-            (people if kind else teams).add(pk)
+    level = {manager_id}
+    if teams:
+        level |= set(
+            Person.objects.filter(team_id__in=teams).order_by().values_list("id", flat=True)
+        )
+    while level:
+        people |= level
+        level = (
+            set(Person.objects.filter(manager_id__in=level).order_by().values_list("id", flat=True))
+            - people
+        )
     return teams, people
 
 
