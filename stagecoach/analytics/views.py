@@ -37,6 +37,7 @@ from stagecoach.analytics.ondemand import STALE_AFTER
 from stagecoach.analytics.tasks import queue_refresh
 from stagecoach.coaching.selectors import may_set_team_webhook
 from stagecoach.lib import fragments
+from stagecoach.lib.http import query_without
 from stagecoach.lib.money import format_money
 from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
@@ -299,7 +300,7 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "sub_teams": team.children.select_related("manager").order_by("name"),
             "rows": rows,
             "page": page,
-            "page_query": _without(request, "page"),
+            "page_query": query_without(request, "page"),
             "stages": stages,
             "period": period,
             "windows": presenters.WINDOWS,
@@ -322,12 +323,6 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "last_refresh": selectors.last_refresh(),
         },
     )
-
-
-def _without(request: HttpRequest, name: str) -> str:
-    query = request.GET.copy()
-    query.pop(name, None)
-    return query.urlencode()
 
 
 @login_required

@@ -19,6 +19,7 @@ from stagecoach.development.views import (
     _wants_csv,
 )
 from stagecoach.lib import charts
+from stagecoach.lib.http import query_without
 
 # Rows per page of the lists of ended and running plans: an organisation's whole history
 # of plans is for the CSV download, not one page.
@@ -44,12 +45,6 @@ def _page(plans: QuerySet[ActionPlan], number: str | None) -> Page[ActionPlan]:
     start = (page.number - 1) * PAGE_SIZE
     page.object_list = list(plans[start : start + PAGE_SIZE])
     return page
-
-
-def _without(request: HttpRequest, name: str) -> str:
-    query = request.GET.copy()
-    query.pop(name, None)
-    return query.urlencode()
 
 
 @login_required
@@ -122,7 +117,7 @@ def impact_page(request: HttpRequest) -> HttpResponse:
             "verdict_chart": _verdict_chart(summary) if summary else "",
             "effect_charts": effect_charts,
             # Each list's pager keeps the other list's page.
-            "ended_query": _without(request, "page"),
-            "running_query": _without(request, "running"),
+            "ended_query": query_without(request, "page"),
+            "running_query": query_without(request, "running"),
         },
     )

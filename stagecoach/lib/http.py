@@ -20,3 +20,11 @@ def client_ip(request: HttpRequest) -> str | None:
         if len(hops) >= count:
             return hops[-count]
     return request.META.get("REMOTE_ADDR") or None
+
+
+def query_without(request: HttpRequest, name: str) -> str:
+    """The request's query string, urlencoded, without the parameter ``name``: the rest
+    of the address a pager's links keep."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()

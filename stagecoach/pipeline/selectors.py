@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import Http404
@@ -35,6 +36,16 @@ class OpenPipeline:
     amount_by_stage: dict[int, Decimal] = field(default_factory=dict)
     last_activity: datetime | None = None
 
+    def add(self, row: dict[str, Any]) -> None:
+        """Count one stage's row of the grouped open-deal query (n, amount, missing,
+        overdue)."""
+        self.count += row["n"]
+        self.amount += row["amount"] or Decimal(0)
+        self.without_amount += row["missing"]
+        self.past_close_date += row["overdue"]
+        self.by_stage[row["stage_id"]] = row["n"]
+        self.amount_by_stage[row["stage_id"]] = row["amount"] or Decimal(0)
+
 
 def open_pipeline_total(owner_ids: Iterable[int], *, today: date) -> OpenPipeline:
     """The open pipeline of all these owners together, from one grouped query (a team
@@ -52,12 +63,7 @@ def open_pipeline_total(owner_ids: Iterable[int], *, today: date) -> OpenPipelin
         .order_by()
     )
     for row in rows:
-        total.count += row["n"]
-        total.amount += row["amount"] or Decimal(0)
-        total.without_amount += row["missing"]
-        total.past_close_date += row["overdue"]
-        total.by_stage[row["stage_id"]] = row["n"]
-        total.amount_by_stage[row["stage_id"]] = row["amount"] or Decimal(0)
+        total.add(row)
     return total
 
 
@@ -76,13 +82,7 @@ def open_pipeline_by_owner(owner_ids: Iterable[int], *, today: date) -> dict[int
         )
     )
     for row in rows:
-        summary = result[row["owner_id"]]
-        summary.count += row["n"]
-        summary.amount += row["amount"] or Decimal(0)
-        summary.without_amount += row["missing"]
-        summary.past_close_date += row["overdue"]
-        summary.by_stage[row["stage_id"]] = row["n"]
-        summary.amount_by_stage[row["stage_id"]] = row["amount"] or Decimal(0)
+        result[row["owner_id"]].add(row)
     # Each owner's latest activity from the (owner, occurred_at) index, one probe an
     # owner: MAX() grouped by owner reads every activity they ever logged (thousands a
     # rep over a few years).
