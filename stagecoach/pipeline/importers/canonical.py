@@ -93,6 +93,11 @@ TABLES = {
     "rates.csv": "rates",
 }
 
+OPPORTUNITY_OPTIONAL = tuple(COLUMNS["opportunities.csv"][1])
+# What the column-wise path reads as written; anything else goes to the careful parser.
+PLAIN_AMOUNT = r"\d{1,16}(?:\.\d{1,2})?"
+PLAIN_CURRENCY = r"[A-Z]{3}"
+
 T = TypeVar("T")
 EARLIEST = datetime.combine(EARLIEST_DAY, time.min, tzinfo=UTC)
 LATEST = datetime.combine(LATEST_DAY, time.max, tzinfo=UTC)
@@ -293,40 +298,83 @@ class CanonicalReader(Reader):
 
         return self._rows("stages.csv", parse)
 
-    def opportunities(self) -> Iterator[OpportunityRecord]:
+    def _opportunity(self, row: CsvRow) -> OpportunityRecord:
+        amount = _parsed(row, "amount", parse_amount)
+        if amount is not None and amount < 0:
+            raise RowError("amount", f"amount cannot be negative, got {row.get('amount')!r}")
+        source_id = _need(row, "opportunity_id")
         assume = self.time_zone
-
-        def parse(row: CsvRow) -> OpportunityRecord:
-            amount = _parsed(row, "amount", parse_amount)
-            if amount is not None and amount < 0:
-                raise RowError("amount", f"amount cannot be negative, got {row.get('amount')!r}")
-            source_id = _need(row, "opportunity_id")
-            return OpportunityRecord(
-                source_id=source_id,
-                owner_source_id=_need(row, "owner_id"),
-                name=row.get("name") or f"Opportunity {source_id}",
-                stage=_need(row, "stage"),
-                pipeline=row.get("pipeline"),
-                account=row.get("account"),
-                amount=amount,
-                currency=_parsed(row, "currency", parse_currency),
-                created_at=_parsed(row, "created_at", lambda v: parse_datetime(v, assume=assume)),
-                close_date=_parsed(row, "close_date", parse_date),
-                modified_at=_parsed(row, "modified_at", lambda v: parse_datetime(v, assume=assume)),
-                type=values.kind_or_other(
-                    row.get("type"),
-                    values.opportunity_type,
-                    report=self.report,
-                    file="opportunities.csv",
-                    column="type",
-                    line=row.line,
-                ),
+        return OpportunityRecord(
+            source_id=source_id,
+            owner_source_id=_need(row, "owner_id"),
+            name=row.get("name") or f"Opportunity {source_id}",
+            stage=_need(row, "stage"),
+            pipeline=row.get("pipeline"),
+            account=row.get("account"),
+            amount=amount,
+            currency=_parsed(row, "currency", parse_currency),
+            created_at=_parsed(row, "created_at", lambda v: parse_datetime(v, assume=assume)),
+            close_date=_parsed(row, "close_date", parse_date),
+            modified_at=_parsed(row, "modified_at", lambda v: parse_datetime(v, assume=assume)),
+            type=values.kind_or_other(
+                row.get("type"),
+                values.opportunity_type,
+                report=self.report,
                 file="opportunities.csv",
+                column="type",
                 line=row.line,
-                raw=row.cells,
-            )
+            ),
+            file="opportunities.csv",
+            line=row.line,
+            raw=row.cells,
+        )
 
-        return self._rows("opportunities.csv", parse)
+    def opportunities(self) -> Iterator[OpportunityRecord]:
+        return self._rows("opportunities.csv", self._opportunity)
+
+    def opportunity_frames(self) -> Iterator[FrameChunk] | None:
+        """Column-wise chunks of a plain opportunities.csv (None: use the records).
+
+        ``amount`` stays text (the loader reads each distinct amount as a Decimal),
+        ``type`` is the kind, ``name`` is never empty, as the records have them."""
+        return self._frames(
+            "opportunities.csv",
+            self._opportunity,
+            required=("opportunity_id", "owner_id", "stage"),
+            times={},
+            defaults=dict.fromkeys(OPPORTUNITY_OPTIONAL, ""),
+            optional_times=("created_at", "modified_at"),
+            optional_dates=("close_date",),
+            patterns={"amount": PLAIN_AMOUNT, "currency": PLAIN_CURRENCY},
+            finish=self._opportunity_kinds,
+            keep_raw=True,
+        )
+
+    def _opportunity_kinds(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Each row's deal type as :func:`values.kind_or_other` gives it, warnings included,
+        and a name for a nameless deal."""
+        kinds: dict[str, str] = {}
+        for value in frame["type"].unique(maintain_order=True).to_list():
+            kind = values.opportunity_type(value)
+            if kind is not None:
+                kinds[value] = kind
+        unknown = frame.filter(~pl.col("type").is_in(list(kinds)))
+        for value, line in unknown.select("type", "_line").iter_rows():
+            kinds[value] = values.kind_or_other(
+                value,
+                values.opportunity_type,
+                report=self.report,
+                file="opportunities.csv",
+                column="type",
+                line=line,
+            )
+        return frame.with_columns(
+            pl.col("type").replace_strict(kinds, return_dtype=pl.String),
+            pl.when(pl.col("name") == "")
+            .then(pl.concat_str(pl.lit("Opportunity "), pl.col("opportunity_id")))
+            .otherwise(pl.col("name"))
+            .alias("name"),
+        )
 
     def _stage_change(self, row: CsvRow) -> StageChangeRecord:
         changed_at = _parsed(row, "changed_at", lambda v: parse_datetime(v, assume=self.time_zone))
@@ -423,46 +471,81 @@ class CanonicalReader(Reader):
         times: dict[str, str],
         defaults: dict[str, str],
         choices: dict[str, tuple[str, ...]] | None = None,
+        optional_times: tuple[str, ...] = (),
+        optional_dates: tuple[str, ...] = (),
+        patterns: dict[str, str] | None = None,
+        finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+        keep_raw: bool = False,
     ) -> Iterator[FrameChunk] | None:
         csv_file = self._files.get(name)
         if csv_file is None or not columnar.is_plain(csv_file.path, csv_file.encoding):
             return None
-        return self._frame_chunks(csv_file, parse, required, times, defaults, choices or {})
+        checks = _Checks(
+            required=required,
+            times=times,
+            defaults=defaults,
+            choices=choices or {},
+            optional_times=optional_times,
+            optional_dates=optional_dates,
+            patterns=patterns or {},
+            finish=finish,
+            keep_raw=keep_raw,
+        )
+        return self._frame_chunks(csv_file, parse, checks)
 
     def _frame_chunks(
-        self,
-        csv_file: CsvFile,
-        parse: Callable[[CsvRow], Any],
-        required: tuple[str, ...],
-        times: dict[str, str],
-        defaults: dict[str, str],
-        choices: dict[str, tuple[str, ...]],
+        self, csv_file: CsvFile, parse: Callable[[CsvRow], Any], checks: _Checks
     ) -> Iterator[FrameChunk]:
         name = csv_file.name
         counts = self.report.table(TABLES[name])
         raw_columns = list(csv_file.columns)
+        times = checks.times
+        optional = (*checks.optional_times, *checks.optional_dates)
         for chunk in columnar.chunks(csv_file.path, raw_columns):
             counts.read += chunk.height
+            if checks.keep_raw:
+                chunk = chunk.with_columns(pl.concat_list(raw_columns).alias("_raw"))
             chunk = chunk.with_columns(
                 *[
                     pl.lit(value).alias(column)
-                    for column, value in defaults.items()
+                    for column, value in checks.defaults.items()
                     if column not in chunk.columns
                 ],
+            ).with_columns(
                 *[
                     columnar.utc_times(source).alias(f"_{target}")
                     for source, target in times.items()
                 ],
-                *[pl.col(c).str.to_lowercase().alias(c) for c in choices],
+                *[columnar.utc_times(c).alias(f"_{c}") for c in checks.optional_times],
+                *[
+                    pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}")
+                    for c in checks.optional_dates
+                ],
+                *[pl.col(c).str.to_lowercase().alias(c) for c in checks.choices],
             )
             sound = pl.all_horizontal(
-                *[pl.col(c) != "" for c in required],
+                *[pl.col(c) != "" for c in checks.required],
                 # Out of range (year 1, year 9999): the careful parser says why.
                 *[
                     pl.col(f"_{t}").is_between(EARLIEST, LATEST).fill_null(False)
                     for t in times.values()
                 ],
-                *[pl.col(c).is_in(list(allowed)) for c, allowed in choices.items()],
+                *[
+                    (pl.col(c) == "")
+                    | pl.col(f"_{c}").is_between(EARLIEST, LATEST).fill_null(False)
+                    for c in checks.optional_times
+                ],
+                *[
+                    (pl.col(c) == "")
+                    | pl.col(f"_{c}").is_between(EARLIEST_DAY, LATEST_DAY).fill_null(False)
+                    for c in checks.optional_dates
+                ],
+                *[pl.col(c).is_in(list(allowed)) for c, allowed in checks.choices.items()],
+                *[
+                    (pl.col(c) == "")
+                    | pl.col(c).str.to_uppercase().str.contains(f"^(?:{pattern})$")
+                    for c, pattern in checks.patterns.items()
+                ],
             )
             checked = chunk.filter(~sound)
             rescued: list[Any] = []
@@ -481,9 +564,13 @@ class CanonicalReader(Reader):
                         reason=str(exc),
                         row=cells,
                     )
-            frame = chunk.filter(sound)
-            for target in times.values():
+            frame = chunk.filter(sound).with_columns(
+                pl.col(c).str.to_uppercase() for c in checks.patterns
+            )
+            for target in (*times.values(), *optional):
                 frame = frame.with_columns(pl.col(f"_{target}").alias(target)).drop(f"_{target}")
+            if checks.finish is not None:
+                frame = checks.finish(frame)
             if rescued:
                 frame = pl.concat([frame, _records_frame(rescued, frame, raw_columns)])
             yield FrameChunk(frame=frame, raw_columns=raw_columns, file=name)
@@ -520,6 +607,22 @@ def reader_files(path: Path) -> list[str]:
     return [name for name in COLUMNS if (path / name).exists()]
 
 
+@dataclass(frozen=True)
+class _Checks:
+    """What makes a row of a plain file sound enough to skip the careful parser."""
+
+    required: tuple[str, ...]
+    times: dict[str, str]
+    defaults: dict[str, str]
+    choices: dict[str, tuple[str, ...]]
+    optional_times: tuple[str, ...]
+    optional_dates: tuple[str, ...]
+    patterns: dict[str, str]
+    finish: Callable[[pl.DataFrame], pl.DataFrame] | None
+    # Keep each row's cells as read, in ``_raw``, for the rejects file.
+    keep_raw: bool = False
+
+
 @dataclass
 class FrameChunk:
     """Rows of one file as columns; ``raw_columns`` rebuild a row for the rejects file."""
@@ -535,7 +638,23 @@ def _records_frame(records: list[Any], like: pl.DataFrame, raw_columns: list[str
     for record in records:
         row: dict[str, Any] = dict(zip(raw_columns, record.raw or [], strict=False))
         row["_line"] = record.line
-        if isinstance(record, StageChangeRecord):
+        row["_raw"] = list(record.raw or [])
+        if isinstance(record, OpportunityRecord):
+            row.update(
+                opportunity_id=record.source_id,
+                owner_id=record.owner_source_id,
+                name=record.name,
+                account=record.account or "",
+                amount="" if record.amount is None else str(record.amount),
+                currency=record.currency or "",
+                created_at=record.created_at,
+                close_date=record.close_date,
+                stage=record.stage,
+                pipeline=record.pipeline or "",
+                type=record.type,
+                modified_at=record.modified_at,
+            )
+        elif isinstance(record, StageChangeRecord):
             row.update(
                 opportunity_id=record.opportunity_source_id,
                 stage=record.stage,

@@ -76,7 +76,7 @@ def chunks(path: Path, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
         line = 2  # the header is line 1
         while block := handle.read(BLOCK_BYTES):
             block += handle.readline()
-            chunk = _read_block(block, names).select(keep)
+            chunk = _read_block(block, names, name=path.name, first_line=line).select(keep)
             if line + chunk.height - 2 > bounds.rows:
                 limits.check_rows(path.name, bounds.rows + 2)
             _check_cells(path.name, chunk, line, bounds.cell_chars)
@@ -113,7 +113,7 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _read_block(block: bytes, names: list[str]) -> pl.DataFrame:
+def _read_block(block: bytes, names: list[str], *, name: str, first_line: int) -> pl.DataFrame:
     try:
         return pl.read_csv(
             io.BytesIO(block),
@@ -125,11 +125,12 @@ def _read_block(block: bytes, names: list[str]) -> pl.DataFrame:
     except pl.exceptions.PolarsError:
         # Ragged rows (more or fewer cells than the header): Python's reader pads and
         # trims as the row-by-row path does; the careful parser then judges each row.
+        # A row wider than the limit is refused at its line, as that path refuses it.
         width = len(names)
-        rows = [
-            (cells + [""] * width)[:width]
-            for cells in csv.reader(io.StringIO(block.decode("utf-8")))
-        ]
+        rows = []
+        for offset, cells in enumerate(csv.reader(io.StringIO(block.decode("utf-8")))):
+            limits.check_columns(name, len(cells), line=first_line + offset)
+            rows.append((cells + [""] * width)[:width])
         return pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
 
 

@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from stagecoach.lib.bulk import BulkWriter, next_free_id, sync_id_sequence
-from stagecoach.pipeline.importers import exported, history
+from stagecoach.pipeline.importers import deal_frames, exported, history
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.indexes import DeferredIndexes
 from stagecoach.pipeline.importers.people import PeopleLoader
@@ -447,8 +447,14 @@ class Loader:
         self.all_opportunities_known = next_id == 1 and not Opportunity.objects.exists()
         if self.all_opportunities_known:
             self.opportunity_indexes.drop_if_empty()
+        frames = getattr(self.reader, "opportunity_frames", lambda: None)() if fresh else None
+        if frames is not None:
+            seen = deal_frames.load_opportunity_frames(self, frames, next_id)
+            sync_id_sequence(connection, table)
+            self.mark_missing(seen)
+            return
         columns = ("id", "source", "source_id", *self._FIELDS, "closed_at", "updated_at")
-        seen: set[str] = set()
+        seen = set()
         with BulkWriter(connection, table, columns) as writer:
             for batch in batched(self.reader.opportunities(), 5_000):
                 existing = {} if fresh else self._existing([r.source_id for r in batch])

@@ -17,6 +17,7 @@ from stagecoach.demo.generator import DemoConfig
 from stagecoach.demo.services import delete_demo, load_demo
 from stagecoach.pipeline.exports import export_canonical
 from stagecoach.pipeline.importers import history
+from stagecoach.pipeline.importers.canonical import CanonicalReader
 from stagecoach.pipeline.importers.loader import Loader
 from stagecoach.pipeline.imports import run_import
 from stagecoach.pipeline.models import (
@@ -511,6 +512,119 @@ def test_the_column_wise_and_row_wise_paths_agree(tmp_path: Path) -> None:
         counts = outcome.run.counts
         results[-1]["counts"] = str({k: counts[k] for k in ("stage_changes", "activities")})
     assert results[0] == results[1]
+
+
+def _messy_deals(rows: list[list[str]]) -> list[list[str]]:
+    """opportunities.csv with a row of each kind the column-wise path must not take
+    at face value: each is either read by the careful parser or rejected, as it is
+    when the whole file goes row by row."""
+    header = rows[0]
+    at = {name: header.index(name) for name in header}
+    first, second, third = rows[1], rows[2], rows[3]
+
+    def deal(number: int, **cells: str) -> list[str]:
+        row = list(rows[1 + number % (len(rows) - 1)])
+        row[at["opportunity_id"]] = f"MESSY-{number}"
+        for name, value in cells.items():
+            row[at[name]] = value
+        return row
+
+    extra = [
+        list(first),  # the same deal twice: the first row is kept
+        deal(1, amount="$1200.50"),  # money as a report writes it
+        deal(2, currency="usd"),  # a lower-case code
+        deal(3, type="Partner deal"),  # a type no CRM standard names
+        deal(4, name=""),  # no name
+        deal(5, created_at=first[at["created_at"]].replace("+00:00", "")),  # no offset
+        deal(6, account="A" * 320),  # longer than the column
+        deal(7, stage="Negotiation (legacy)"),  # an unknown stage
+        deal(8, amount="99999999999999999"),  # too large
+        deal(9, owner_id="ghost-owner"),  # not in people.csv
+        deal(10, amount="-5"),  # negative
+        deal(11, close_date="31/12/2025"),  # not ISO
+        deal(12, amount="12.345"),  # a third decimal
+        deal(13, currency="XYZ"),  # no rate for it
+        deal(14, modified_at="2025-02-30T10:00:00Z"),  # no such day
+        deal(15, opportunity_id="X" * 120),  # an id too long
+        deal(16, stage=""),  # no stage
+    ]
+    return [header, *rows[1:2], *extra[:4], second, *extra[4:10], third, *extra[10:], *rows[4:]]
+
+
+@pytest.mark.django_db
+def test_messy_deals_take_the_column_wise_path_as_they_take_the_row_wise_one(
+    tmp_path: Path,
+) -> None:
+    """A first import of a plain opportunities.csv is read as columns; every row the
+    columns cannot vouch for goes through the careful parser, and what lands — deals,
+    owners created, rejects and warnings — is what the row-by-row path gives."""
+    from stagecoach.pipeline.importers import columnar
+
+    load_demo(config=DemoConfig(reps=3, years=0.4, now=NOW))
+    plain = tmp_path / "plain"
+    export_canonical(plain)
+    quoted = tmp_path / "quoted"
+    quoted.mkdir()
+    for path in plain.iterdir():
+        rows = list(csv.reader(path.open()))
+        if path.name == "opportunities.csv":
+            rows = _messy_deals(rows)
+        with (quoted / path.name).open("w", newline="") as handle:
+            csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(rows)
+        write(plain, path.name, rows)
+    assert columnar.is_plain(plain / "opportunities.csv", "utf-8")
+    assert not columnar.is_plain(quoted / "opportunities.csv", "utf-8")
+
+    taken: list[str] = []
+    frames = CanonicalReader.opportunity_frames
+
+    def spy(self: CanonicalReader):  # type: ignore[no-untyped-def]
+        found = frames(self)
+        taken.append("columns" if found is not None else "rows")
+        return found
+
+    results = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CanonicalReader, "opportunity_frames", spy)
+        # Chunks of a few rows: a repeat and the rows the careful parser reads fall in
+        # chunks of their own.
+        patch.setattr(columnar, "BLOCK_BYTES", 600)
+        for folder in (plain, quoted):
+            delete_demo()
+            Activity.objects.all().delete()
+            Opportunity.objects.all().delete()
+            Quota.objects.all().delete()
+            Person.objects.all().delete()
+            Team.objects.update(parent=None)
+            Team.objects.all().delete()
+            outcome = run_import(format_name="canonical", path=folder)
+            assert outcome.ok, outcome.run.error
+            export_canonical(tmp_path / f"out-{folder.name}")
+            out = tmp_path / f"out-{folder.name}"
+            result: dict[str, object] = {p.name: p.read_text() for p in out.iterdir()}
+            result["counts"] = outcome.run.counts
+            result["rejects"] = sorted(
+                (r.file, r.line, r.column, r.reason, tuple(r.row or ()))
+                for r in outcome.report.rejects
+            )
+            result["warnings"] = sorted(outcome.report.warnings)
+            result["people"] = sorted(Person.objects.values_list("name", "is_active"))
+            results.append(result)
+    assert taken == ["columns", "rows"]
+    rejected = {(line, column) for _, line, column, *_ in results[0]["rejects"]}  # type: ignore[misc]
+    # The repeat, the long id; the unknown stage, no stage; too large, negative; no
+    # such day.
+    assert sorted(column for _, column in rejected) == [
+        "amount",
+        "amount",
+        "modified_at",
+        "opportunity_id",
+        "opportunity_id",
+        "stage",
+        "stage",
+    ]
+    for key in results[0]:
+        assert results[0][key] == results[1][key], key
 
 
 @pytest.mark.django_db

@@ -1,0 +1,253 @@
+"""The deals of a first import from a plain file, a chunk of columns at a time.
+
+The same checks, in the same order, with the same rejects and warnings as
+``Loader.load_opportunities`` gives each record (its ``_values`` and ``_money``): a
+repeated id, an id too long, an amount too large, an unknown stage, no exchange rate,
+an amount too large in the organisation's currency, then the owner (created when
+unknown, in the order the rows name them) and the descriptive text cut to its column.
+Only a first import of the source comes here: with no deal stored there is nothing to
+compare, update or hold back, and ids are handed out in line order as the rows are.
+Distinct values (stages, currencies, amounts, owners) are worked out once each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from django.db import connection
+
+from stagecoach.pipeline.importers import columnar
+from stagecoach.pipeline.importers.canonical import FrameChunk
+from stagecoach.pipeline.importers.records import MAX_ID
+from stagecoach.pipeline.models import Opportunity
+
+if TYPE_CHECKING:
+    from stagecoach.pipeline.importers.loader import Loader
+
+CENT = Decimal("0.01")
+NAME_LIMIT = 300
+
+
+def load_opportunity_frames(loader: Loader, chunks: Iterator[FrameChunk], next_id: int) -> set[str]:
+    """Write the deals; return the ids read (the first row of each), as the row path does."""
+    seen: set[str] = set()
+    for chunk in chunks:
+        next_id += _load_chunk(loader, chunk, seen, next_id)
+    return seen
+
+
+def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int) -> int:
+    """One chunk's deals, ids from ``next_id``; return how many were written."""
+    from stagecoach.pipeline.importers.loader import MAX_AMOUNT
+
+    frame = chunk.frame.sort("_line")
+    loader.tick(frame.height)
+    ids = frame["opportunity_id"]
+    earlier = [i for i in ids.unique().to_list() if i in seen]  # read in an earlier chunk
+    first = ids.is_first_distinct() & ~ids.is_in(earlier)
+    _reject(
+        loader,
+        chunk,
+        frame.filter(~first),
+        "opportunity_id",
+        lambda row: f"opportunity {row['opportunity_id']!r} appears twice; the first row was kept",
+    )
+    frame = frame.filter(first)
+    seen.update(frame["opportunity_id"].to_list())
+
+    amounts = _amounts(frame["amount"])
+    frame = _check(
+        loader,
+        chunk,
+        frame,
+        pl.col("opportunity_id").str.len_chars() > MAX_ID,
+        "opportunity_id",
+        lambda row: f"the id is longer than {MAX_ID} characters",
+    )
+    frame = _check(
+        loader,
+        chunk,
+        frame,
+        pl.col("owner_id").str.len_chars() > MAX_ID,
+        "owner_id",
+        lambda row: f"the owner's id is longer than {MAX_ID} characters",
+    )
+    big = [text for text, value in amounts.items() if abs(value) >= MAX_AMOUNT]
+    frame = _check(
+        loader,
+        chunk,
+        frame,
+        pl.col("amount").is_in(big),
+        "amount",
+        lambda row: f"amount {amounts[row['amount']]} is too large",
+    )
+    negative = [text for text, value in amounts.items() if value < 0]
+    frame = _check(
+        loader,
+        chunk,
+        frame,
+        pl.col("amount").is_in(negative),
+        "amount",
+        lambda row: f"amount {amounts[row['amount']]} is negative",
+    )
+
+    # Stages: each distinct (pipeline, stage) resolved once, counted for every row.
+    stage_ids: dict[str, int] = {}
+    pipeline_ids: dict[str, int] = {}
+    for pipeline, stage, rows in frame.group_by("pipeline", "stage").len().iter_rows():
+        resolved = loader.stage_map.resolve(pipeline, stage, rows=rows)
+        if resolved is not None:
+            stage_ids[f"{pipeline}\x1f{stage}"] = resolved.pk
+            pipeline_ids[f"{pipeline}\x1f{stage}"] = resolved.pipeline_id
+    frame = frame.with_columns(
+        pl.concat_str("pipeline", pl.lit("\x1f"), "stage").alias("_stage_key")
+    )
+    unknown = ~pl.col("_stage_key").is_in(list(stage_ids))
+    frame = _check(
+        loader,
+        chunk,
+        frame,
+        unknown,
+        "stage",
+        lambda row: loader.unknown_stage_reason(row["pipeline"], row["stage"]),
+    )
+
+    # Money: the currency (the organisation's when empty), the amount to the cent,
+    # and in the organisation's currency at the stored rate.
+    frame = frame.with_columns(
+        pl.when(pl.col("currency") == "")
+        .then(pl.lit(loader.org_currency))
+        .otherwise(pl.col("currency"))
+        .alias("currency")
+    )
+    money: dict[str, tuple[str | None, str | None, str]] = {}
+    too_large: list[str] = []
+    for currency, amount in (
+        frame.select("currency", "amount").unique(maintain_order=True).iter_rows()
+    ):
+        rate = loader.rates.get(currency)
+        value = amounts.get(amount)
+        cents = value.quantize(CENT, ROUND_HALF_UP) if value is not None else None
+        in_org = None
+        if rate is not None and cents is not None:
+            in_org = (cents / rate).quantize(CENT, ROUND_HALF_UP)
+            if in_org >= MAX_AMOUNT:
+                too_large.append(f"{currency}\x1f{amount}")
+        money[f"{currency}\x1f{amount}"] = (
+            None if cents is None else str(cents),
+            None if in_org is None else str(in_org),
+            str(rate if rate is not None else Decimal(1)),
+        )
+    for currency in frame["currency"].unique(maintain_order=True).to_list():
+        if currency not in loader.rates:
+            for _ in range(frame.filter(pl.col("currency") == currency).height):
+                loader.report.warn(
+                    f"no exchange rate for {currency}: amounts kept in {currency} only; "
+                    "add the rate (CurrencyType or rates.csv) and import again",
+                    file=chunk.file,
+                )
+    frame = frame.with_columns(
+        pl.concat_str("currency", pl.lit("\x1f"), "amount").alias("_money_key")
+    )
+    frame = _check(
+        loader,
+        chunk,
+        frame,
+        pl.col("_money_key").is_in(too_large),
+        "amount",
+        lambda row: (
+            f"amount {amounts[row['amount']]} {row['currency']} is too large in "
+            f"{loader.org_currency}"
+        ),
+    )
+
+    # Owners: unknown ones created in the order the rows first name them.
+    for owner, line in (
+        frame.group_by("owner_id", maintain_order=True).agg(pl.col("_line").first()).iter_rows()
+    ):
+        if owner not in loader.people.ids:
+            loader.people.owner(owner, file=chunk.file, line=line)
+    for column, what in (("name", "deal names"), ("account", "account names")):
+        long_text = frame.filter(pl.col(column).str.len_chars() > NAME_LIMIT)
+        for value, line in long_text.select(column, "_line").iter_rows():
+            loader.report.cut(value, NAME_LIMIT, what, file=chunk.file, line=line)
+
+    count = frame.height
+    if not count:
+        return 0
+    keys = frame["_money_key"].to_list()
+    rows = frame.select(
+        pl.int_range(next_id, next_id + count, dtype=pl.Int64).alias("id"),
+        pl.lit(loader.source).alias("source"),
+        pl.col("opportunity_id").alias("source_id"),
+        pl.col("owner_id")
+        .replace_strict(loader.people.ids, return_dtype=pl.Int64)
+        .alias("owner_id"),
+        pl.col("_stage_key")
+        .replace_strict(pipeline_ids, return_dtype=pl.Int64)
+        .alias("pipeline_id"),
+        pl.col("_stage_key").replace_strict(stage_ids, return_dtype=pl.Int64).alias("stage_id"),
+        pl.col("name").str.slice(0, NAME_LIMIT),
+        pl.col("account").str.slice(0, NAME_LIMIT),
+        "type",
+        pl.Series("amount", [money[k][0] for k in keys], dtype=pl.String),
+        "currency",
+        pl.Series("amount_org", [money[k][1] for k in keys], dtype=pl.String),
+        pl.Series("fx_rate", [money[k][2] for k in keys], dtype=pl.String),
+        "created_at",
+        "close_date",
+        "modified_at",
+        pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("closed_at"),
+        pl.lit(loader.now).cast(pl.Datetime("us", "UTC")).alias("updated_at"),
+    )
+    table = connection.ops.quote_name(Opportunity._meta.db_table)
+    columns = ("id", "source", "source_id", *loader._FIELDS, "closed_at", "updated_at")
+    with connection.cursor() as cursor:
+        columnar.copy_frame(cursor.cursor, table, columnar.db_text(rows, columns))
+    loader.opportunity_ids.update(
+        zip(rows["source_id"].to_list(), rows["id"].to_list(), strict=True)
+    )
+    loader.touched.update(rows["id"].to_list())
+    loader.report.table("opportunities").created += count
+    return count
+
+
+def _amounts(column: pl.Series) -> dict[str, Decimal]:
+    """Each distinct amount's value; empty text is no amount."""
+    return {text: Decimal(text) for text in column.unique().to_list() if text}
+
+
+def _check(
+    loader: Loader,
+    chunk: FrameChunk,
+    frame: pl.DataFrame,
+    failing: pl.Expr,
+    column: str,
+    reason: Any,
+) -> pl.DataFrame:
+    """Reject the rows ``failing`` picks (remembering their lines); keep the rest."""
+    bad = frame.filter(failing)
+    if bad.height:
+        _reject(loader, chunk, bad, column, reason)
+        loader.rejected_opportunities.update(
+            zip(bad["opportunity_id"].to_list(), bad["_line"].to_list(), strict=True)
+        )
+        return frame.filter(~failing)
+    return frame
+
+
+def _reject(
+    loader: Loader, chunk: FrameChunk, rows: pl.DataFrame, column: str, reason: Any
+) -> None:
+    for row in rows.iter_rows(named=True):
+        loader.report.reject(
+            table="opportunities",
+            file=chunk.file,
+            line=row["_line"],
+            column=column,
+            reason=reason(row),
+            row=list(row["_raw"]),
+        )
