@@ -62,7 +62,9 @@ psql -q "$url" -c "VACUUM (ANALYZE)"
 # -- the server ---------------------------------------------------------------------
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 host="http://127.0.0.1:$port"
-.venv/bin/stagecoach serve --port "$port" >"$out/server.log" 2>&1 &
+# LOAD_SERVE_ARGS: extra options for the server, e.g. "--workers 5 --threads 2".
+# shellcheck disable=SC2086
+.venv/bin/stagecoach serve --port "$port" ${LOAD_SERVE_ARGS:-} >"$out/server.log" 2>&1 &
 server=$!
 stop_server() {
   if kill -0 "$server" 2>/dev/null; then
