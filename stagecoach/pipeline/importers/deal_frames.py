@@ -21,30 +21,35 @@ from django.db import connection
 
 from stagecoach.pipeline.importers import columnar
 from stagecoach.pipeline.importers.canonical import FrameChunk
-from stagecoach.pipeline.importers.records import MAX_ID
+from stagecoach.pipeline.importers.records import CENT, MAX_AMOUNT, MAX_ID, MAX_NAME
 from stagecoach.pipeline.models import Opportunity
 
 if TYPE_CHECKING:
     from stagecoach.pipeline.importers.loader import Loader
 
-CENT = Decimal("0.01")
-NAME_LIMIT = 300
+# Each distinct (pipeline, stage) or (currency, amount) is a key of its parts.
+SEPARATOR = "\x1f"
 
 
 def load_opportunity_frames(loader: Loader, chunks: Iterator[FrameChunk], next_id: int) -> set[str]:
     """Write the deals; return the ids read (the first row of each), as the row path does."""
     seen: set[str] = set()
     for chunk in chunks:
-        next_id += _load_chunk(loader, chunk, seen, next_id)
+        frame = chunk.frame.sort("_line")  # the careful parser's rows come last
+        loader.tick(frame.height)
+        frame = _first_of_each(loader, chunk, frame, seen)
+        frame, amounts = _checked_ids_and_amounts(loader, chunk, frame)
+        frame, stages = _with_stages(loader, chunk, frame)
+        frame, money = _with_money(loader, chunk, frame, amounts)
+        _owners_and_long_text(loader, chunk, frame)
+        next_id += _write(loader, frame, next_id, stages, money)
     return seen
 
 
-def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int) -> int:
-    """One chunk's deals, ids from ``next_id``; return how many were written."""
-    from stagecoach.pipeline.importers.loader import MAX_AMOUNT
-
-    frame = chunk.frame.sort("_line")
-    loader.tick(frame.height)
+def _first_of_each(
+    loader: Loader, chunk: FrameChunk, frame: pl.DataFrame, seen: set[str]
+) -> pl.DataFrame:
+    """A deal read again is rejected; the first row of each id is kept."""
     ids = frame["opportunity_id"]
     earlier = [i for i in ids.unique().to_list() if i in seen]  # read in an earlier chunk
     first = ids.is_first_distinct() & ~ids.is_in(earlier)
@@ -57,77 +62,86 @@ def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int)
     )
     frame = frame.filter(first)
     seen.update(frame["opportunity_id"].to_list())
+    return frame
 
-    amounts = _amounts(frame["amount"])
-    frame = _check(
-        loader,
-        chunk,
-        frame,
-        pl.col("opportunity_id").str.len_chars() > MAX_ID,
-        "opportunity_id",
-        lambda row: f"the id is longer than {MAX_ID} characters",
-    )
-    frame = _check(
-        loader,
-        chunk,
-        frame,
-        pl.col("owner_id").str.len_chars() > MAX_ID,
-        "owner_id",
-        lambda row: f"the owner's id is longer than {MAX_ID} characters",
-    )
+
+def _checked_ids_and_amounts(
+    loader: Loader, chunk: FrameChunk, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[str, Decimal]]:
+    """Ids the columns cannot hold and amounts out of range, rejected; each distinct
+    amount's value."""
+    amounts = {text: Decimal(text) for text in frame["amount"].unique().to_list() if text}
     big = [text for text, value in amounts.items() if abs(value) >= MAX_AMOUNT]
-    frame = _check(
-        loader,
-        chunk,
-        frame,
-        pl.col("amount").is_in(big),
-        "amount",
-        lambda row: f"amount {amounts[row['amount']]} is too large",
-    )
     negative = [text for text, value in amounts.items() if value < 0]
-    frame = _check(
-        loader,
-        chunk,
-        frame,
-        pl.col("amount").is_in(negative),
-        "amount",
-        lambda row: f"amount {amounts[row['amount']]} is negative",
-    )
+    for failing, column, reason in (
+        (
+            pl.col("opportunity_id").str.len_chars() > MAX_ID,
+            "opportunity_id",
+            lambda row: f"the id is longer than {MAX_ID} characters",
+        ),
+        (
+            pl.col("owner_id").str.len_chars() > MAX_ID,
+            "owner_id",
+            lambda row: f"the owner's id is longer than {MAX_ID} characters",
+        ),
+        (
+            pl.col("amount").is_in(big),
+            "amount",
+            lambda row: f"amount {amounts[row['amount']]} is too large",
+        ),
+        (
+            pl.col("amount").is_in(negative),
+            "amount",
+            lambda row: f"amount {amounts[row['amount']]} is negative",
+        ),
+    ):
+        frame = _check(loader, chunk, frame, failing, column, reason)
+    return frame, amounts
 
-    # Stages: each distinct (pipeline, stage) resolved once, counted for every row.
-    stage_ids: dict[str, int] = {}
-    pipeline_ids: dict[str, int] = {}
+
+def _with_stages(
+    loader: Loader, chunk: FrameChunk, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[str, tuple[int, int]]]:
+    """Each distinct (pipeline, stage) resolved once and counted for every row; rows
+    of an unknown stage rejected. Returns (pipeline id, stage id) by ``_stage_key``."""
+    stages: dict[str, tuple[int, int]] = {}
     for pipeline, stage, rows in frame.group_by("pipeline", "stage").len().iter_rows():
         resolved = loader.stage_map.resolve(pipeline, stage, rows=rows)
         if resolved is not None:
-            stage_ids[f"{pipeline}\x1f{stage}"] = resolved.pk
-            pipeline_ids[f"{pipeline}\x1f{stage}"] = resolved.pipeline_id
+            stages[f"{pipeline}{SEPARATOR}{stage}"] = (resolved.pipeline_id, resolved.pk)
     frame = frame.with_columns(
-        pl.concat_str("pipeline", pl.lit("\x1f"), "stage").alias("_stage_key")
+        pl.concat_str("pipeline", pl.lit(SEPARATOR), "stage").alias("_stage_key")
     )
-    unknown = ~pl.col("_stage_key").is_in(list(stage_ids))
     frame = _check(
         loader,
         chunk,
         frame,
-        unknown,
+        ~pl.col("_stage_key").is_in(list(stages)),
         "stage",
         lambda row: loader.unknown_stage_reason(row["pipeline"], row["stage"]),
     )
+    return frame, stages
 
-    # Money: the currency (the organisation's when empty), the amount to the cent,
-    # and in the organisation's currency at the stored rate.
+
+Money = tuple[str | None, str | None, str]  # amount, in the organisation's currency, rate
+
+
+def _with_money(
+    loader: Loader, chunk: FrameChunk, frame: pl.DataFrame, amounts: dict[str, Decimal]
+) -> tuple[pl.DataFrame, dict[str, Money]]:
+    """The currency (the organisation's when empty), the amount to the cent and in the
+    organisation's currency at the stored rate, by ``_money_key``; a warning a row for
+    a currency without a rate; rows too large once converted rejected."""
     frame = frame.with_columns(
         pl.when(pl.col("currency") == "")
         .then(pl.lit(loader.org_currency))
         .otherwise(pl.col("currency"))
         .alias("currency")
     )
-    money: dict[str, tuple[str | None, str | None, str]] = {}
+    money: dict[str, Money] = {}
     too_large: list[str] = []
-    for currency, amount in (
-        frame.select("currency", "amount").unique(maintain_order=True).iter_rows()
-    ):
+    for currency, amount in frame.select("currency", "amount").unique().iter_rows():
+        key = f"{currency}{SEPARATOR}{amount}"
         rate = loader.rates.get(currency)
         value = amounts.get(amount)
         cents = value.quantize(CENT, ROUND_HALF_UP) if value is not None else None
@@ -135,22 +149,22 @@ def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int)
         if rate is not None and cents is not None:
             in_org = (cents / rate).quantize(CENT, ROUND_HALF_UP)
             if in_org >= MAX_AMOUNT:
-                too_large.append(f"{currency}\x1f{amount}")
-        money[f"{currency}\x1f{amount}"] = (
+                too_large.append(key)
+        money[key] = (
             None if cents is None else str(cents),
             None if in_org is None else str(in_org),
             str(rate if rate is not None else Decimal(1)),
         )
-    for currency in frame["currency"].unique(maintain_order=True).to_list():
+    for currency, rows in frame.group_by("currency", maintain_order=True).len().iter_rows():
         if currency not in loader.rates:
-            for _ in range(frame.filter(pl.col("currency") == currency).height):
+            for _ in range(rows):
                 loader.report.warn(
                     f"no exchange rate for {currency}: amounts kept in {currency} only; "
                     "add the rate (CurrencyType or rates.csv) and import again",
                     file=chunk.file,
                 )
     frame = frame.with_columns(
-        pl.concat_str("currency", pl.lit("\x1f"), "amount").alias("_money_key")
+        pl.concat_str("currency", pl.lit(SEPARATOR), "amount").alias("_money_key")
     )
     frame = _check(
         loader,
@@ -163,22 +177,36 @@ def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int)
             f"{loader.org_currency}"
         ),
     )
+    return frame, money
 
-    # Owners: unknown ones created in the order the rows first name them.
-    for owner, line in (
-        frame.group_by("owner_id", maintain_order=True).agg(pl.col("_line").first()).iter_rows()
-    ):
+
+def _owners_and_long_text(loader: Loader, chunk: FrameChunk, frame: pl.DataFrame) -> None:
+    """Unknown owners created in the order the rows first name them; a warning for each
+    name or account cut to its column."""
+    firsts = frame.group_by("owner_id", maintain_order=True).agg(pl.col("_line").first())
+    for owner, line in firsts.iter_rows():
         if owner not in loader.people.ids:
             loader.people.owner(owner, file=chunk.file, line=line)
     for column, what in (("name", "deal names"), ("account", "account names")):
-        long_text = frame.filter(pl.col(column).str.len_chars() > NAME_LIMIT)
+        long_text = frame.filter(pl.col(column).str.len_chars() > MAX_NAME)
         for value, line in long_text.select(column, "_line").iter_rows():
-            loader.report.cut(value, NAME_LIMIT, what, file=chunk.file, line=line)
+            loader.report.cut(value, MAX_NAME, what, file=chunk.file, line=line)
 
+
+def _write(
+    loader: Loader,
+    frame: pl.DataFrame,
+    next_id: int,
+    stages: dict[str, tuple[int, int]],
+    money: dict[str, Money],
+) -> int:
+    """COPY the chunk's deals with ids from ``next_id``; return how many."""
     count = frame.height
     if not count:
         return 0
     keys = frame["_money_key"].to_list()
+    pipeline_ids = {key: ids[0] for key, ids in stages.items()}
+    stage_ids = {key: ids[1] for key, ids in stages.items()}
     rows = frame.select(
         pl.int_range(next_id, next_id + count, dtype=pl.Int64).alias("id"),
         pl.lit(loader.source).alias("source"),
@@ -190,8 +218,8 @@ def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int)
         .replace_strict(pipeline_ids, return_dtype=pl.Int64)
         .alias("pipeline_id"),
         pl.col("_stage_key").replace_strict(stage_ids, return_dtype=pl.Int64).alias("stage_id"),
-        pl.col("name").str.slice(0, NAME_LIMIT),
-        pl.col("account").str.slice(0, NAME_LIMIT),
+        pl.col("name").str.slice(0, MAX_NAME),
+        pl.col("account").str.slice(0, MAX_NAME),
         "type",
         pl.Series("amount", [money[k][0] for k in keys], dtype=pl.String),
         "currency",
@@ -213,11 +241,6 @@ def _load_chunk(loader: Loader, chunk: FrameChunk, seen: set[str], next_id: int)
     loader.touched.update(rows["id"].to_list())
     loader.report.table("opportunities").created += count
     return count
-
-
-def _amounts(column: pl.Series) -> dict[str, Decimal]:
-    """Each distinct amount's value; empty text is no amount."""
-    return {text: Decimal(text) for text in column.unique().to_list() if text}
 
 
 def _check(

@@ -27,7 +27,10 @@ from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.indexes import DeferredIndexes
 from stagecoach.pipeline.importers.people import PeopleLoader
 from stagecoach.pipeline.importers.records import (
+    CENT,
+    MAX_AMOUNT,
     MAX_ID,
+    MAX_NAME,
     OpportunityRecord,
     RateRecord,
     StageRecord,
@@ -39,9 +42,6 @@ from stagecoach.process.models import Pipeline, Stage
 
 T = TypeVar("T")
 ProgressFn = Callable[[str, int, int], None]
-CENT = Decimal("0.01")
-# DecimalField(max_digits=18, decimal_places=2) holds sixteen digits before the point.
-MAX_AMOUNT = Decimal(10) ** 16
 # Quota amounts: max_digits=14, decimal_places=2.
 MAX_QUOTA = Decimal(10) ** 12
 # Rates: max_digits=18, decimal_places=8; a rate that rounds to zero divides by zero.
@@ -661,9 +661,11 @@ class Loader:
             owner,
             stage.pipeline_id,
             stage.pk,
-            self.report.cut(record.name, 300, "deal names", file=record.file, line=record.line),
             self.report.cut(
-                record.account, 300, "account names", file=record.file, line=record.line
+                record.name, MAX_NAME, "deal names", file=record.file, line=record.line
+            ),
+            self.report.cut(
+                record.account, MAX_NAME, "account names", file=record.file, line=record.line
             ),
             record.type,
             amount,

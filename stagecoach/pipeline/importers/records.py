@@ -23,6 +23,12 @@ ACTIVITY_TYPES = ("call", "email", "meeting", "demo", "proposal", "other")
 FIELDS = ("close_date", "amount", "owner")
 # The longest CRM id stagecoach keeps (the source_id columns); a longer one is refused.
 MAX_ID = 100
+# Money is kept to the cent; DecimalField(max_digits=18, decimal_places=2) holds
+# sixteen digits before the point.
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 16
+# Descriptive text (deal and account names) is cut to its column, with a warning.
+MAX_NAME = 300
 
 
 @dataclass(slots=True)
