@@ -521,7 +521,6 @@ class CanonicalReader(Reader):
                     pl.col(c).str.to_date("%Y-%m-%d", strict=False).alias(f"_{c}")
                     for c in checks.optional_dates
                 ],
-                *[pl.col(c).str.to_lowercase().alias(c) for c in checks.choices],
             )
             sound = pl.all_horizontal(
                 *[pl.col(c) != "" for c in checks.required],
@@ -540,7 +539,10 @@ class CanonicalReader(Reader):
                     | pl.col(f"_{c}").is_between(EARLIEST_DAY, LATEST_DAY).fill_null(False)
                     for c in checks.optional_dates
                 ],
-                *[pl.col(c).is_in(list(allowed)) for c, allowed in checks.choices.items()],
+                *[
+                    pl.col(c).str.to_lowercase().is_in(list(allowed))
+                    for c, allowed in checks.choices.items()
+                ],
                 *[
                     (pl.col(c) == "")
                     | pl.col(c).str.to_uppercase().str.contains(f"^(?:{pattern})$")
@@ -564,8 +566,10 @@ class CanonicalReader(Reader):
                         reason=str(exc),
                         row=cells,
                     )
+            # The careful parser and the rejects file see each cell as written.
             frame = chunk.filter(sound).with_columns(
-                pl.col(c).str.to_uppercase() for c in checks.patterns
+                *[pl.col(c).str.to_lowercase() for c in checks.choices],
+                *[pl.col(c).str.to_uppercase() for c in checks.patterns],
             )
             for target in (*times.values(), *optional):
                 frame = frame.with_columns(pl.col(f"_{target}").alias(target)).drop(f"_{target}")

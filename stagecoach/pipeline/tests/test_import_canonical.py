@@ -628,6 +628,27 @@ def test_messy_deals_take_the_column_wise_path_as_they_take_the_row_wise_one(
 
 
 @pytest.mark.django_db
+def test_the_rejects_file_shows_a_plain_files_cells_as_written(tmp_path: Path) -> None:
+    """The column-wise path reads ``MEETING`` as a meeting, and a row it rejects keeps
+    its cells as the file has them, not as they were read."""
+    folder = small_export(tmp_path / "in")
+    with (folder / "activities.csv").open("a", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["a4", "r1", "MEETING", "2026-02-04T10:00:00+00:00", "o1"])
+        out.writerow(["a5", "r1", "CALL", "not a time", "o1"])
+    from stagecoach.pipeline.importers import columnar
+
+    assert columnar.is_plain(folder / "activities.csv", "utf-8")
+    outcome = run_import(format_name="canonical", path=folder)
+
+    assert outcome.ok
+    assert Activity.objects.get(source_id="a4").type == "meeting"
+    (reject,) = outcome.report.rejects
+    assert (reject.line, reject.column) == (6, "occurred_at")
+    assert reject.row == ["a5", "r1", "CALL", "not a time", "o1"]
+
+
+@pytest.mark.django_db
 def test_a_repeated_column_and_a_ragged_row_in_a_history_file(tmp_path: Path) -> None:
     """The fast columnar path reads a header that names a column twice as the careful
     path does (the first one counts), instead of failing the import."""
