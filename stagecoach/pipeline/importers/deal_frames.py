@@ -21,6 +21,7 @@ from django.db import connection
 
 from stagecoach.pipeline.importers import columnar
 from stagecoach.pipeline.importers.canonical import FrameChunk
+from stagecoach.pipeline.importers.history import reject_rows
 from stagecoach.pipeline.importers.records import CENT, MAX_AMOUNT, MAX_ID, MAX_NAME
 from stagecoach.pipeline.models import Opportunity
 
@@ -53,12 +54,15 @@ def _first_of_each(
     ids = frame["opportunity_id"]
     earlier = [i for i in ids.unique().to_list() if i in seen]  # read in an earlier chunk
     first = ids.is_first_distinct() & ~ids.is_in(earlier)
-    _reject(
+    reject_rows(
         loader,
         chunk,
         frame.filter(~first),
-        "opportunity_id",
-        lambda row: f"opportunity {row['opportunity_id']!r} appears twice; the first row was kept",
+        table="opportunities",
+        column="opportunity_id",
+        reason=lambda row: (
+            f"opportunity {row['opportunity_id']!r} appears twice; the first row was kept"
+        ),
     )
     frame = frame.filter(first)
     seen.update(frame["opportunity_id"].to_list())
@@ -254,23 +258,9 @@ def _check(
     """Reject the rows ``failing`` picks (remembering their lines); keep the rest."""
     bad = frame.filter(failing)
     if bad.height:
-        _reject(loader, chunk, bad, column, reason)
+        reject_rows(loader, chunk, bad, table="opportunities", column=column, reason=reason)
         loader.rejected_opportunities.update(
             zip(bad["opportunity_id"].to_list(), bad["_line"].to_list(), strict=True)
         )
         return frame.filter(~failing)
     return frame
-
-
-def _reject(
-    loader: Loader, chunk: FrameChunk, rows: pl.DataFrame, column: str, reason: Any
-) -> None:
-    for row in rows.iter_rows(named=True):
-        loader.report.reject(
-            table="opportunities",
-            file=chunk.file,
-            line=row["_line"],
-            column=column,
-            reason=reason(row),
-            row=list(row["_raw"]),
-        )

@@ -226,7 +226,7 @@ def _count_activities(
 # -- column-wise path (plain canonical files) ----------------------------------------------
 
 
-def _reject_rows(
+def reject_rows(
     loader: Loader,
     chunk: FrameChunk,
     rows: pl.DataFrame,
@@ -235,14 +235,19 @@ def _reject_rows(
     column: str,
     reason: Callable[[dict[str, Any]], str],
 ) -> None:
+    """Report each of ``rows`` rejected: its cells as written when the chunk kept them
+    (``_raw``), else as read."""
     for row in rows.iter_rows(named=True):
+        raw = row.get("_raw")
         loader.report.reject(
             table=table,
             file=chunk.file,
             line=row["_line"],
             column=column,
             reason=reason(row),
-            row=[str(row.get(c) or "") for c in chunk.raw_columns],
+            row=list(raw)
+            if raw is not None
+            else [str(row.get(c) or "") for c in chunk.raw_columns],
         )
 
 
@@ -278,7 +283,7 @@ def load_stage_change_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> No
                 stage_ids,
                 "stage_id",
             )
-            _reject_rows(
+            reject_rows(
                 loader,
                 chunk,
                 frame.filter(pl.col("opp").is_null()),
@@ -286,7 +291,7 @@ def load_stage_change_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> No
                 column="opportunity_id",
                 reason=lambda row: loader.missing_opportunity(row["opportunity_id"]),
             )
-            _reject_rows(
+            reject_rows(
                 loader,
                 chunk,
                 frame.filter(pl.col("opp").is_not_null() & pl.col("stage_id").is_null()),
@@ -322,7 +327,7 @@ def load_activity_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> None:
             frame = chunk.frame
             for column in ("activity_id", "owner_id"):
                 too_long = pl.col(column).str.len_chars() > MAX_ID
-                _reject_rows(
+                reject_rows(
                     loader,
                     chunk,
                     frame.filter(too_long),
