@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -213,6 +214,7 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Shared by the web server and the background worker (progress of long work). A file
 # cache works for one machine; point CACHE_URL at Redis when app servers scale out.
 CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, Any]]
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
@@ -224,6 +226,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(DATA_DIR / "cache"),
+            # Rendered page parts, a few per person: past 300 entries (the default) the
+            # cache would delete a third of them at random on every new one.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.db.models import Case, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 
 from stagecoach.accounts.models import Person, Role, Team
 from stagecoach.accounts.selectors import team_tree
@@ -26,6 +26,16 @@ def latest_as_of(window_days: int = DEFAULT_WINDOW_DAYS) -> date | None:
     value = MetricSet.objects.filter(window_days=window_days).aggregate(latest=Max("as_of"))
     latest: date | None = value["latest"]
     return latest
+
+
+def figures_version(as_of: date, window_days: int) -> tuple[object, ...]:
+    """What identifies the stored figures and flags of a date and window: every store
+    writes them with one new ``computed_at`` and replaces the rows it covers, so the
+    newest time and the number of rows change whenever they do."""
+    value = MetricSet.objects.filter(as_of=as_of, window_days=window_days).aggregate(
+        at=Max("computed_at"), rows=Count("id")
+    )
+    return (as_of, window_days, value["at"], value["rows"])
 
 
 def available_dates(window_days: int = DEFAULT_WINDOW_DAYS, limit: int = 12) -> list[date]:
@@ -63,20 +73,18 @@ def sellers(people: QuerySet[Person], *, as_of: date, window_days: int) -> Query
     """Of ``people``, those with per-person figures for the window: every active rep, and
     anyone who owned deals in the window whatever their role or whether they are still
     active (a manager who sells, a rep who has left). Sorted by name."""
+    active_rep = Q(role=Role.REP, is_active=True)
     owned = MetricSet.objects.filter(
         kind=MetricSet.Kind.REP,
         as_of=as_of,
         window_days=window_days,
-        # Only the people asked about: their rows are found by person, so the stored
-        # figures of the rest of the organisation are not read.
-        person_id__in=people.values("id"),
+        # Only the people asked about who are not active reps, as a list: their rows are
+        # found by person, so the stored figures (large documents) of everyone else are
+        # not read (nested, the planner read every rep's: 10 ms at 1,000 reps).
+        person_id__in=list(people.exclude(active_rep).values_list("id", flat=True)),
         data__deals_in_window__gt=0,
     ).values("person_id")
-    return (
-        people.filter(Q(role=Role.REP, is_active=True) | Q(id__in=owned))
-        .select_related("team")
-        .order_by("name", "id")
-    )
+    return people.filter(active_rep | Q(id__in=owned)).select_related("team").order_by("name", "id")
 
 
 def team_sellers(

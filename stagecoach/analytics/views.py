@@ -224,10 +224,12 @@ def team_rows(
     flags: list[Flag],
     stages: list[Any],
     today: date,
+    pipelines: dict[int, pipeline_selectors.OpenPipeline] | None = None,
 ) -> list[dict[str, Any]]:
     """Each rep's row of the team page (and of ``GET /api/teams/{id}``): stored figures,
     open pipeline by stage, flag counts, funnel and calls."""
-    pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
+    if pipelines is None:
+        pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
     flag_counts: dict[int, Counter[str]] = defaultdict(Counter)
     for flag in flags:
         flag_counts[flag.person_id][flag.severity] += 1
@@ -270,11 +272,6 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     )
     page = Paginator(sellers, SELLERS_PER_PAGE).get_page(request.GET.get("page"))
     reps = list(page.object_list)
-    metrics = selectors.metrics_for_subjects(
-        [f"rep:{r.pk}" for r in reps] + [f"team:{team.pk}", "benchmark"],
-        as_of=period.as_of,
-        window_days=period.window_days,
-    )
     flags = list(
         selectors.flags_for(
             [r.pk for r in reps], as_of=period.as_of, window_days=period.window_days
@@ -287,41 +284,121 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
         if page.has_other_pages()
         else len(flags)
     )
+    flag_items = flag_views(flags)
+    page_query = query_without(request, "page")
     pipeline = default_pipeline()
     stages = open_stages(pipeline) if pipeline else []
-    rows = team_rows(reps, metrics=metrics, flags=flags, stages=stages, today=today)
+    pipelines = pipeline_selectors.open_pipeline_by_owner((r.pk for r in reps), today=today)
     total = pipeline_selectors.open_pipeline_total((r.pk for r in sellers), today=today)
-    team_data = metrics.get(f"team:{team.pk}")
+    totals = {
+        "sellers": len(sellers),
+        "count": total.count,
+        "amount": total.amount,
+        "past_close_date": total.past_close_date,
+        "by_stage": [total.by_stage.get(s.pk, 0) for s in stages],
+    }
+
+    def figures() -> str:
+        metrics = selectors.metrics_for_subjects(
+            [f"rep:{r.pk}" for r in reps] + [f"team:{team.pk}", "benchmark"],
+            as_of=period.as_of,
+            window_days=period.window_days,
+        )
+        team_data = metrics.get(f"team:{team.pk}")
+        return render_to_string(
+            "analytics/_team_figures.html",
+            {
+                "team": team,
+                "rows": team_rows(
+                    reps,
+                    metrics=metrics,
+                    flags=flags,
+                    stages=stages,
+                    today=today,
+                    pipelines=pipelines,
+                ),
+                "page": page,
+                "page_query": page_query,
+                "team_metrics": team_data,
+                "team_funnel": presenters.funnel_steps(team_data, rep=False) if team_data else [],
+                "team_forecast": presenters.forecast_view(team_data) if team_data else None,
+                "flags": flag_items,
+                "flag_total": flag_total,
+                "totals": totals,
+            },
+            request,
+        )
+
+    # The figures part shows stored results, the sellers' names and the flags' evidence:
+    # rendered once for all who see the same, until a refresh or a rename changes them.
+    shown = fragments.cached(
+        fragments.key(
+            "team-figures",
+            selectors.figures_version(period.as_of, period.window_days),
+            team.pk,
+            team.name,
+            page.number,
+            len(sellers),
+            page_query,
+            [_seller_key(rep) for rep in reps],
+            flag_total,
+            [_flag_key(item) for item in flag_items],
+        ),
+        figures,
+    )
     return _render(
         request,
         "analytics/team.html",
         {
             "team": team,
+            "figures": shown,
+            "flags": flag_items,
             "sub_teams": team.children.select_related("manager").order_by("name"),
-            "rows": rows,
+            "rows": [
+                {
+                    "rep": rep,
+                    "pipeline": pipelines[rep.pk],
+                    "by_stage": [pipelines[rep.pk].by_stage.get(s.pk, 0) for s in stages],
+                }
+                for rep in reps
+            ],
             "page": page,
-            "page_query": query_without(request, "page"),
+            "page_query": page_query,
             "stages": stages,
             "period": period,
             "windows": presenters.WINDOWS,
             "dates": selectors.available_dates(period.window_days),
-            "team_metrics": team_data,
-            "team_funnel": presenters.funnel_steps(team_data, rep=False) if team_data else [],
-            "team_forecast": presenters.forecast_view(team_data) if team_data else None,
-            "flags": flag_views(flags),
-            "flag_total": flag_total,
-            "totals": {
-                "sellers": len(sellers),
-                "count": total.count,
-                "amount": total.amount,
-                "past_close_date": total.past_close_date,
-                "by_stage": [total.by_stage.get(s.pk, 0) for s in stages],
-            },
+            "totals": totals,
             "stale_after": today - timedelta(days=14),
             "can_set_webhook": may_set_team_webhook(request.user, team.pk),
             "can_refresh": True,
             "last_refresh": selectors.last_refresh(),
         },
+    )
+
+
+def _seller_key(person: Person) -> tuple[object, ...]:
+    """What a seller's row shows of the person besides their stored figures."""
+    return (
+        person.pk,
+        person.name,
+        person.role,
+        person.is_active,
+        person.team_id,
+        person.team.name if person.team else None,
+    )
+
+
+def _flag_key(item: dict[str, Any]) -> tuple[object, ...]:
+    """What a flag's part shows besides the stored flag: the deals' and stage's names."""
+    flag = item["flag"]
+    return (
+        flag.pk,
+        flag.person.name,
+        flag.stage.name if flag.stage else None,
+        item["lines"],
+        item["deals"],
+        item["title"],
     )
 
 
@@ -336,46 +413,78 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
     for opportunity in opportunities:
         entered = opportunity.stage_entered_at or opportunity.created_at
         opportunity.days_in_stage = (now - entered).days if entered else None  # type: ignore[attr-defined]
-    data = (
-        selectors.metrics(f"rep:{person.pk}", as_of=period.as_of, window_days=period.window_days)
-        or {}
-    )
     flags = list(
         selectors.flags_for([person.pk], as_of=period.as_of, window_days=period.window_days)
     )
+    flag_items = flag_views(flags)
+
+    def figures() -> str:
+        data = (
+            selectors.metrics(
+                f"rep:{person.pk}", as_of=period.as_of, window_days=period.window_days
+            )
+            or {}
+        )
+        return render_to_string(
+            "analytics/_person_figures.html",
+            {
+                "person": person,
+                "m": data,
+                "funnel": presenters.funnel_steps(data, rep=True, person_id=person.pk)
+                if data
+                else [],
+                "durations": presenters.duration_rows(data) if data else [],
+                "activities": presenters.activity_charts(data) if data else [],
+                "week_labels": presenters.week_labels(data) if data else [],
+                "forecast": presenters.forecast_view(data, person.pk) if data else None,
+                "pipeline_bars": presenters.pipeline_bars(
+                    summary.amount_by_stage, summary.by_stage, data, settings.STAGECOACH_CURRENCY
+                )
+                if data
+                else [],
+                "plan": data.get("plan"),
+                "quality": data.get("quality"),
+                "coverage": data.get("coverage"),
+                "flags": flag_items,
+                "stages": presenters.stage_rows(data) if data else [],
+            },
+            request,
+        )
+
+    # Stored figures and flags, and today's open pipeline by stage for its chart:
+    # rendered once until a refresh, an import or a rename changes one of them.
+    shown = fragments.cached(
+        fragments.key(
+            "person-figures",
+            selectors.figures_version(period.as_of, period.window_days),
+            person.pk,
+            person.name,
+            sorted(summary.by_stage.items()),
+            sorted(summary.amount_by_stage.items()),
+            [_flag_key(item) for item in flag_items],
+        ),
+        figures,
+    )
     won = [o for o in closed if o.stage.kind == "won"]
+    scope = scope_for(request.user)
     return _render(
         request,
         "analytics/person.html",
         {
             "person": person,
+            "figures": shown,
+            "flags": flag_items,
             "period": period,
             "windows": presenters.WINDOWS,
             "dates": selectors.available_dates(period.window_days),
-            "m": data,
-            "funnel": presenters.funnel_steps(data, rep=True, person_id=person.pk) if data else [],
-            "durations": presenters.duration_rows(data) if data else [],
-            "activities": presenters.activity_charts(data) if data else [],
-            "week_labels": presenters.week_labels(data) if data else [],
-            "forecast": presenters.forecast_view(data, person.pk) if data else None,
-            "pipeline_bars": presenters.pipeline_bars(
-                summary.amount_by_stage, summary.by_stage, data, settings.STAGECOACH_CURRENCY
-            )
-            if data
-            else [],
-            "plan": data.get("plan"),
-            "quality": data.get("quality"),
-            "coverage": data.get("coverage"),
-            "flags": flag_views(flags),
-            "stages": presenters.stage_rows(data) if data else [],
             "opportunities": opportunities,
             "summary": summary,
             "closed": closed,
             "won_count": len(won),
             "won_amount": sum((o.amount_org or 0 for o in won), start=0),
             "today": now.date(),
-            "is_self": scope_for(request.user).person == person,
-            "can_refresh": scope_for(request.user).person != person or person.role != Role.REP,
+            "is_self": scope.person == person,
+            "can_refresh": scope.person != person or person.role != Role.REP,
             "last_refresh": selectors.last_refresh(),
         },
     )

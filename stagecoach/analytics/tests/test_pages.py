@@ -95,14 +95,19 @@ def test_an_earlier_date_is_computed_once_then_read(cast, login) -> None:  # typ
     coach_the_cast(cast)
     earlier = timezone.localdate() - timedelta(days=95)
     client = login(cast.mona)
-    client.get(reverse("team", args=[cast.alpha.pk]), {"as_of": earlier.isoformat()})
+    first = client.get(reverse("team", args=[cast.alpha.pk]), {"as_of": earlier.isoformat()})
     stored = MetricSet.objects.filter(as_of=earlier).count()
     assert stored > 0
+    # 95 days ago Alice had won none of her deals yet.
+    alice = next(r for r in first.context["rows"] if r["rep"] == cast.alice)
+    assert alice["m"]["won"] == 0
     response = client.get(reverse("team", args=[cast.alpha.pk]), {"as_of": earlier.isoformat()})
     assert MetricSet.objects.filter(as_of=earlier).count() == stored
-    # 95 days ago Alice had won none of her deals yet.
-    alice = next(r for r in response.context["rows"] if r["rep"] == cast.alice)
-    assert alice["m"]["won"] == 0
+    assert response.context["figures"] == first.context["figures"]
+    assert (
+        f'<input type="date" name="as_of" value="{earlier.isoformat()}"'
+        in response.content.decode()
+    )
 
 
 @pytest.mark.django_db
