@@ -38,7 +38,7 @@ from stagecoach.analytics.tasks import queue_refresh
 from stagecoach.coaching.selectors import may_set_team_webhook
 from stagecoach.lib import fragments
 from stagecoach.lib.http import query_without
-from stagecoach.lib.money import format_money
+from stagecoach.lib.money import currency_symbol, format_money
 from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.models import Stage
@@ -326,7 +326,6 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
                 "flag_total": flag_total,
                 "totals": totals,
             },
-            request,
         )
 
     # The figures part shows stored results, the sellers' names and the flags' evidence:
@@ -447,8 +446,8 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
                 "coverage": data.get("coverage"),
                 "flags": flag_items,
                 "stages": presenters.stage_rows(data) if data else [],
+                "currency_symbol": currency_symbol(),
             },
-            request,
         )
 
     # Stored figures and flags, and today's open pipeline by stage for its chart:

@@ -121,9 +121,13 @@ def agenda_items_about(user: User | object, opportunity: Opportunity) -> QuerySe
 
 def open_commitments(person: Person) -> QuerySet[Commitment]:
     """What is still owed in this rep's coaching: theirs, and their manager's to them."""
+    # The rep's sessions as a list, not a join or a subquery: OR-ed with either,
+    # PostgreSQL read every commitment (7 ms at 1,000 reps); as two indexed conditions,
+    # only the rep's.
+    sessions = list(Session.objects.filter(rep=person).values_list("pk", flat=True))
     return (
         Commitment.objects.filter(
-            Q(owner=person) | Q(session__rep=person), status=Commitment.Status.OPEN
+            Q(owner=person) | Q(session__in=sessions), status=Commitment.Status.OPEN
         )
         .select_related("owner", "opportunity", "skill")
         .order_by("due_on", "id")

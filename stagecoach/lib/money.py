@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+
+
+def currency_symbol(currency: str | None = None) -> str:
+    """The symbol of ``currency`` (the organisation's by default), or its code."""
+    code = currency or settings.STAGECOACH_CURRENCY
+    return SYMBOLS.get(code, code)
 
 
 def format_money(

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from stagecoach.accounts.models import Role
 from stagecoach.accounts.selectors import can_administer, scope_for
-from stagecoach.lib.money import SYMBOLS
+from stagecoach.lib.money import currency_symbol
 from stagecoach.web.tasks import latest_damage
 
 
@@ -45,5 +45,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "nav_items": items,
         "database_damage": damage,
         "org_currency": settings.STAGECOACH_CURRENCY,
-        "currency_symbol": SYMBOLS.get(settings.STAGECOACH_CURRENCY, settings.STAGECOACH_CURRENCY),
+        "currency_symbol": currency_symbol(),
     }
