@@ -23,7 +23,7 @@ from stagecoach.testing.sites import Site
 
 # Inside store()'s transaction: the day's metric rows are already deleted and written
 # again, the red flags are next.
-MID_STORE = "stagecoach.analytics.services:Flag.objects.bulk_create"
+MID_STORE = "stagecoach.analytics.services:_write_flags"
 # The stored coaching results are recomputed by their own task, queued when their
 # inputs change; these tests follow the import's and the refresh's tasks.
 NOT_STORED_RESULTS = "task_path NOT LIKE '%%compute_stored_results'"
