@@ -315,17 +315,19 @@ def build_review(team: Team, *, now: datetime, viewer: Person | None = None) -> 
     relevant = Opportunity.objects.filter(owner_id__in=rep_ids).filter(
         Q(stage__kind=StageKind.OPEN) | Q(id__in=changed_ids)
     )
-    opportunities = list(
-        relevant.select_related("stage", "pipeline").order_by("stage__order", "close_date", "id")
-    )
+    # Every stage once, shared by the deals and changes that name it (rather than a copy
+    # joined onto each of some hundreds of rows).
+    stages = {stage.pk: stage for stage in Stage.objects.all()}
+    opportunities = list(relevant.order_by("stage__order", "close_date", "id"))
+    for opportunity in opportunities:
+        opportunity.stage = stages[opportunity.stage_id]
     real_ids = set(relevant.filter(real_filter(now=now)).values_list("id", flat=True))
 
     stage_history: dict[int, list[StageChange]] = defaultdict(list)
-    for change in (
-        StageChange.objects.filter(opportunity_id__in=changed_ids)
-        .select_related("stage")
-        .order_by("opportunity_id", "changed_at", "id")
+    for change in StageChange.objects.filter(opportunity_id__in=changed_ids).order_by(
+        "opportunity_id", "changed_at", "id"
     ):
+        change.stage = stages[change.stage_id]
         stage_history[change.opportunity_id].append(change)
     date_history: dict[int, list[FieldChange]] = defaultdict(list)
     for field_change in FieldChange.objects.filter(
@@ -345,7 +347,7 @@ def build_review(team: Team, *, now: datetime, viewer: Person | None = None) -> 
         if flag.code == "stalled_deal"
         for deal_id in flag.deals
     }
-    stage_names = dict(Stage.objects.values_list("id", "name"))
+    stage_names = {pk: stage.name for pk, stage in stages.items()}
     deal_names = dict(
         Opportunity.objects.filter(
             id__in={d for fs in flags.values() for f in fs for d in f.deals}
