@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,10 +51,12 @@ QUERIES: dict[str, str] = {
 ACTIVITY_WEEKS = {
     "postgresql": "SELECT owner_id, type, "
     "CAST(date_trunc('week', occurred_at AT TIME ZONE 'UTC') AS date) AS week, "
-    "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}' GROUP BY 1, 2, 3",
+    "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}'{until} "
+    "GROUP BY 1, 2, 3",
     # date(x, '-6 days', 'weekday 1') is the Monday on or before x.
     "sqlite": "SELECT owner_id, type, date(occurred_at, '-6 days', 'weekday 1') AS week, "
-    "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}' GROUP BY 1, 2, 3",
+    "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}'{until} "
+    "GROUP BY 1, 2, 3",
 }
 FLOAT = {"postgresql": "double precision", "sqlite": "REAL"}
 
@@ -111,10 +113,20 @@ def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(casts)
 
 
-def load_activity_weeks(*, since: datetime) -> pl.DataFrame:
-    """Activity counts per owner, type and week from ``since`` on."""
-    vendor = connection.vendor
-    sql = ACTIVITY_WEEKS[vendor].format(since=since.strftime("%Y-%m-%d %H:%M:%S"))
+def _activity_weeks_sql(since: datetime, until: datetime | None = None) -> str:
+    """The weekly activity counts' query over [since, until), the times in UTC as stored."""
+    bound = f" AND occurred_at < '{_utc(until)}'" if until is not None else ""
+    return ACTIVITY_WEEKS[connection.vendor].format(since=_utc(since), until=bound)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def load_activity_weeks(*, since: datetime, until: datetime | None = None) -> pl.DataFrame:
+    """Activity counts per owner, type and week from ``since`` on (up to ``until``: the
+    week that straddles it then holds only its part before ``until``)."""
+    sql = _activity_weeks_sql(since, until)
     if _adbc_usable():
         with _adbc() as conn:
             return _typed("activity_weeks", pl.read_database(sql, conn))
@@ -125,8 +137,7 @@ def load_data(*, activity_since: datetime) -> Data:
     """Everything the engine needs, as frames."""
     vendor = connection.vendor
     queries = {name: sql.format(float=FLOAT[vendor]) for name, sql in QUERIES.items()}
-    since = activity_since.strftime("%Y-%m-%d %H:%M:%S")
-    queries["activity_weeks"] = ACTIVITY_WEEKS[vendor].format(since=since)
+    queries["activity_weeks"] = _activity_weeks_sql(activity_since)
     frames: dict[str, pl.DataFrame] = {}
     if _adbc_usable():
         with _adbc() as conn:
@@ -136,7 +147,7 @@ def load_data(*, activity_since: datetime) -> Data:
         for name, sql in queries.items():
             frames[name] = _typed(name, _through_django(sql, list(contract(name))))
     targets, expectations = _expectation_frames(frames["people"])
-    return Data(**frames, targets=targets, expectations=expectations)
+    return Data(**frames, targets=targets, expectations=expectations, activity_since=activity_since)
 
 
 def _expectation_frames(people: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -316,7 +316,9 @@ def _follow_old_data(
     moment = end_of_day(timezone.localtime(last).date())
     since = moment - timedelta(weeks=ACTIVITY_WEEKS_LOADED)
     logger.info("the data ends on %s, before the window: figures as of that day", moment.date())
-    return moment, replace(data, activity_weeks=load_activity_weeks(since=since))
+    return moment, replace(
+        data, activity_weeks=load_activity_weeks(since=since), activity_since=since
+    )
 
 
 def mark_interrupted(run_id: int, *, now: datetime) -> bool:

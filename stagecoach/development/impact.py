@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
+import polars as pl
 from django.db.models import Q
 from django.utils import timezone
 
@@ -121,9 +122,23 @@ def measure_action_plans(
     if data is None:
         data = load_data(activity_since=earliest)
     elif any(p.metric == TargetMetric.ACTIVITIES for p in chosen):
-        loaded = data.activity_weeks["week"].min()
-        if loaded is None or loaded > earliest.date():  # type: ignore[operator]
-            data = replace(data, activity_weeks=load_activity_weeks(since=earliest))
+        loaded = data.activity_since
+        if loaded is None:
+            # Frames that do not say how far back they count: read again if they start late.
+            first = data.activity_weeks["week"].min()
+            if first is None or first > earliest.date():  # type: ignore[operator]
+                data = replace(data, activity_weeks=load_activity_weeks(since=earliest))
+        elif loaded > earliest:
+            # Only the weeks before what the refresh read; the week that straddles its
+            # start comes in two parts, added up.
+            older = load_activity_weeks(since=earliest, until=loaded)
+            weeks = (
+                pl.concat([older, data.activity_weeks])
+                .group_by("owner_id", "type", "week")
+                .agg(pl.col("count").sum())
+                .sort("owner_id", "type", "week")
+            )
+            data = replace(data, activity_weeks=weeks, activity_since=earliest)
     active = list(Person.objects.filter(role=Role.REP, is_active=True).values_list("id", "team_id"))
     # Start dates where the model has them; otherwise a person joined with their first record.
     started: dict[int, date] = {

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -133,9 +134,13 @@ class Data:
     quotas: pl.DataFrame = field(default_factory=lambda: empty("quotas"))
     targets: pl.DataFrame = field(default_factory=lambda: empty("targets"))
     expectations: pl.DataFrame = field(default_factory=lambda: empty("expectations"))
+    # From when ``activity_weeks`` counts activities (its first week may be partial);
+    # None: as far back as the data goes.
+    activity_since: datetime | None = None
 
     def conformed(self) -> Data:
-        return replace(self, **{name: conform(name, getattr(self, name)) for name in SCHEMAS})
+        frames: dict[str, Any] = {name: conform(name, getattr(self, name)) for name in SCHEMAS}
+        return replace(self, **frames)
 
 
 @dataclass(frozen=True)
