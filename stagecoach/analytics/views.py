@@ -6,7 +6,7 @@ helpers before anything is read."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from stagecoach.accounts.models import Person, Role, Team, User
@@ -330,10 +331,10 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
 
     # The figures part shows stored results, the sellers' names and the flags' evidence:
     # rendered once for all who see the same, until a refresh or a rename changes them.
-    shown = fragments.cached(
-        fragments.key(
-            "team-figures",
-            selectors.figures_version(period.as_of, period.window_days),
+    shown = _stored_figures(
+        "team-figures",
+        period,
+        (
             team.pk,
             team.name,
             page.number,
@@ -374,6 +375,15 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
             "last_refresh": selectors.last_refresh(),
         },
     )
+
+
+def _stored_figures(
+    name: str, period: presenters.Period, shown: tuple[object, ...], render: Callable[[], str]
+) -> SafeString:
+    """A page part that shows the stored figures of ``period`` and ``shown`` besides: kept
+    until the figures are computed again or anything in ``shown`` changes."""
+    version = selectors.figures_version(period.as_of, period.window_days)
+    return fragments.cached(fragments.key(name, version, *shown), render)
 
 
 def _seller_key(person: Person) -> tuple[object, ...]:
@@ -452,10 +462,10 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
 
     # Stored figures and flags, and today's open pipeline by stage for its chart:
     # rendered once until a refresh, an import or a rename changes one of them.
-    shown = fragments.cached(
-        fragments.key(
-            "person-figures",
-            selectors.figures_version(period.as_of, period.window_days),
+    shown = _stored_figures(
+        "person-figures",
+        period,
+        (
             person.pk,
             person.name,
             sorted(summary.by_stage.items()),
