@@ -360,7 +360,8 @@ def add_forecasts(
     parents = dict(zip(data.teams["id"].to_list(), data.teams["parent_id"].to_list(), strict=True))
     active = set(data.people.filter(pl.col("is_active"))["id"].to_list())
     open_deals = states.filter(pl.col("kind") == "open")
-    team_totals: dict[str, list[Floats]] = {}
+    # Each team's draws, added up rep by rep as they come (as np.sum over the list would).
+    team_totals: dict[str, Floats] = {}
     sums: dict[str, dict[str, float]] = {}
 
     period_of = periods.select("person_id", "period_start", "period_end")
@@ -511,7 +512,10 @@ def add_forecasts(
                 "days_left": left,
             }
         for key in [*_teams_above(team_of.get(person), parents), ORG]:
-            team_totals.setdefault(key, []).append(totals)
+            if key in team_totals:
+                team_totals[key] += totals
+            else:
+                team_totals[key] = totals.copy()
             row = sums.setdefault(key, dict.fromkeys(("quota", "won", "deals"), 0.0))
             row["quota"] += float(quota)
             row["won"] += won
@@ -519,12 +523,12 @@ def add_forecasts(
             for name, value in parts.items():
                 row[name] = row.get(name, 0.0) + value
 
-    for key, parts_of_team in team_totals.items():
+    for key, team_draws in team_totals.items():
         if key in groups:
             row = sums[key]
             groups[key]["forecast"] = {
                 **_summary(
-                    np.sum(parts_of_team, axis=0),
+                    team_draws,
                     row["quota"],
                     row["won"],
                     row["expected_pipeline"] + row["expected_new"],
