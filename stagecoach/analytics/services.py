@@ -21,6 +21,7 @@ from stagecoach.analytics.engine.compute import Criteria, Results, compute
 from stagecoach.analytics.engine.flags import Finding, ProcessMap
 from stagecoach.analytics.engine.frames import Data, Window, data_span
 from stagecoach.analytics.loading import load_activity_weeks, load_data
+from stagecoach.analytics.loading import prepare as prepare_loading
 from stagecoach.analytics.models import Flag, MetricSet, Refresh
 from stagecoach.lib import heartbeat, locks
 from stagecoach.lib.bulk import BulkWriter
@@ -223,6 +224,7 @@ def refresh(
         requested_by=user,
         people=scope or [],
     )
+    prepare_loading()
     # If the process dies, the beat stops and the scheduler marks the run interrupted.
     with heartbeat.beating(HEARTBEAT, run.pk):
         return _refresh(

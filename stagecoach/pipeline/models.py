@@ -208,7 +208,12 @@ class Activity(models.Model):
                 violation_error_message="An activity with this source id already exists.",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "occurred_at"], name="activity_owner_time")]
+        indexes = [
+            models.Index(fields=["owner", "occurred_at"], name="activity_owner_time"),
+            # A refresh counts the recent weeks' activity by owner and type from this
+            # index alone, not from a scan of every activity ever recorded.
+            models.Index(fields=["occurred_at", "owner", "type"], name="activity_time_owner_type"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} on {self.occurred_at:%Y-%m-%d}"
