@@ -165,6 +165,18 @@ def visits(
     return pl.concat([recorded.select(columns), no_history.select(columns)])
 
 
+def in_play(deal_visits: pl.DataFrame, window: Window) -> pl.DataFrame:
+    """The visits of the deals with a visit that began inside the window or after it.
+
+    A deal whose every visit began before the window reached nothing inside it: each
+    stage it reached, it reached at one of those visits. Leaving such deals out (most of
+    them over years of history) changes no figure of the window; a kept deal keeps all
+    its visits, so how deep it went is still its whole history's.
+    """
+    recent = deal_visits.filter(pl.col("entered_at") >= window.start)["opportunity_id"]
+    return deal_visits.filter(pl.col("opportunity_id").is_in(recent.unique().implode()))
+
+
 def stage_outcomes(
     states: pl.DataFrame, deal_visits: pl.DataFrame, stages: pl.DataFrame, window: Window
 ) -> pl.DataFrame:
@@ -179,7 +191,9 @@ def stage_outcomes(
         pl.col("id").alias("reached_stage_id"),
         pl.col("order").alias("reached_order"),
     )
-    reaching = deal_visits.filter(pl.col("kind").is_in(["open", "won"])).with_columns(
+    reaching = in_play(
+        deal_visits.filter(pl.col("kind").is_in(["open", "won"])), window
+    ).with_columns(
         pl.when(pl.col("kind") == "won").then(WON_ORDER).otherwise(pl.col("order")).alias("depth")
     )
     deepest = reaching.group_by("opportunity_id").agg(pl.col("depth").max().alias("deepest"))

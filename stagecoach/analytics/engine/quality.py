@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from stagecoach.analytics.engine.deals import in_play
 from stagecoach.analytics.engine.frames import TIME, Data, Window
 
 STALE_DAYS = 90
@@ -34,9 +35,9 @@ def skipped_required(visits: pl.DataFrame, stages: pl.DataFrame, window: Window)
         "pipeline_id", pl.col("id").alias("required_id"), pl.col("order").alias("required_order")
     )
     recorded = visits.filter(~pl.col("synthetic"))
-    entered = recorded.select("opportunity_id", pl.col("stage_id").alias("required_id")).unique()
+    entered = recorded.select("opportunity_id", pl.col("stage_id").alias("required_id"))
     passed = (
-        recorded.filter(pl.col("kind").is_in(["open", "won"]))
+        in_play(recorded.filter(pl.col("kind").is_in(["open", "won"])), window)
         .with_columns(
             pl.when(pl.col("kind") == "won").then(10**6).otherwise(pl.col("order")).alias("depth")
         )

@@ -12,13 +12,14 @@ import math
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagecoach.analytics.engine import forecast, shrinkage
+from stagecoach.analytics.engine import deals, forecast, quality, shrinkage
 from stagecoach.analytics.engine.compute import Results, compute
 from stagecoach.analytics.engine.flags import RULES
 from stagecoach.analytics.engine.frames import SCHEMAS, Data, Window
@@ -349,3 +350,31 @@ def test_each_age_is_aalen_johansen_on_the_visits_that_lasted_longer(
     plain = forecast.cumulative_incidence(until[at] - used, event[at], horizon)
     np.testing.assert_allclose(curves.won[0], plain.won[0], atol=1e-12)
     np.testing.assert_allclose(curves.lost[0], plain.lost[0], atol=1e-12)
+
+
+@SETTINGS
+@given(org_strategy)
+def test_deals_that_moved_only_before_the_window_are_left_out_without_changing_a_figure(
+    org: dict[str, Any],
+) -> None:
+    """Stage outcomes and skipped required stages read only the deals in play in the
+    window (deals.in_play); over every visit of every deal they are the same."""
+    data = build(org)
+    changes = deals.changes_as_of(data, WINDOW)
+    states = deals.deal_states(data, WINDOW, changes)
+    visits = deals.visits(data, WINDOW, states, changes)
+    keys = ["opportunity_id", "stage_id"]
+
+    def both() -> tuple[pl.DataFrame, pl.DataFrame]:
+        outcomes = deals.stage_outcomes(states, visits, data.stages, WINDOW)
+        skipped = quality.skipped_required(visits, data.stages, WINDOW)
+        return outcomes.sort(keys), skipped.sort("opportunity_id", "required_id")
+
+    in_play, skipped_in_play = both()
+    with (
+        mock.patch.object(deals, "in_play", lambda v, _: v),
+        mock.patch.object(quality, "in_play", lambda v, _: v),
+    ):
+        everything, skipped_everything = both()
+    assert in_play.equals(everything)
+    assert skipped_in_play.equals(skipped_everything)
