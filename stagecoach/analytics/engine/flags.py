@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from stagecoach.analytics.engine import shrinkage
 from stagecoach.analytics.engine.frames import Data, Window
@@ -378,32 +378,44 @@ def stalled_deal(ctx: Context) -> Iterator[Finding]:
         pl.col("stage_id").replace_strict(limits, default=None, return_dtype=pl.Float64)
         < pl.col("age")
     )
-    by_owner = {key[0]: frame for key, frame in rows.partition_by("owner_id", as_dict=True).items()}
-    for person, group in ctx.reps():
-        mine = by_owner.get(person)
-        if mine is None:
-            continue
-        mine = mine.sort("amount", descending=True, nulls_last=True)
-        value = float(mine["amount"].fill_null(0).sum())
-        avg = group.get("avg_won_amount") or 0.0
-        deals = [
+    # Each owner's stalled deals, largest first: the count and value of all, the top ten.
+    ranked = rows.sort(
+        ["owner_id", "amount"], descending=[False, True], nulls_last=True, maintain_order=True
+    )
+    totals = {
+        owner: (count, float(value))
+        for owner, count, value in ranked.group_by("owner_id")
+        .agg(pl.len(), pl.col("amount").fill_null(0).sum())
+        .iter_rows()
+    }
+    top: dict[int, list[dict[str, Any]]] = {}
+    columns = ("owner_id", "id", "stage_id", "age", "amount")
+    for owner, deal, stage, days, amount in (
+        ranked.group_by("owner_id", maintain_order=True).head(10).select(columns).iter_rows()
+    ):
+        top.setdefault(owner, []).append(
             {
-                "id": r["id"],
-                "stage_id": r["stage_id"],
-                "age_days": round(r["age"], 1),
-                "limit_days": round(limits[r["stage_id"]], 1),
-                "amount": r["amount"],
+                "id": deal,
+                "stage_id": stage,
+                "age_days": round(days, 1),
+                "limit_days": round(limits[stage], 1),
+                "amount": amount,
             }
-            for r in mine.head(10).iter_rows(named=True)
-        ]
+        )
+    for person, group in ctx.reps():
+        if person not in totals:
+            continue
+        count, value = totals[person]
+        avg = group.get("avg_won_amount") or 0.0
+        deals = top[person]
         yield Finding(
             code="stalled_deal",
             person_id=person,
-            severity="high" if len(mine) >= 3 or (avg and value >= 2 * avg) else "medium",
-            title=f"{len(mine)} open deal{'s' if len(mine) != 1 else ''} stalled beyond the usual time in stage",
+            severity="high" if count >= 3 or (avg and value >= 2 * avg) else "medium",
+            title=f"{count} open deal{'s' if count != 1 else ''} stalled beyond the usual time in stage",
             evidence={
                 "deals": deals,
-                "count": len(mine),
+                "count": count,
                 "value_at_stake": value,
                 "open_deals": group.get("open", 0),
             },
@@ -440,11 +452,9 @@ def activity_shortfall(ctx: Context) -> Iterator[Finding]:
             weeks = activity["weeks"][-4:]
             counted = float(sum(weeks))
             target = float(activity["target"])
-            probability = float(
-                stats.gamma.cdf(
-                    0.8 * target, a=prior_shape + counted, scale=1 / (prior_rate + len(weeks))
-                )
-            )
+            # The gamma CDF as scipy.stats computes it, without its per-call overhead.
+            scale = 1 / (prior_rate + len(weeks))
+            probability = float(special.gammainc(prior_shape + counted, 0.8 * target / scale))
             if probability < shrinkage.GAP_PROBABILITY:
                 continue
             baseline = activity.get("baseline_per_week")
