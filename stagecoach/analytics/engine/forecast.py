@@ -41,7 +41,9 @@ counted in the data-quality caveats.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -56,6 +58,7 @@ MIN_AT_RISK = 20  # visits still in the stage at an age, for an estimate at that
 RATE_PRIOR_DEALS = 10.0  # the peers' win rate weighs as many closed deals as this
 RATE_PRIOR_DAYS = 30.0  # the team's creation rate weighs as many days as this
 AMOUNT_PRIOR_DEALS = 5.0  # the team's won amounts weigh as many deals as this
+SIMULATING_THREADS = 2
 DAY_US = 86_400_000_000
 WON, LOST = 1, 2
 Floats = npt.NDArray[np.float64]
@@ -425,10 +428,15 @@ def add_forecasts(
 
     bounds = np.searchsorted(owner_ids, np.asarray(periods["person_id"].to_list()), side="left")
     ends = np.searchsorted(owner_ids, np.asarray(periods["person_id"].to_list()), side="right")
-    for (person, start, end, quota), lo, hi in zip(periods.iter_rows(), bounds, ends, strict=True):
+
+    def simulate(
+        row: tuple[int, date, date, float], lo: int, hi: int
+    ) -> tuple[Floats, dict[str, float], dict[str, Any]] | None:
+        """One rep's draws, the expected parts and the rep's forecast."""
+        person, start, end, quota = row
         group = groups.get(rep_group(person))
         if group is None and person not in active:
-            continue
+            return None
         # A rep with a quota and no deals yet still counts in the team's quota.
         won = float(won_in_period.get(person, 0.0) or 0.0)
         left = int((end - today).days + 1)
@@ -496,32 +504,48 @@ def add_forecasts(
             expected_new = (
                 shape / scale_days * reach * alpha / (alpha + beta) / org_win_rate * mean_amount
             )
-        expected = expected_pipeline + expected_new
         parts = {
+            "quota": float(quota),
+            "won": won,
+            "deals": float(len(amounts)),
             "expected_pipeline": expected_pipeline,
             "expected_new": expected_new,
         }
+        own_forecast: dict[str, Any] = {}
         if group is not None:
-            group["forecast"] = {
-                **_summary(totals, float(quota), won, expected, len(amounts)),
-                **parts,
+            own_forecast = {
+                **_summary(
+                    totals, float(quota), won, expected_pipeline + expected_new, len(amounts)
+                ),
+                "expected_pipeline": expected_pipeline,
+                "expected_new": expected_new,
                 # The open deals' part alone: not what is won, not the new pipeline.
                 "expected_open": max(expected_pipeline - won, 0.0),
                 "period_start": start.isoformat(),
                 "period_end": end.isoformat(),
                 "days_left": left,
             }
-        for key in [*_teams_above(team_of.get(person), parents), ORG]:
-            if key in team_totals:
-                team_totals[key] += totals
-            else:
-                team_totals[key] = totals.copy()
-            row = sums.setdefault(key, dict.fromkeys(("quota", "won", "deals"), 0.0))
-            row["quota"] += float(quota)
-            row["won"] += won
-            row["deals"] += len(amounts)
-            for name, value in parts.items():
-                row[name] = row.get(name, 0.0) + value
+        return totals, parts, own_forecast
+
+    # Each rep's draws come from their own generator, and NumPy draws, multiplies and
+    # sorts with the interpreter lock released: two threads keep both cores busy. The
+    # teams' sums are then taken in the reps' order, the same to the last digit.
+    with ThreadPoolExecutor(SIMULATING_THREADS) as pool:
+        simulated = pool.map(simulate, periods.iter_rows(), bounds, ends)
+        for person, outcome in zip(periods["person_id"], simulated, strict=True):
+            if outcome is None:
+                continue
+            totals, parts, own_forecast = outcome
+            if own_forecast:
+                groups[rep_group(person)]["forecast"] = own_forecast
+            for key in [*_teams_above(team_of.get(person), parents), ORG]:
+                if key in team_totals:
+                    team_totals[key] += totals
+                else:
+                    team_totals[key] = totals.copy()
+                row = sums.setdefault(key, {})
+                for name, value in parts.items():
+                    row[name] = row.get(name, 0.0) + value
 
     for key, team_draws in team_totals.items():
         if key in groups:

@@ -160,3 +160,18 @@ def test_a_rep_without_history_gets_a_wide_distribution() -> None:
     newcomer_spread = (newcomer["p90"] - newcomer["p10"]) / newcomer["expected"]
     fast_spread = (fast["p90"] - fast["p10"]) / fast["expected"]
     assert newcomer_spread > fast_spread
+
+
+def test_the_forecast_is_the_same_whatever_the_number_of_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each rep draws from their own generator and the teams add the reps' draws in
+    order: simulating on one thread or several gives the same figures to the last digit."""
+    data = team_data({FAST: 3.5, SLOW: 7.0})
+    figures = []
+    for threads in (1, 3):
+        monkeypatch.setattr(forecast, "SIMULATING_THREADS", threads)
+        groups = compute(data, Window(AS_OF, 365), simulations=500).groups
+        figures.append({key: group.get("forecast") for key, group in groups.items()})
+    assert figures[0] == figures[1]
+    assert figures[0]["org"]["p50"] > 0
