@@ -1,6 +1,7 @@
 """Process discovery on the benchmark organisation: the paths deals really take.
 
-Times ``process_mining.discover`` (variants, transitions with their kinds, conformance
+Times ``behaviours.winning_behaviours`` (the deals' activities per stage visit, with
+reading them) and ``process_mining.discover`` (variants, transitions with their kinds, conformance
 with the map) for the whole organisation over a year, and, when pm4py is installed
 (``pip install pm4py``; not a dependency), pm4py's variants and directly-follows graph
 of the same event log, checking both find the same variants with the same counts and
@@ -24,9 +25,10 @@ django.setup()
 import polars as pl  # noqa: E402
 
 from stagecoach.analytics import services  # noqa: E402
-from stagecoach.analytics.engine import process_mining  # noqa: E402
+from stagecoach.analytics.engine import deals, process_mining  # noqa: E402
+from stagecoach.analytics.engine.behaviours import winning_behaviours  # noqa: E402
 from stagecoach.analytics.engine.frames import Window  # noqa: E402
-from stagecoach.analytics.loading import load_data  # noqa: E402
+from stagecoach.analytics.loading import load_data, load_deal_activities  # noqa: E402
 
 
 def main() -> None:
@@ -46,6 +48,17 @@ def main() -> None:
         f"discover: {found['deals']:,} deals, {len(found['variants']):,} variants, "
         f"{len(found['transitions'])} transitions, {found['conformance']['share']:.1%} "
         f"follow the map; best of 3 {best:.2f} s"
+    )
+    visits = deals.visits(data, window, deals.deal_states(data, window))
+    started = time.perf_counter()
+    activities = load_deal_activities(since=window.start)
+    loaded = time.perf_counter()
+    behaviours = winning_behaviours(visits, activities, data.stages, window)
+    print(
+        f"what winners do: {activities.height:,} deal activities read in "
+        f"{loaded - started:.2f} s; {behaviours['visits']:,} judged visits, "
+        f"{len(behaviours['comparisons'])} comparisons, {len(behaviours['candidates'])} "
+        f"candidates in {time.perf_counter() - loaded:.2f} s"
     )
     try:
         import pm4py

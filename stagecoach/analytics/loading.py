@@ -58,6 +58,10 @@ ACTIVITY_WEEKS = {
     "COUNT(*) AS count FROM pipeline_activity WHERE occurred_at >= '{since}'{until} "
     "GROUP BY 1, 2, 3",
 }
+DEAL_ACTIVITIES = (
+    "SELECT opportunity_id, type, occurred_at FROM pipeline_activity "
+    "WHERE opportunity_id IS NOT NULL AND occurred_at >= '{since}'"
+)
 FLOAT = {"postgresql": "double precision", "sqlite": "REAL"}
 SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
@@ -98,7 +102,10 @@ def _through_django(sql: str, columns: list[str]) -> pl.DataFrame:
 
 def _typed(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Cast to the contract; SQLite hands back text for dates and times."""
-    schema = contract(name)
+    return _cast(frame, contract(name))
+
+
+def _cast(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     casts = []
     for column, kind in schema.items():
         if column not in frame.columns:
@@ -139,6 +146,19 @@ def load_activity_weeks(*, since: datetime, until: datetime | None = None) -> pl
         with _adbc() as conn:
             return _typed("activity_weeks", pl.read_database(sql, conn))
     return _typed("activity_weeks", _through_django(sql, list(SCHEMAS["activity_weeks"])))
+
+
+def load_deal_activities(*, since: datetime) -> pl.DataFrame:
+    """Each activity recorded on a deal from ``since`` on: opportunity_id, type, occurred_at
+    (for what winners do in each stage; the refresh itself needs only weekly counts)."""
+    sql = DEAL_ACTIVITIES.format(since=_utc(since))
+    columns = {"opportunity_id": pl.Int64(), "type": pl.String(), "occurred_at": TIME}
+    if _adbc_usable():
+        with _adbc() as conn:
+            frame = pl.read_database(sql, conn)
+    else:
+        frame = _through_django(sql, list(columns))
+    return _cast(frame, columns)
 
 
 def _read_together(queries: dict[str, str]) -> dict[str, pl.DataFrame]:
