@@ -135,9 +135,48 @@ def discover(
     Returns a JSON-ready dict: ``deals`` (with a path), ``without_history``, ``variants``
     (most frequent first), ``transitions`` and ``conformance``.
     """
+    paths, moves, without = _prepare(data, window, owners)
+    return _summary(paths, moves, without.height, _names(data), window)
+
+
+def discover_groups(data: Data, window: Window, membership: pl.DataFrame) -> dict[str, Any]:
+    """``discover`` for each group of ``membership`` (group, person_id: metrics.memberships)
+    at once: the deals' paths are worked out once, then each group's are added up."""
+    paths, moves, without = _prepare(data, window, None)
+    parts = {
+        name: {key[0]: part for key, part in frame.partition_by("owner_id", as_dict=True).items()}
+        for name, frame in (("paths", paths), ("moves", moves), ("without", without))
+    }
+    empty = {"paths": paths.clear(), "moves": moves.clear(), "without": without.clear()}
+    names = _names(data)
+
+    def of(name: str, people: list[int]) -> pl.DataFrame:
+        found = [parts[name][p] for p in people if p in parts[name]]
+        return pl.concat(found) if found else empty[name]
+
+    results = {}
+    for (group,), members in membership.partition_by("group", as_dict=True).items():
+        people = members["person_id"].to_list()
+        results[str(group)] = _summary(
+            of("paths", people), of("moves", people), of("without", people).height, names, window
+        )
+    return results
+
+
+def _names(data: Data) -> dict[int, str]:
+    return dict(data.stages.select("id", "name").iter_rows())
+
+
+def _prepare(
+    data: Data, window: Window, owners: Collection[int] | None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The cohort's paths, each with its outcome, cycle and where it left the process
+    (null: it follows it); every step with its kind; the deals without a history."""
     cohort = _cohort(data, window, owners)
     steps = _steps(data, window, cohort)
-    names = dict(data.stages.select("id", "name").iter_rows())
+    moves = _classified(steps, data.stages).join(
+        cohort.select(pl.col("id").alias("opportunity_id"), "owner_id"), on="opportunity_id"
+    )
     closed = pl.col("kind").is_in(["won", "lost"])
     paths = (
         steps.group_by("opportunity_id")
@@ -146,7 +185,19 @@ def discover(
         .with_columns(
             pl.when(closed).then(_days(pl.col("closed_at") - pl.col("created"))).alias("cycle")
         )
+        .join(_left(steps, moves, data.stages), on="opportunity_id", how="left")
+        .select("opportunity_id", "owner_id", "path", "kind", "cycle", "left_by", "at_id")
     )
+    return paths, moves, cohort.filter(~pl.col("has_history")).select("id", "owner_id")
+
+
+def _summary(
+    paths: pl.DataFrame,
+    moves: pl.DataFrame,
+    without_history: int,
+    names: dict[int, str],
+    window: Window,
+) -> dict[str, Any]:
     variants = (
         paths.group_by("path")
         .agg(
@@ -155,10 +206,12 @@ def discover(
             (pl.col("kind") == "lost").sum().alias("lost"),
             pl.col("cycle").median().alias("median_cycle_days"),
         )
-        .with_columns((pl.col("deals") - pl.col("won") - pl.col("lost")).alias("open"))
-        .sort(["deals", "won"], descending=True)
+        .with_columns(
+            (pl.col("deals") - pl.col("won") - pl.col("lost")).alias("open"),
+            pl.col("path").cast(pl.List(pl.String)).list.join(">").alias("key"),
+        )
+        .sort(["deals", "won", "key"], descending=[True, True, False])
     )
-    moves = _classified(steps, data.stages)
     transitions = (
         moves.group_by("from_id", "stage_id", "step")
         .agg(
@@ -166,13 +219,13 @@ def discover(
             _days(pl.col("changed_at") - pl.col("from_at")).median().alias("median_days"),
         )
         .with_columns((pl.col("count") / pl.col("count").sum().over("from_id")).alias("share"))
-        .sort("from_id", "count", descending=[False, True])
+        .sort(["from_id", "count", "stage_id"], descending=[False, True, False])
     )
     return {
         "as_of": window.as_of.isoformat(),
         "window_days": window.days,
         "deals": paths.height,
-        "without_history": int((~cohort["has_history"]).sum()),
+        "without_history": without_history,
         "variants": [
             {
                 "path": [names.get(s, str(s)) for s in row["path"]],
@@ -182,9 +235,7 @@ def discover(
                 "won": row["won"],
                 "lost": row["lost"],
                 "open": row["open"],
-                "win_rate": row["won"] / (row["won"] + row["lost"])
-                if row["won"] + row["lost"]
-                else None,
+                "win_rate": _rate(row["won"], row["lost"]),
                 "median_cycle_days": row["median_cycle_days"],
             }
             for row in variants.iter_rows(named=True)
@@ -202,18 +253,16 @@ def discover(
             }
             for row in transitions.iter_rows(named=True)
         ],
-        "conformance": _conformance(paths, steps, moves, data.stages, names),
+        "conformance": _conformance(paths, names),
     }
 
 
-def _conformance(
-    paths: pl.DataFrame,
-    steps: pl.DataFrame,
-    moves: pl.DataFrame,
-    stages: pl.DataFrame,
-    names: dict[int, str],
-) -> dict[str, Any]:
-    """The share of paths that follow the map, where the others left it, and how each fared."""
+def _rate(won: int, lost: int) -> float | None:
+    return won / (won + lost) if won + lost else None
+
+
+def _left(steps: pl.DataFrame, moves: pl.DataFrame, stages: pl.DataFrame) -> pl.DataFrame:
+    """Where each path first left the process: opportunity_id, left_by, at_id."""
     open_stages = stages.filter(pl.col("kind") == "open")
     # A first stage past a required one skips it, as a step would.
     first_required = (
@@ -255,25 +304,23 @@ def _conformance(
         .otherwise(pl.col("stage_id"))
         .alias("at_id"),
     )
-    first = (
+    return (
         pl.concat([starts, deviations])
         .sort("opportunity_id", "position")
         .group_by("opportunity_id", maintain_order=True)
         .first()
+        .select("opportunity_id", "left_by", "at_id")
     )
-    fate = paths.join(first, on="opportunity_id", how="left").select(
-        pl.col("left_by").is_null().alias("conforms"), "left_by", "at_id", "kind"
-    )
+
+
+def _conformance(paths: pl.DataFrame, names: dict[int, str]) -> dict[str, Any]:
+    """The share of paths that follow the map, where the others left it, and how each fared."""
+    fate = paths.select(pl.col("left_by").is_null().alias("conforms"), "left_by", "at_id", "kind")
 
     def fared(frame: pl.DataFrame) -> dict[str, Any]:
         won = int((frame["kind"] == "won").sum())
         lost = int((frame["kind"] == "lost").sum())
-        return {
-            "deals": frame.height,
-            "won": won,
-            "lost": lost,
-            "win_rate": won / (won + lost) if won + lost else None,
-        }
+        return {"deals": frame.height, "won": won, "lost": lost, "win_rate": _rate(won, lost)}
 
     following = fate.filter(pl.col("conforms"))
     leaving = fate.filter(~pl.col("conforms"))
@@ -284,7 +331,7 @@ def _conformance(
             (pl.col("kind") == "won").sum().alias("won"),
             (pl.col("kind") == "lost").sum().alias("lost"),
         )
-        .sort("deals", descending=True)
+        .sort(["deals", "left_by", "at_id"], descending=[True, False, False])
     )
     return {
         "deals": fate.height,
@@ -299,9 +346,7 @@ def _conformance(
                 "deals": row["deals"],
                 "won": row["won"],
                 "lost": row["lost"],
-                "win_rate": row["won"] / (row["won"] + row["lost"])
-                if row["won"] + row["lost"]
-                else None,
+                "win_rate": _rate(row["won"], row["lost"]),
             }
             for row in where.iter_rows(named=True)
         ],

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import polars as pl
 import pytest
 
 from stagecoach.analytics.engine.frames import SCHEMAS, Data, Window
-from stagecoach.analytics.engine.process_mining import discover
+from stagecoach.analytics.engine.process_mining import discover, discover_groups
 
 AS_OF = datetime(2025, 7, 1, tzinfo=UTC)
 WINDOW = Window(AS_OF, 90)
@@ -138,3 +139,22 @@ def test_one_reps_deals_alone(found: dict[str, Any]) -> None:
     nobody = discover(history(), WINDOW, owners=[2])
     assert nobody["deals"] == 0 and nobody["variants"] == [] and nobody["transitions"] == []
     assert nobody["conformance"]["share"] is None
+
+
+def test_every_group_at_once_equals_each_group_alone() -> None:
+    data = history()
+    data = replace(
+        data,
+        opportunities=data.opportunities.with_columns(
+            pl.when(pl.col("id") % 2 == 0).then(2).otherwise(1).alias("owner_id")
+        ),
+    )
+    membership = pl.DataFrame(
+        {"group": ["rep:1", "rep:2", "org", "org", "rep:3"], "person_id": [1, 2, 1, 2, 3]}
+    )
+    together = discover_groups(data, WINDOW, membership)
+    for group, owners in {"rep:1": [1], "rep:2": [2], "org": [1, 2], "rep:3": [3]}.items():
+        assert together[group] == discover(data, WINDOW, owners=owners), group
+    assert together["org"] == discover(data, WINDOW)
+    assert together["rep:1"]["deals"] + together["rep:2"]["deals"] == 9
+    assert together["rep:3"]["deals"] == 0
