@@ -40,6 +40,9 @@ class Refresh(models.Model):
     groups = models.PositiveIntegerField(default=0)
     findings = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    process_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The process map version the figures used."
+    )
     data_first = models.DateTimeField(
         null=True, blank=True, help_text="The oldest moment in the CRM history it read."
     )
@@ -76,6 +79,9 @@ class MetricSet(models.Model):
     window_days = models.PositiveSmallIntegerField()
     computed_at = models.DateTimeField()
     data = models.JSONField()
+    process_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The process map version the figures used."
+    )
 
     class Meta:
         constraints = [
@@ -114,6 +120,9 @@ class Flag(models.Model):
     questions = models.JSONField(default=list)
     deals = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField()
+    process_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The process map version the figures used."
+    )
 
     class Meta:
         ordering = ["person", "id"]

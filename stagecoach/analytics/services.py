@@ -25,6 +25,7 @@ from stagecoach.analytics.loading import prepare as prepare_loading
 from stagecoach.analytics.models import Flag, MetricSet, Refresh
 from stagecoach.lib import heartbeat, locks
 from stagecoach.lib.bulk import BulkWriter
+from stagecoach.process import versions
 from stagecoach.process.models import PipelineCriterion, Skill, Stage
 
 DEFAULT_WINDOW_DAYS = 365
@@ -131,12 +132,15 @@ def store(results: Results, *, people: Iterable[int] | None = None) -> tuple[int
     # every document was quoted into the SQL text by the driver, 0.6 s of a refresh.
     ops = connection.ops
     day, at = ops.adapt_datefield_value(as_of), ops.adapt_datetimefield_value(now)
-    _write_metric_sets(results, keys, day=day, days=days, at=at)
+    # The figures name the process map they were computed with (versions.record).
+    version = versions.current()
+    number = version.number if version is not None else None
+    _write_metric_sets(results, keys, day=day, days=days, at=at, version=number)
 
     flags = Flag.objects.filter(as_of=as_of, window_days=days)
     (flags if scope is None else flags.filter(person_id__in=scope)).delete()
     findings = [f for f in results.findings if scope is None or f.person_id in scope]
-    _write_flags(findings, day=day, days=days, at=at)
+    _write_flags(findings, day=day, days=days, at=at, version=number)
     if connection.vendor == "postgresql":
         # The planner's statistics know nothing of the date just written: without them
         # it reads every rep's row of the date for a team page's seven (200 ms at
@@ -146,19 +150,26 @@ def store(results: Results, *, people: Iterable[int] | None = None) -> tuple[int
     return len(keys), len(findings)
 
 
-def _write_metric_sets(results: Results, keys: list[str], *, day: Any, days: int, at: Any) -> None:
+def _write_metric_sets(
+    results: Results, keys: list[str], *, day: Any, days: int, at: Any, version: int | None
+) -> None:
+    columns = ["kind", "subject", "person_id", "team_id", "as_of", "window_days", "computed_at"]
     with BulkWriter(
         connection,
         MetricSet._meta.db_table,
-        ["kind", "subject", "person_id", "team_id", "as_of", "window_days", "computed_at", "data"],
+        [*columns, "data", "process_version"],
         batch_size=500,
     ) as writer:
         for key in keys:
             kind, person, team = _subject(key)
-            writer.add((kind, key, person, team, day, days, at, _json(results.groups[key])))
+            writer.add(
+                (kind, key, person, team, day, days, at, _json(results.groups[key]), version)
+            )
 
 
-def _write_flags(findings: list[Finding], *, day: Any, days: int, at: Any) -> None:
+def _write_flags(
+    findings: list[Finding], *, day: Any, days: int, at: Any, version: int | None
+) -> None:
     with BulkWriter(
         connection,
         Flag._meta.db_table,
@@ -176,6 +187,7 @@ def _write_flags(findings: list[Finding], *, day: Any, days: int, at: Any) -> No
             "questions",
             "deals",
             "computed_at",
+            "process_version",
         ],
         batch_size=1000,
     ) as writer:
@@ -195,6 +207,7 @@ def _write_flags(findings: list[Finding], *, day: Any, days: int, at: Any) -> No
                     _json(f.questions),
                     _json(f.deals),
                     at,
+                    version,
                 )
             )
 
@@ -247,7 +260,9 @@ def _refresh(
     follow_data: bool = False,
 ) -> Refresh:
     run.status = Refresh.Status.RUNNING
-    run.save(update_fields=["status"])
+    version = versions.current()
+    run.process_version = version.number if version is not None else None
+    run.save(update_fields=["status", "process_version"])
     started = time.perf_counter()
     timings: dict[str, float] = {}
 

@@ -1,7 +1,11 @@
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db.models import Model
+from django.forms import ModelForm
+from django.http import HttpRequest
 
+from stagecoach.process import versions
 from stagecoach.process.models import (
     ActivityTarget,
     ExitCriterion,
@@ -12,6 +16,22 @@ from stagecoach.process.models import (
     Skill,
     Stage,
 )
+
+M = TypeVar("M", bound=Model)
+
+
+class VersionedAdmin(admin.ModelAdmin[M]):
+    """Changes to the map made here make a new version too, as in the editor."""
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm[M], formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        versions.record(reason=f"Changed in the admin: {form.instance}", user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: M) -> None:
+        super().delete_model(request, obj)
+        versions.record(reason=f"Deleted in the admin: {obj}", user=request.user)
 
 
 class StageInline(admin.TabularInline[Stage, Any]):
@@ -28,7 +48,7 @@ class CriterionInline(admin.TabularInline[PipelineCriterion, Any]):
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin[Pipeline]):
+class PipelineAdmin(VersionedAdmin[Pipeline]):
     list_display = ["name", "is_default"]
     inlines = [StageInline, CriterionInline]
 
@@ -44,7 +64,7 @@ class KeyActivityInline(admin.TabularInline[KeyActivity, Any]):
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin[Stage]):
+class StageAdmin(VersionedAdmin[Stage]):
     list_display = ["name", "pipeline", "order", "kind", "target_days", "default_probability"]
     list_filter = ["pipeline", "kind"]
     search_fields = ["name", "pipeline__name"]
@@ -53,7 +73,7 @@ class StageAdmin(admin.ModelAdmin[Stage]):
 
 
 @admin.register(Skill)
-class SkillAdmin(admin.ModelAdmin[Skill]):
+class SkillAdmin(VersionedAdmin[Skill]):
     list_display = ["name", "category"]
     list_filter = ["category"]
     search_fields = ["name"]

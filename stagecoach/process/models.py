@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from stagecoach.accounts.models import Person, Role
 
@@ -305,3 +306,24 @@ class StageAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.crm_name} → {self.stage.name}"
+
+
+class ProcessVersion(models.Model):
+    """The whole process map as it stood after one change: who made it, when and why.
+
+    Every change in the editor (and in the admin) records one; refreshes, flags and
+    agendas name the version they used, and any two versions can be compared."""
+
+    number = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+    snapshot = models.JSONField(help_text="Pipelines, stages, criteria and key activities.")
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"Process map version {self.number}"

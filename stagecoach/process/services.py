@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from stagecoach.accounts.models import Role
-from stagecoach.process import defaults
+from stagecoach.process import defaults, versions
 from stagecoach.process.models import (
     ActivityTarget,
     ExitCriterion,
@@ -95,4 +95,5 @@ def load_default_process(*, pipeline_name: str = defaults.PIPELINE_NAME) -> Pipe
                 )
                 for kind, per_week in targets.items()
             )
+    versions.record(reason="The default process loaded")
     return pipeline
