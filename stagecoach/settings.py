@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "stagecoach.coaching",
     "stagecoach.development",
     "stagecoach.audit",
+    "stagecoach.discovery",
+    "stagecoach.survey",
     "stagecoach.web",
     "django.contrib.admin",
     "django.contrib.auth",

@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("stagecoach.coaching.urls")),
     path("", include("stagecoach.development.urls")),
     path("", include("stagecoach.audit.urls")),
+    path("", include("stagecoach.discovery.urls")),
+    path("", include("stagecoach.survey.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

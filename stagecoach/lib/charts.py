@@ -1258,3 +1258,146 @@ def effects(rows: Sequence[Effect], *, title: str | None = None) -> str:
         for r, e, lo_, hi_ in clean
     )
     return _svg("effects", bottom + 26, title, desc, "".join(parts))
+
+
+# --- flow diagram ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlowNode:
+    """A box of the flow diagram: an open stage, or all won or all lost stages."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FlowEdge:
+    source: str
+    target: str
+    kind: str  # forward, skip, lost, back or reopen (process_mining.KINDS)
+    count: int
+    share: float
+    median_days: float | None
+
+
+_FLOW_TOP = 78.0
+_FLOW_BOX = 34.0
+_FLOW_LOST = 250.0
+
+
+def flow(nodes: Sequence[FlowNode], edges: Sequence[FlowEdge], *, title: str) -> str:
+    """Stage-to-stage steps: open stages left to right, then Won; Lost below. Forward
+    steps join neighbours, skips arc above, going back arcs below (dashed), losses drop
+    to Lost and re-openings rise from it (dotted). Widths follow the number of steps;
+    every line says its figures on hover and the page prints them in a table."""
+    row = [n for n in nodes if n.key != "lost"]
+    if not row or not edges:
+        return _empty("flow", title)
+    room = (WIDTH - 2 * PAD) / len(row)
+    box = min(118.0, room - 26)
+    centre = {n.key: PAD + room * (i + 0.5) for i, n in enumerate(row)}
+    centre["lost"] = WIDTH / 2
+    names = {n.key: n.name for n in nodes}
+    widest = max(e.count for e in edges)
+    parts: list[str] = []
+    for edge in sorted(edges, key=lambda e: -e.count):
+        if edge.source not in centre or edge.target not in centre:
+            continue
+        parts.append(_flow_edge(edge, centre, box, widest, names))
+    for node in nodes:
+        if node.key not in centre:
+            continue
+        top = _FLOW_LOST if node.key == "lost" else _FLOW_TOP
+        x = centre[node.key] - box / 2
+        parts.append(
+            _tag(
+                "g",
+                _tag("rect", class_="flow-node", x=x, y=top, width=box, height=_FLOW_BOX, rx=5)
+                + _text(
+                    centre[node.key],
+                    top + _FLOW_BOX / 2 + 4,
+                    _fit(node.name, box - 8),
+                    "chart-label",
+                    anchor="middle",
+                ),
+                class_=_classes(
+                    "flow-box", f"flow-box-{node.key}" if node.key in ("won", "lost") else ""
+                ),
+            )
+        )
+    legend, height = _legend(
+        [
+            ("line", "flow-forward", "to the next stage"),
+            ("line", "flow-skip", "skips a stage"),
+            ("line", "flow-back", "goes back"),
+            ("line", "flow-lost", "lost"),
+            ("line", "flow-reopen", "reopened"),
+        ],
+        _FLOW_LOST + _FLOW_BOX + 14,
+    )
+    steps = sum(e.count for e in edges)
+    desc = f"{title}: {steps:,} steps between {len(row)} stages; the table below lists each."
+    return _svg(
+        "flow", _FLOW_LOST + _FLOW_BOX + 14 + height + PAD, title, desc, "".join(parts) + legend
+    )
+
+
+def _flow_edge(
+    edge: FlowEdge, centre: dict[str, float], box: float, widest: int, names: dict[str, str]
+) -> str:
+    x1, x2 = centre[edge.source], centre[edge.target]
+    weight = 1.5 + 9.0 * edge.count / widest
+    days = (
+        f", median {edge.median_days:.0f} days in {names[edge.source]}"
+        if edge.median_days is not None
+        else ""
+    )
+    hover = (
+        f"{names[edge.source]} → {names[edge.target]} ({edge.kind}): {edge.count:,} deals, "
+        f"{edge.share:.0%} of the steps out of {names[edge.source]}{days}"
+    )
+    mid_y = _FLOW_TOP + _FLOW_BOX / 2
+    label = ""
+    match edge.kind:
+        case "forward":
+            d = f"M{_num(x1 + box / 2)},{_num(mid_y)} L{_num(x2 - box / 2)},{_num(mid_y)}"
+            label = _text(
+                (x1 + x2) / 2,
+                mid_y - weight / 2 - 4,
+                f"{edge.share:.0%}",
+                "chart-value halo",
+                anchor="middle",
+            )
+        case "skip":
+            lift = 22 + 14 * abs(x2 - x1) / WIDTH * 3
+            d = (
+                f"M{_num(x1)},{_num(_FLOW_TOP)} Q{_num((x1 + x2) / 2)},{_num(_FLOW_TOP - 2 * lift)} "
+                f"{_num(x2)},{_num(_FLOW_TOP)}"
+            )
+        case "back":
+            bottom = _FLOW_TOP + _FLOW_BOX
+            drop = 20 + 10 * abs(x2 - x1) / WIDTH * 3
+            d = (
+                f"M{_num(x1 - 8)},{_num(bottom)} Q{_num((x1 + x2) / 2)},{_num(bottom + 2 * drop)} "
+                f"{_num(x2 + 8)},{_num(bottom)}"
+            )
+        case "lost":
+            d = f"M{_num(x1)},{_num(_FLOW_TOP + _FLOW_BOX)} L{_num(x2)},{_num(_FLOW_LOST)}"
+            label = _text(
+                x1 + (x2 - x1) * 0.25,
+                _FLOW_TOP + _FLOW_BOX + 34,
+                f"{edge.share:.0%}",
+                "chart-note halo",
+                anchor="middle",
+            )
+        case _:  # reopen
+            d = f"M{_num(x1 + 10)},{_num(_FLOW_LOST)} L{_num(x2 + 10)},{_num(_FLOW_TOP + _FLOW_BOX)}"
+    path = _tag(
+        "path",
+        _title(hover),
+        d=d,
+        class_=f"flow-edge flow-{_classes(edge.kind)}",
+        stroke_width=weight,
+    )
+    return path + label

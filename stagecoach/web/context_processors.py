@@ -32,6 +32,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         elif scope.everyone or scope.is_manager:
             items.append(("Development", reverse("impact")))
             items.append(("Coaching health", reverse("coaching-health")))
+        if person is not None or scope.everyone:
+            items.append(("Process", reverse("process-map")))
         if can_administer(user):
             items.append(("Imports", reverse("imports")))
         if scope.everyone:

@@ -162,16 +162,19 @@ def compute(
 def _benchmark_reps(
     overall: pl.DataFrame, people: pl.DataFrame, membership: pl.DataFrame
 ) -> list[int]:
-    """The top quartile of sellers by shrunk win rate. Whoever closed enough deals in the
-    window is a candidate: a manager who sells, or a rep who has since left, closed
-    those deals as much as anyone."""
-    reps = people["id"].to_list()
     rows = {g: (won, lost) for g, won, lost in overall.select("group", "won", "lost").iter_rows()}
-    eligible = []
-    for person_id in reps:
-        won, lost = rows.get(rep_group(person_id), (0, 0))
-        if won + lost >= BENCHMARK_MIN_CLOSED:
-            eligible.append((person_id, won, won + lost))
+    return top_quartile({p: rows.get(rep_group(p), (0, 0)) for p in people["id"].to_list()})
+
+
+def top_quartile(won_lost: dict[int, tuple[int, int]]) -> list[int]:
+    """The top quartile of sellers by shrunk win rate, of ``won_lost`` (person: won,
+    lost in the window). Whoever closed enough deals in the window is a candidate: a
+    manager who sells, or a rep who has since left, closed those deals as much as anyone."""
+    eligible = [
+        (person_id, won, won + lost)
+        for person_id, (won, lost) in won_lost.items()
+        if won + lost >= BENCHMARK_MIN_CLOSED
+    ]
     if len(eligible) < 4:
         return []
     won = np.array([w for _, w, _ in eligible], dtype=np.float64)

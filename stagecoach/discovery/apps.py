@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class DiscoveryConfig(AppConfig):
+    name = "stagecoach.discovery"
+    label = "discovery"
+    verbose_name = "Process discovery"
+
+    def ready(self) -> None:
+        from stagecoach.discovery import tasks  # noqa: F401  (connects the receiver)
