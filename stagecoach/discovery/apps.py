@@ -7,4 +7,4 @@ class DiscoveryConfig(AppConfig):
     verbose_name = "Process discovery"
 
     def ready(self) -> None:
-        from stagecoach.discovery import tasks  # noqa: F401  (connects the receiver)
+        from stagecoach.discovery import receivers  # noqa: F401  (connects them)

@@ -53,7 +53,8 @@ class StageForm(forms.Form):
 
 
 class KeyActivityForm(forms.Form):
-    activity_type = forms.ChoiceField(choices=ActivityType.choices, label="Type")
+    # Blank by default, so the empty row left for a new one is not a half-filled form.
+    activity_type = forms.ChoiceField(choices=[("", "—"), *ActivityType.choices], label="Type")
     description = forms.CharField(max_length=300)
     minimum_count = forms.IntegerField(min_value=1, max_value=100, initial=1, label="At least")
 

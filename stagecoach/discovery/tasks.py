@@ -6,11 +6,8 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.dispatch import receiver
 from django_tasks import task
 
-from stagecoach.analytics.engine.frames import Data, Window
-from stagecoach.analytics.services import refreshed
 from stagecoach.discovery import services
 
 
@@ -21,9 +18,3 @@ def discover_process(as_of: str, window_days: int) -> dict[str, Any]:
 
 def queue_discovery(*, as_of: date, window_days: int) -> None:
     transaction.on_commit(lambda: discover_process.enqueue(as_of.isoformat(), window_days))
-
-
-@receiver(refreshed)
-def discover_after_refresh(sender: Any, *, data: Data, window: Window, **kwargs: Any) -> None:
-    # Apart from the refresh: mining takes as long again, and the pages read stored rows.
-    queue_discovery(as_of=window.today, window_days=window.days)

@@ -43,7 +43,9 @@ def load_default_process(*, pipeline_name: str = defaults.PIPELINE_NAME) -> Pipe
         name=pipeline_name,
         defaults={"is_default": not Pipeline.objects.filter(is_default=True).exists()},
     )
-    for order, spec in enumerate(defaults.STAGES, start=1):
+    # An existing pipeline's stages are the ops admin's: a stage renamed, moved or
+    # removed in the editor is not put back.
+    for order, spec in enumerate(defaults.STAGES if created else (), start=1):
         stage, stage_created = Stage.objects.get_or_create(
             pipeline=pipeline,
             name=spec.name,
