@@ -55,6 +55,8 @@ class Period:
     window_days: int
     latest: bool
     notes: tuple[str, ...] = ()
+    # The process map version the figures shown were computed with.
+    process_version: int | None = None
 
     @property
     def start(self) -> date:

@@ -60,6 +60,15 @@ def metrics_for_subjects(
     return dict(rows)
 
 
+def process_version_of(as_of: date, window_days: int) -> int | None:
+    """The process map version the day's figures were computed with."""
+    return (
+        MetricSet.objects.filter(as_of=as_of, window_days=window_days, kind=MetricSet.Kind.ORG)
+        .values_list("process_version", flat=True)
+        .first()
+    )
+
+
 def flags_for(person_ids: Iterable[int], *, as_of: date, window_days: int) -> QuerySet[Flag]:
     return (
         Flag.objects.filter(person_id__in=list(person_ids), as_of=as_of, window_days=window_days)

@@ -66,7 +66,11 @@ def _period(request: HttpRequest) -> presenters.Period:
             "not today."
         )
     return presenters.Period(
-        as_of=as_of, window_days=days, latest=as_of == (latest or today), notes=tuple(notes)
+        as_of=as_of,
+        window_days=days,
+        latest=as_of == (latest or today),
+        notes=tuple(notes),
+        process_version=selectors.process_version_of(as_of, days),
     )
 
 

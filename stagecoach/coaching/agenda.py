@@ -100,6 +100,8 @@ class Agenda:
     items: list[AgendaItem]
     topic: Topic | None
     notes: list[str]
+    # The process map version behind the flags and stages it cites.
+    process_version: int | None = None
 
     @property
     def deal_minutes(self) -> int:
@@ -124,6 +126,7 @@ class Agenda:
             "skill_minutes": self.skill_minutes,
             "topic": self.topic.title if self.topic else None,
             "notes": self.notes,
+            "process_version": self.process_version,
             "items": [asdict(item) for item in self.items],
         }
 
@@ -392,7 +395,22 @@ def build_agenda(
         deal.minutes = deal_time // len(deals) + (1 if i < deal_time % len(deals) else 0)
 
     items = [i for i in (follow_up, focus, *deals, plan_item, topic_item) if i is not None]
-    return Agenda(rep=rep, as_of=as_of, minutes=minutes, items=items, topic=topic, notes=notes)
+    version = (
+        flag.process_version
+        if flag is not None
+        else analytics.process_version_of(as_of, window_days)
+        if as_of
+        else None
+    )
+    return Agenda(
+        rep=rep,
+        as_of=as_of,
+        minutes=minutes,
+        items=items,
+        topic=topic,
+        notes=notes,
+        process_version=version,
+    )
 
 
 def ensure_agenda_items(session: Session) -> list[SessionItem]:

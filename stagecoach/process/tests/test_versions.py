@@ -109,3 +109,23 @@ def test_the_admin_records_a_version(cast: Any, admin_client: Any) -> None:
     latest = versions.current()
     assert latest is not None and latest.number == 2
     assert "Changed in the admin" in latest.reason
+
+
+def test_figures_flags_and_agendas_name_the_version_they_used(cast: Any, login: Any) -> None:
+    from django.utils import timezone
+
+    from stagecoach.analytics.models import Flag, MetricSet, Refresh
+    from stagecoach.analytics.services import refresh
+    from stagecoach.coaching.agenda import build_agenda
+    from stagecoach.testing.factories import make_opportunity
+
+    make_opportunity(cast.alice, stage_name="Proposal")
+    editing.add_stage(default_pipeline(), name="Pilot", kind="open", order=5, user=None, reason="x")
+    run = refresh(as_of=timezone.now())
+    assert run.process_version == 2
+    assert set(MetricSet.objects.values_list("process_version", flat=True)) == {2}
+    assert set(Flag.objects.values_list("process_version", flat=True)) <= {2}
+    assert build_agenda(cast.alice).process_version == 2
+    page = login(cast.mona).get(f"/teams/{cast.alpha.pk}/").content.decode()
+    assert "process map v2" in page
+    assert Refresh.objects.get(pk=run.pk).process_version == 2
