@@ -26,6 +26,7 @@ from stagecoach.analytics import services  # noqa: E402
 from stagecoach.analytics.engine.compute import compute  # noqa: E402
 from stagecoach.analytics.engine.frames import Window  # noqa: E402
 from stagecoach.analytics.loading import load_data  # noqa: E402
+from stagecoach.lib.bulk import json_text  # noqa: E402
 
 
 def numbers(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
@@ -51,7 +52,7 @@ def main() -> None:
         compute(data, Window(moment, args.window), criteria=criteria, process=process)
         for moment in (now - timedelta(days=7), now)
     )
-    old, new = (json.loads(services._json(r.groups)) for r in (before, after))
+    old, new = (json.loads(json_text(r.groups)) for r in (before, after))
     documents = changed = total = moved = reps = shrunk = 0
     for key in old.keys() & new.keys():
         was, now_ = dict(numbers(old[key])), dict(numbers(new[key]))

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from stagecoach.analytics.engine import deals
@@ -26,6 +26,7 @@ from stagecoach.analytics.loading import load_data, load_deal_activities
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS, end_of_day
 from stagecoach.discovery.models import Discovery
 from stagecoach.lib import locks
+from stagecoach.lib.bulk import BulkWriter, json_text
 from stagecoach.process import versions
 
 logger = logging.getLogger(__name__)
@@ -149,30 +150,17 @@ def _store(found: dict[str, dict[str, Any]], winners: dict[str, Any], window: Wi
     locks.hold_until_commit(-(as_of.toordinal() * 10_000 + days))
     version = versions.current()
     number = version.number if version is not None else None
-    now = timezone.now()
-    rows = [
-        Discovery(
-            subject=key,
-            person_id=_subject(key)[0],
-            team_id=_subject(key)[1],
-            as_of=as_of,
-            window_days=days,
-            computed_at=now,
-            process_version=number,
-            data=_trimmed(result),
-        )
-        for key, result in found.items()
-    ]
-    rows.append(
-        Discovery(
-            subject=Discovery.WINNERS,
-            as_of=as_of,
-            window_days=days,
-            computed_at=now,
-            process_version=number,
-            data=winners,
-        )
-    )
+    ops = connection.ops
+    day, at = ops.adapt_datefield_value(as_of), ops.adapt_datetimefield_value(timezone.now())
     Discovery.objects.filter(as_of=as_of, window_days=days).delete()
-    Discovery.objects.bulk_create(rows, batch_size=500)
-    return len(rows)
+    # COPY (PostgreSQL) or one prepared statement, documents written by orjson: as ORM
+    # rows the 1,339 documents of a 1,000-rep organisation took 1.6 s.
+    columns = ["subject", "person_id", "team_id", "as_of", "window_days", "computed_at"]
+    with BulkWriter(
+        connection, Discovery._meta.db_table, [*columns, "process_version", "data"], batch_size=500
+    ) as writer:
+        for key, result in found.items():
+            person, team = _subject(key)
+            writer.add((key, person, team, day, days, at, number, json_text(_trimmed(result))))
+        writer.add((Discovery.WINNERS, None, None, day, days, at, number, json_text(winners)))
+    return len(found) + 1

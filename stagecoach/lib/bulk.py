@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 
 class Connection(Protocol):
@@ -154,3 +155,9 @@ class BulkWriter:
             else:
                 cursor.executemany(self._sql, rows)
         self.written += len(rows)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text, compact: NumPy scalars as numbers, NaN and infinity as null,
+    dates in ISO form, keys as text (orjson: a tenth of the standard library's time)."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()

@@ -142,3 +142,17 @@ def test_target_days_come_from_the_top_performers_finished_visits(cast: Any) -> 
     assert found == {"7": {"visits": 40, "median": 20.5, "p75": 30.2}}
     assert services._target_days(visits.head(10), window, [1]) == {}
     assert services._target_days(visits, window, []) == {}
+
+
+def test_the_command_stores_and_reports(cast: Any) -> None:
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    _deals(cast, 2)
+    out = io.StringIO()
+    call_command("discover", "--json", "--window", "180", stdout=out, stderr=io.StringIO())
+    summary = json.loads(out.getvalue())
+    assert summary["subjects"] == Discovery.objects.filter(window_days=180).count() > 0
+    assert set(summary["timings"]) == {"load", "process", "winners", "store"}
