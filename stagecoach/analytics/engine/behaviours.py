@@ -14,7 +14,8 @@ Definitions (docs/metrics.md, "What winners do"):
   half a visit added to each cell when one is empty) and Fisher's exact two-sided
   p-value. A comparison needs ``MIN_VISITS`` visits on each side to be tested. The
   Benjamini–Hochberg procedure over every comparison at a false-discovery rate of
-  ``FDR`` says which are **candidates**: those with a risk ratio above 1.
+  ``FDR`` says which are discoveries; **candidates** are those whose whole 90% interval
+  lies at or above ``MIN_LIFT`` (advancing at least 10% more often with it).
 - The same behaviours compared between the top reps' visits and the rest's (the share
   of visits with the behaviour in each group, the same test and control).
 
@@ -38,6 +39,9 @@ from stagecoach.analytics.engine.shrinkage import benjamini_hochberg
 EARLY_DAYS = 7
 MIN_VISITS = 20
 FDR = 0.10
+# A candidate's 90% interval must clear this: with hundreds of thousands of visits a 3%
+# difference is "significant" and still nothing to coach to.
+MIN_LIFT = 1.1
 Z90 = 1.6448536269514722
 
 
@@ -177,7 +181,7 @@ def winning_behaviours(
         "fdr": FDR,
         "comparisons": cells,
         "candidates": sorted(
-            (c for c in cells if c["discovered"] and c["risk_ratio"] > 1),
+            (c for c in cells if c["discovered"] and c["low"] >= MIN_LIFT),
             key=lambda c: -c["risk_ratio"],
         ),
         "top_reps": by_reps,

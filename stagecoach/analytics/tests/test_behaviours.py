@@ -148,3 +148,22 @@ def test_deal_activities_are_read_from_the_database_with_their_deal_and_time() -
     read = load_deal_activities(since=now - timedelta(days=30))
     assert read.schema == {"opportunity_id": pl.Int64, "type": pl.String, "occurred_at": TIME}
     assert read.rows() == [(deal.pk, "meeting", (now - timedelta(days=2)).astimezone(UTC))]
+
+
+def test_a_tiny_difference_on_many_visits_is_no_candidate() -> None:
+    """A 7% lift on 20,000 visits is a discovery, and nothing to coach to."""
+    visits, activities = simulate(5, deals=20_000, lift=1.08)
+    found = winning_behaviours(visits, activities, STAGES, WINDOW)
+    early = next(
+        c
+        for c in found["comparisons"]
+        if c["activity"] == "meeting" and c["when"] != "at all" and c["stage"] == "Discovery"
+    )
+    assert early["discovered"] and early["risk_ratio"] < 1.1
+    assert found["candidates"] == []
+    # The same data with a real lift does give it.
+    visits, activities = simulate(5, deals=20_000, lift=1.5)
+    assert any(
+        c["activity"] == "meeting"
+        for c in winning_behaviours(visits, activities, STAGES, WINDOW)["candidates"]
+    )
