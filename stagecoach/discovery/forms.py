@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from stagecoach.discovery.models import CandidateDecision
-from stagecoach.process.models import ActivityType, Skill, Stage, StageKind
+from stagecoach.process.models import ActivityType, Pipeline, Skill, Stage, StageKind
 
 REASON_HELP = "Saved with the new version, for whoever reads the history."
 
@@ -67,6 +67,17 @@ class AddStageForm(forms.Form):
     kind = forms.ChoiceField(choices=StageKind.choices, initial=StageKind.OPEN)
     order = forms.IntegerField(min_value=1, label="Position", help_text="1 comes first.")
     reason = forms.CharField(max_length=300, label="Why this change", help_text=REASON_HELP)
+
+
+class AddPipelineForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    reason = forms.CharField(max_length=300, label="Why this change", help_text=REASON_HELP)
+
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"]).strip()
+        if Pipeline.objects.filter(name__iexact=name).exists():
+            raise forms.ValidationError("There is a pipeline with this name already.")
+        return name
 
 
 class DecisionForm(forms.Form):

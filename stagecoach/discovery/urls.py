@@ -8,6 +8,7 @@ urlpatterns = [
     path(
         "process/pipelines/<int:pipeline_id>/stages/new/", views.add_stage, name="process-stage-add"
     ),
+    path("process/pipelines/new/", views.add_pipeline, name="process-pipeline-add"),
     path("process/versions/", views.version_list, name="process-versions"),
     path("process/versions/<int:number>/", views.version_diff, name="process-version"),
     path("process/discovered/", views.discovered, name="process-discovered"),

@@ -25,6 +25,7 @@ from stagecoach.analytics import presenters
 from stagecoach.analytics.engine.behaviours import EARLY_DAYS
 from stagecoach.discovery import selectors
 from stagecoach.discovery.forms import (
+    AddPipelineForm,
     AddStageForm,
     DecisionForm,
     KeyActivityFormSet,
@@ -167,6 +168,23 @@ def add_stage(request: HttpRequest, pipeline_id: int) -> HttpResponse:
             messages.success(request, f"{stage.name} added: process map version {version.number}.")
             return redirect("process-stage-edit", stage_id=stage.pk)
     return render(request, "discovery/stage_add.html", {"pipeline": pipeline, "form": form})
+
+
+@login_required
+def add_pipeline(request: HttpRequest) -> HttpResponse:
+    _refuse_unless(can_administer(request.user))
+    form = AddPipelineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pipeline, version = editing.add_pipeline(
+            name=form.cleaned_data["name"], user=request.user, reason=form.cleaned_data["reason"]
+        )
+        messages.success(
+            request,
+            f"{pipeline.name} added with its won and lost stages: process map version "
+            f"{version.number}. Add its open stages next.",
+        )
+        return redirect("process-stage-add", pipeline_id=pipeline.pk)
+    return render(request, "discovery/pipeline_add.html", {"form": form})
 
 
 @login_required

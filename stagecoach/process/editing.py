@@ -104,6 +104,18 @@ def _replace_activities(stage: Stage, rows: Sequence[tuple[str, str, int]]) -> N
 
 
 @transaction.atomic
+def add_pipeline(*, name: str, user: object, reason: str) -> tuple[Pipeline, ProcessVersion]:
+    """A new pipeline with the usual won and lost stages, open stages to be added."""
+    _baseline()
+    pipeline = Pipeline(name=name, is_default=not Pipeline.objects.filter(is_default=True).exists())
+    pipeline.full_clean()
+    pipeline.save()
+    Stage.objects.create(pipeline=pipeline, name="Closed Won", kind=StageKind.WON, order=1)
+    Stage.objects.create(pipeline=pipeline, name="Closed Lost", kind=StageKind.LOST, order=2)
+    return pipeline, versions.record(reason=reason, user=user)
+
+
+@transaction.atomic
 def add_stage(
     pipeline: Pipeline, *, name: str, kind: str, order: int, user: object, reason: str
 ) -> tuple[Stage, ProcessVersion]:

@@ -189,3 +189,33 @@ def test_a_leader_adopts_a_candidate_and_rejects_needs_a_note(cast: Any, login: 
     assert version is not None and decision.process_version == version.number
     assert "Adopted from the data" in version.reason
     assert "Adopt as key activity" not in client.get("/process/winners/").content.decode()
+
+
+def test_ops_add_a_pipeline_then_its_stages_others_may_not(cast: Any, login: Any) -> None:
+    from stagecoach.process.models import Pipeline
+
+    stage("Discovery")  # the default process, version 1
+    for who in (cast.lena, cast.mona, cast.alice):
+        client = login(who)
+        assert client.get("/process/pipelines/new/").status_code == 404
+        assert (
+            client.post("/process/pipelines/new/", {"name": "X", "reason": "y"}).status_code == 404
+        )
+    client = login(cast.otto)
+    response = client.post("/process/pipelines/new/", {"name": "Renewals", "reason": "Own motion"})
+    renewals = Pipeline.objects.get(name="Renewals")
+    assert response["Location"] == f"/process/pipelines/{renewals.pk}/stages/new/"
+    assert list(renewals.stages.values_list("kind", flat=True)) == ["won", "lost"]
+    response = client.post(
+        response["Location"],
+        {"name": "Renewal call", "kind": "open", "order": 1, "reason": "First step"},
+    )
+    assert response.status_code == 302
+    assert list(renewals.stages.order_by("order").values_list("name", flat=True)) == [
+        "Renewal call",
+        "Closed Won",
+        "Closed Lost",
+    ]
+    assert ProcessVersion.objects.order_by("-number").first().number == 3  # type: ignore[union-attr]
+    duplicate = client.post("/process/pipelines/new/", {"name": "renewals", "reason": "again"})
+    assert duplicate.status_code == 200 and "already" in duplicate.content.decode()
