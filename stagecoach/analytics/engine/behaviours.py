@@ -16,6 +16,9 @@ Definitions (docs/metrics.md, "What winners do"):
   Benjamini–Hochberg procedure over every comparison at a false-discovery rate of
   ``FDR`` says which are discoveries; **candidates** are those whose whole 90% interval
   lies at or above ``MIN_LIFT`` (advancing at least 10% more often with it).
+- For each stage and activity type, descriptively: how many per visit and the median
+  day (from the stage's entry) of the first one, on visits that advanced and on those
+  that did not.
 - The same behaviours compared between the top reps' visits and the rest's (the share
   of visits with the behaviour in each group, the same test and control).
 
@@ -85,7 +88,32 @@ def _behaviours(judged: pl.DataFrame, activities: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("visit").is_not_null() & (pl.col("at") < pl.col("exited_at")))
     )
     early = pl.col("at") < pl.col("entered_at") + pl.duration(days=EARLY_DAYS)
-    return placed.group_by("visit", "type").agg(early.any().alias("early"))
+    first = (pl.col("at").min() - pl.col("entered_at").first()).dt.total_seconds() / 86_400
+    return placed.group_by("visit", "type").agg(
+        early.any().alias("early"), pl.len().alias("count"), first.alias("first_day")
+    )
+
+
+def _profiles(judged: pl.DataFrame, had: pl.DataFrame) -> dict[tuple[int, str], dict[str, Any]]:
+    """Per (stage, type): how many per visit, and the median day of the first one, on
+    visits that moved on and on those that did not."""
+    visits = judged.group_by("stage_id", "advanced").agg(pl.len().alias("visits"))
+    rows = (
+        had.join(judged.select("visit", "stage_id", "advanced"), on="visit")
+        .group_by("stage_id", "type", "advanced")
+        .agg(pl.col("count").sum(), pl.col("first_day").median())
+        .join(visits, on=["stage_id", "advanced"])
+        .iter_rows(named=True)
+    )
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in rows:
+        side = "advanced" if row["advanced"] else "not_advanced"
+        profile = found.setdefault((row["stage_id"], row["type"]), {})
+        profile[side] = {
+            "per_visit": row["count"] / row["visits"],
+            "first_day": row["first_day"],
+        }
+    return found
 
 
 def _risk_ratio(a1: int, n1: int, a0: int, n0: int) -> tuple[float, float, float]:
@@ -155,6 +183,7 @@ def winning_behaviours(
         )
         .sort("stage_id", "type", "when")
     )
+    profiles = _profiles(judged, had)
     cells: list[dict[str, Any]] = []
     for sid, kind, when, n1, a1, top1 in counted.iter_rows():
         advanced, n, n_top = per_stage[sid]
@@ -169,6 +198,8 @@ def winning_behaviours(
                 # Top reps' visits with the behaviour, of theirs; the rest's, of theirs.
                 "top": (int(top1), n_top),
                 "rest": (int(n1) - int(top1), n - n_top),
+                # How many per visit and when the first came, moved on against not.
+                "profile": profiles.get((sid, kind), {}),
             }
         )
     _compare(cells, "with", "without")

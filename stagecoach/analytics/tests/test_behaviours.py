@@ -167,3 +167,24 @@ def test_a_tiny_difference_on_many_visits_is_no_candidate() -> None:
         c["activity"] == "meeting"
         for c in winning_behaviours(visits, activities, STAGES, WINDOW)["candidates"]
     )
+
+
+def test_each_type_says_how_many_per_visit_and_when_the_first_came() -> None:
+    visits, activities = simulate(3, deals=2_000)
+    found = winning_behaviours(visits, activities, STAGES, WINDOW)
+    meeting = next(
+        c for c in found["comparisons"] if c["activity"] == "meeting" and c["when"] == "at all"
+    )["profile"]
+    # Meetings in the first week double the chance to move on: visits that moved on had
+    # more of them, and earlier.
+    assert meeting["advanced"]["per_visit"] > meeting["not_advanced"]["per_visit"]
+    assert meeting["advanced"]["first_day"] < meeting["not_advanced"]["first_day"]
+    call = next(
+        c for c in found["comparisons"] if c["activity"] == "call" and c["when"] == "at all"
+    )["profile"]
+    assert call["advanced"]["per_visit"] == pytest.approx(
+        call["not_advanced"]["per_visit"], abs=0.08
+    )
+    assert call["advanced"]["first_day"] == pytest.approx(
+        call["not_advanced"]["first_day"], abs=1.5
+    )
