@@ -153,7 +153,7 @@ class Pick(models.Model):
     )
 
     class Meta:
-        ordering = ["response", "stage__order", "question", "id"]
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(question="step") & Q(position__isnull=False))

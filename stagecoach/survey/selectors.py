@@ -219,8 +219,9 @@ class StageResults:
     candidates: list[dict[str, Any]]
 
 
-def _tallies(survey: SurveyRound) -> dict[tuple[int, str], aggregation.Tally]:
-    counts = respondents(survey)
+def _tallies(
+    survey: SurveyRound, counts: dict[str, int]
+) -> dict[tuple[int, str], aggregation.Tally]:
     picks: dict[tuple[int, str], list[tuple[str, int, str]]] = defaultdict(list)
     rows = Pick.objects.filter(response__round=survey).values_list(
         "stage_id", "question", "response__group", "response_id", "label"
@@ -253,8 +254,9 @@ def _steps(survey: SurveyRound, customers: int) -> dict[int, aggregation.Step]:
 def results(survey: SurveyRound) -> list[StageResults]:
     """Each stage of the round with every item's shares per group, commonalities first,
     the largest differences, the customers' steps, and what the data says."""
-    tallies = _tallies(survey)
-    steps = _steps(survey, respondents(survey)[Group.CUSTOMER])
+    counts = respondents(survey)
+    tallies = _tallies(survey, counts)
+    steps = _steps(survey, counts[Group.CUSTOMER])
     candidates = candidates_by_stage()
     found = []
     for stage in survey.stages:
@@ -289,7 +291,7 @@ class StageComparison:
 def comparison(first: SurveyRound, second: SurveyRound) -> list[StageComparison]:
     """Each stage either round asked about, with item shares side by side (the first
     round's stages in order, then any the second added)."""
-    a, b = _tallies(first), _tallies(second)
+    a, b = _tallies(first, respondents(first)), _tallies(second, respondents(second))
     names = {s["id"]: s["name"] for s in first.stages}
     for s in second.stages:
         names.setdefault(s["id"], s["name"])

@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('response', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='picks', to='survey.surveyresponse')),
             ],
             options={
-                'ordering': ['response', 'stage__order', 'question', 'id'],
+                'ordering': ['id'],
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('question', 'step'), ('position__isnull', False)), models.Q(models.Q(('question', 'step'), _negated=True), ('position__isnull', True)), _connector='OR'), name='survey_step_has_a_position', violation_error_message='A step has a position; nothing else does.')],
             },
         ),
