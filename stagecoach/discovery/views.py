@@ -48,6 +48,16 @@ def _may_decide(user: object) -> bool:
     return can_administer(user) or scope_for(user).everyone
 
 
+def _may_see_winners(user: object) -> bool:
+    scope = scope_for(user)
+    return scope.everyone or scope.is_manager
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """Every page of the area, with what its sub-navigation may offer the viewer."""
+    return render(request, template, {**context, "may_see_winners": _may_see_winners(request.user)})
+
+
 def _refuse_unless(allowed: bool) -> None:
     # The same answer as a page that does not exist: nothing to learn from probing.
     if not allowed:
@@ -62,7 +72,7 @@ def process_map(request: HttpRequest) -> HttpResponse:
     )
     winners = selectors.stored(Discovery.WINNERS, as_of=None, window_days=365)
     suggestions = winners.data.get("target_days", {}) if winners else {}
-    return render(
+    return _render(
         request,
         "discovery/map.html",
         {
@@ -137,7 +147,7 @@ def edit_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
         formset = KeyActivityFormSet(initial=activities, prefix="activities")
     winners = selectors.stored(Discovery.WINNERS, as_of=None, window_days=365)
     suggestion = (winners.data.get("target_days", {}) if winners else {}).get(str(stage.pk))
-    return render(
+    return _render(
         request,
         "discovery/stage_form.html",
         {"stage": stage, "form": form, "formset": formset, "suggestion": suggestion},
@@ -167,7 +177,7 @@ def add_stage(request: HttpRequest, pipeline_id: int) -> HttpResponse:
         else:
             messages.success(request, f"{stage.name} added: process map version {version.number}.")
             return redirect("process-stage-edit", stage_id=stage.pk)
-    return render(request, "discovery/stage_add.html", {"pipeline": pipeline, "form": form})
+    return _render(request, "discovery/stage_add.html", {"pipeline": pipeline, "form": form})
 
 
 @login_required
@@ -184,14 +194,14 @@ def add_pipeline(request: HttpRequest) -> HttpResponse:
             f"{version.number}. Add its open stages next.",
         )
         return redirect("process-stage-add", pipeline_id=pipeline.pk)
-    return render(request, "discovery/pipeline_add.html", {"form": form})
+    return _render(request, "discovery/pipeline_add.html", {"form": form})
 
 
 @login_required
 def version_list(request: HttpRequest) -> HttpResponse:
     _refuse_unless(_may_see_map(request.user))
     rows = ProcessVersion.objects.select_related("created_by").defer("snapshot")[:200]
-    return render(request, "discovery/versions.html", {"versions": rows})
+    return _render(request, "discovery/versions.html", {"versions": rows})
 
 
 @login_required
@@ -205,7 +215,7 @@ def version_diff(request: HttpRequest, number: int) -> HttpResponse:
     if against is None:
         against = ProcessVersion.objects.filter(number__lt=number).order_by("-number").first()
     changes = versions.diff(against.snapshot if against else {}, version.snapshot)
-    return render(
+    return _render(
         request,
         "discovery/version.html",
         {
@@ -318,7 +328,7 @@ def discovered(request: HttpRequest) -> HttpResponse:
     subject = _subject(request)
     asked, found, notes = _stored_for(request, subject.key)
     data = found.data if found else None
-    return render(
+    return _render(
         request,
         "discovery/discovered.html",
         {
@@ -354,8 +364,7 @@ def _candidates_chart(found: list[selectors.Candidate]) -> SafeString:
 
 @login_required
 def winners(request: HttpRequest) -> HttpResponse:
-    scope = scope_for(request.user)
-    _refuse_unless(scope.everyone or scope.is_manager)
+    _refuse_unless(_may_see_winners(request.user))
     asked, found, notes = _stored_for(request, Discovery.WINNERS)
     data = found.data if found else {}
     comparisons = data.get("comparisons", [])
@@ -365,7 +374,7 @@ def winners(request: HttpRequest) -> HttpResponse:
         by_stage.setdefault(cell["stage"], []).append(cell)
     top_reps = [c for c in data.get("top_reps", []) if c.get("risk_ratio") is not None]
     found_candidates = selectors.candidates(found)
-    return render(
+    return _render(
         request,
         "discovery/winners.html",
         {

@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_ops_edit_a_stage_and_see_the_new_version(cast: Any, browser_login: Any) -> None:
     discovery = stage("Discovery")
     page = browser_login(cast.otto)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Process").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Process", exact=True
+    ).click()
     expect(page.get_by_role("heading", name="The sales process")).to_be_visible()
     expect(page.locator(".subtitle").first).to_contain_text("version 1")
     page.get_by_role("link", name="Edit Discovery").click()
