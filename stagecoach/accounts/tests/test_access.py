@@ -169,6 +169,22 @@ PAGES = {
     # Pages for those who coach: never for a rep or a login linked to nobody.
     "cadence": lambda c: reverse("cadence"),
     "session-new": lambda c: reverse("session-new"),
+    # The process area: the map for everyone with a place in the organisation, what
+    # winners do for those who coach or lead, the editor for ops.
+    "process-map": lambda c: reverse("process-map"),
+    "process-versions": lambda c: reverse("process-versions"),
+    "process-version": lambda c: reverse("process-version", args=[1]),
+    "process-discovered": lambda c: reverse("process-discovered"),
+    "process-winners": lambda c: reverse("process-winners"),
+    "process-stage-edit": lambda c: reverse("process-stage-edit", args=[c.deal.stage_id]),
+    "process-stage-add": lambda c: reverse("process-stage-add", args=[c.deal.pipeline_id]),
+    "process-pipeline-add": lambda c: reverse("process-pipeline-add"),
+    # The survey: results for those who coach or lead, answers for those who sell.
+    "survey-round": lambda c: reverse("survey-round", args=[c.survey.pk]),
+    "survey-answer": lambda c: reverse("survey-answer", args=[c.survey.pk]),
+    "survey-customers": lambda c: reverse("survey-customers", args=[c.survey.pk]),
+    "survey": lambda c: reverse("survey"),
+    "survey-compare": lambda c: reverse("survey-compare"),
 }
 # Pages without an object id: they must render for anyone logged in, showing only
 # what the login may see.
@@ -183,7 +199,7 @@ LISTS = {
 }
 PUBLIC = {"login", "logout"}
 # Answers to its private token only, never to a login (test_feeds.py).
-TOKEN = {"calendar-feed"}
+TOKEN = {"calendar-feed", "survey-customer"}
 
 # State-changing endpoints: (how to build the URL, what to post, who may). Every login
 # not listed gets a 404 and changes nothing; anonymous is sent to the login page.
@@ -220,6 +236,14 @@ ACTIONS = {
         {"done": "1"},
         LEADS | {"alice"},
     ),
+    "process-decide": (
+        lambda c: reverse("process-decide"),
+        {"stage": "", "decision": "rejected"},
+        {"lena", "otto"},
+    ),
+    "process-discover-now": (lambda c: reverse("process-discover-now"), {}, {"otto"}),
+    "survey-open": (lambda c: reverse("survey-open"), {}, {"otto"}),
+    "survey-close": (lambda c: reverse("survey-close", args=[c.survey.pk]), {}, {"otto"}),
     # A token is its login's alone: not even a leader revokes Alice's.
     "api-token-revoke": (
         lambda c: reverse("api-token-revoke", args=[c.token.pk]),
@@ -235,13 +259,24 @@ DEVELOP = {"skills", "team-skills", "development", "action-plan", "action-plan-n
 HEALTH = {"coaching-health", "coaching-health-csv"}
 AUDIT = {"audit-log", "audit-log-csv"}
 SCORECARD = {"scorecard", "scorecard-csv"}
+PROCESS = {"process-map", "process-versions", "process-version", "process-discovered"}
+WINNERS = {"process-winners"}
+EDIT = {"process-stage-edit", "process-stage-add", "process-pipeline-add"}
+SURVEY = {"survey-round", "survey-compare"}
+ANSWER = {"survey-answer", "survey"}
 ALLOWED = {
-    "alice": {"person", "deal", "session", "agenda", "skills", "development", "action-plan"},
-    "bob": set(),
+    "alice": {"person", "deal", "session", "agenda", "skills", "development", "action-plan"}
+    | PROCESS
+    | ANSWER,
+    "bob": PROCESS | ANSWER,
     "mona": {"team", "person", "deal", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD}
-    | {"self-assessment", "team-webhook"},
-    "nate": {*COACH, "impact", *HEALTH, "self-assessment"},
-    "charlie": set(),
+    | {"self-assessment", "team-webhook"}
+    | PROCESS
+    | WINNERS
+    | SURVEY
+    | ANSWER,
+    "nate": {*COACH, "impact", *HEALTH, "self-assessment"} | PROCESS | WINNERS | SURVEY | ANSWER,
+    "charlie": PROCESS | ANSWER,
     "lena": {
         "team",
         "person",
@@ -253,6 +288,10 @@ ALLOWED = {
         *HEALTH,
         *SCORECARD,
         *AUDIT,
+        *PROCESS,
+        *WINNERS,
+        *SURVEY,
+        "survey",
     },
     "otto": {
         "team",
@@ -267,6 +306,12 @@ ALLOWED = {
         *SCORECARD,
         *AUDIT,
         "team-webhook",
+        *PROCESS,
+        *WINNERS,
+        *EDIT,
+        *SURVEY,
+        "survey-customers",
+        "survey",
     },
     "stranger": set(),
 }
@@ -343,6 +388,11 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
     cast.topic = Topic.objects.create(
         title="Discovery questions", period="month", starts_on=today, ends_on=today
     )
+    from stagecoach.process import versions
+    from stagecoach.survey.services import open_round
+
+    versions.record(reason="The map the matrix reads")
+    cast.survey = open_round(pipeline=cast.deal.pipeline, title="Spring round", by=None)
     return cast
 
 
@@ -444,6 +494,9 @@ def _snapshot() -> dict[str, object]:
     """What the actions change, to prove a refused one changed nothing."""
     from stagecoach.accounts.models import ApiToken
     from stagecoach.analytics.models import Refresh
+    from stagecoach.discovery.models import CandidateDecision
+    from stagecoach.process.models import ProcessVersion
+    from stagecoach.survey.models import SurveyRound
     from stagecoach.coaching.models import Commitment, Session, Topic
     from stagecoach.development.models import (
         ActionPlan,
@@ -464,6 +517,9 @@ def _snapshot() -> dict[str, object]:
         "check_ins": CheckIn.objects.count(),
         "wins": Win.objects.count(),
         "tokens": list(ApiToken.objects.order_by("pk").values_list("pk", "revoked_at")),
+        "decisions": CandidateDecision.objects.count(),
+        "versions": ProcessVersion.objects.count(),
+        "rounds": list(SurveyRound.objects.order_by("pk").values_list("pk", "closed_at")),
     }
 
 
