@@ -72,7 +72,7 @@ def process_map(request: HttpRequest) -> HttpResponse:
     )
     winners = selectors.stored(Discovery.WINNERS, as_of=None, window_days=365)
     suggestions = winners.data.get("target_days", {}) if winners else {}
-    return _render(
+    return render(
         request,
         "discovery/map.html",
         {
@@ -147,7 +147,7 @@ def edit_stage(request: HttpRequest, stage_id: int) -> HttpResponse:
         formset = KeyActivityFormSet(initial=activities, prefix="activities")
     winners = selectors.stored(Discovery.WINNERS, as_of=None, window_days=365)
     suggestion = (winners.data.get("target_days", {}) if winners else {}).get(str(stage.pk))
-    return _render(
+    return render(
         request,
         "discovery/stage_form.html",
         {"stage": stage, "form": form, "formset": formset, "suggestion": suggestion},
@@ -177,7 +177,7 @@ def add_stage(request: HttpRequest, pipeline_id: int) -> HttpResponse:
         else:
             messages.success(request, f"{stage.name} added: process map version {version.number}.")
             return redirect("process-stage-edit", stage_id=stage.pk)
-    return _render(request, "discovery/stage_add.html", {"pipeline": pipeline, "form": form})
+    return render(request, "discovery/stage_add.html", {"pipeline": pipeline, "form": form})
 
 
 @login_required
@@ -194,14 +194,14 @@ def add_pipeline(request: HttpRequest) -> HttpResponse:
             f"{version.number}. Add its open stages next.",
         )
         return redirect("process-stage-add", pipeline_id=pipeline.pk)
-    return _render(request, "discovery/pipeline_add.html", {"form": form})
+    return render(request, "discovery/pipeline_add.html", {"form": form})
 
 
 @login_required
 def version_list(request: HttpRequest) -> HttpResponse:
     _refuse_unless(_may_see_map(request.user))
     rows = ProcessVersion.objects.select_related("created_by").defer("snapshot")[:200]
-    return _render(request, "discovery/versions.html", {"versions": rows})
+    return render(request, "discovery/versions.html", {"versions": rows})
 
 
 @login_required
@@ -215,7 +215,7 @@ def version_diff(request: HttpRequest, number: int) -> HttpResponse:
     if against is None:
         against = ProcessVersion.objects.filter(number__lt=number).order_by("-number").first()
     changes = versions.diff(against.snapshot if against else {}, version.snapshot)
-    return _render(
+    return render(
         request,
         "discovery/version.html",
         {
@@ -328,7 +328,7 @@ def discovered(request: HttpRequest) -> HttpResponse:
     subject = _subject(request)
     asked, found, notes = _stored_for(request, subject.key)
     data = found.data if found else None
-    return _render(
+    return render(
         request,
         "discovery/discovered.html",
         {
@@ -374,7 +374,7 @@ def winners(request: HttpRequest) -> HttpResponse:
         by_stage.setdefault(cell["stage"], []).append(cell)
     top_reps = [c for c in data.get("top_reps", []) if c.get("risk_ratio") is not None]
     found_candidates = selectors.candidates(found)
-    return _render(
+    return render(
         request,
         "discovery/winners.html",
         {

@@ -34,7 +34,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             items.append(("Coaching health", reverse("coaching-health")))
         if person is not None or scope.everyone:
             items.append(("Process", reverse("process-map")))
-            items.append(("Process survey", reverse("survey")))
         if can_administer(user):
             items.append(("Imports", reverse("imports")))
         if scope.everyone:

@@ -262,6 +262,6 @@ def test_an_answered_customer_is_counted_on_the_results(
     ("who", "shown"),
     [("alice", True), ("mona", True), ("lena", True), ("otto", True), ("stranger", False)],
 )
-def test_the_menu_offers_the_survey(cast: Any, login: Any, who: str, shown: bool) -> None:
-    body = login(getattr(cast, who)).get(reverse("coaching"), follow=True).content.decode()
+def test_the_process_area_offers_the_survey(cast: Any, login: Any, who: str, shown: bool) -> None:
+    body = login(getattr(cast, who)).get(reverse("process-map"), follow=True).content.decode()
     assert (f'href="{reverse("survey")}"' in body) is shown
