@@ -494,9 +494,6 @@ def _snapshot() -> dict[str, object]:
     """What the actions change, to prove a refused one changed nothing."""
     from stagecoach.accounts.models import ApiToken
     from stagecoach.analytics.models import Refresh
-    from stagecoach.discovery.models import CandidateDecision
-    from stagecoach.process.models import ProcessVersion
-    from stagecoach.survey.models import SurveyRound
     from stagecoach.coaching.models import Commitment, Session, Topic
     from stagecoach.development.models import (
         ActionPlan,
@@ -505,6 +502,9 @@ def _snapshot() -> dict[str, object]:
         PlanAction,
         Win,
     )
+    from stagecoach.discovery.models import CandidateDecision
+    from stagecoach.process.models import ProcessVersion
+    from stagecoach.survey.models import SurveyRound
 
     return {
         "refreshes": Refresh.objects.count(),
