@@ -19,14 +19,11 @@ from stagecoach.analytics.services import INTERRUPTED
 from stagecoach.lib import heartbeat
 from stagecoach.pipeline.tests.test_faults import AS_OF, grown_export
 from stagecoach.testing.compare import differences
-from stagecoach.testing.sites import Site
+from stagecoach.testing.sites import NOT_FOLLOW_UPS, Site
 
 # Inside store()'s transaction: the day's metric rows are already deleted and written
 # again, the red flags are next.
 MID_STORE = "stagecoach.analytics.services:_write_flags"
-# The stored coaching results are recomputed by their own task, queued when their
-# inputs change; these tests follow the import's and the refresh's tasks.
-NOT_STORED_RESULTS = "task_path NOT LIKE '%%compute_stored_results'"
 WORKER = ["db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*"]
 
 
@@ -110,4 +107,4 @@ def test_a_worker_killed_mid_refresh_fails_the_task_and_keeps_the_results(site: 
     assert found["refreshes"] == [run_id]
     assert refreshes(site)[-1] == (run_id, "failed", INTERRUPTED)
     table = DBTaskResult._meta.db_table
-    assert site.sql(f"SELECT status FROM {table} WHERE {NOT_STORED_RESULTS}") == [("FAILED",)]  # noqa: S608
+    assert site.sql(f"SELECT status FROM {table} WHERE {NOT_FOLLOW_UPS}") == [("FAILED",)]  # noqa: S608

@@ -30,7 +30,7 @@ from stagecoach.pipeline import imports
 from stagecoach.pipeline.imports import INTERRUPTED
 from stagecoach.pipeline.tests.test_import_canonical import small_export
 from stagecoach.testing.compare import differences
-from stagecoach.testing.sites import Site
+from stagecoach.testing.sites import NOT_FOLLOW_UPS, Site
 
 AS_OF = "2026-06-30"
 # The last phase of an import: every row is written, only the commit is missing.
@@ -163,9 +163,6 @@ files = [SimpleUploadedFile(p.name, p.read_bytes()) for p in sorted(Path({export
 run = queue_upload(user=user, format_name="canonical", files=files, mapping=None, dry_run=False)
 print(json.dumps(run.pk))
 """
-# The stored coaching results are recomputed by their own task, queued when their
-# inputs change; these tests follow the import's and the refresh's tasks.
-NOT_STORED_RESULTS = "task_path NOT LIKE '%%compute_stored_results'"
 WORKER = ["db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*"]
 
 
@@ -184,7 +181,7 @@ def test_a_worker_killed_mid_upload_leaves_nothing_and_its_task_is_failed(
         Site.kill(worker)
 
     assert site.counts() == counts
-    ours = f"SELECT id, status FROM {tasks} WHERE {NOT_STORED_RESULTS}"  # noqa: S608
+    ours = f"SELECT id, status FROM {tasks} WHERE {NOT_FOLLOW_UPS}"  # noqa: S608
     [(task_id, task_status)] = site.sql(ours)
     assert task_status == "RUNNING"
 
@@ -192,7 +189,7 @@ def test_a_worker_killed_mid_upload_leaves_nothing_and_its_task_is_failed(
     assert [uuid.UUID(t) for t in found["tasks"]] == [uuid.UUID(str(task_id))]
     assert found["imports"] == [run_id]
     assert site.import_runs()[-1] == (run_id, "failed", INTERRUPTED)
-    assert site.sql(f"SELECT status FROM {tasks} WHERE {NOT_STORED_RESULTS}") == [("FAILED",)]  # noqa: S608
+    assert site.sql(f"SELECT status FROM {tasks} WHERE {NOT_FOLLOW_UPS}") == [("FAILED",)]  # noqa: S608
 
     # Uploading it again: the worker imports it once, and never re-runs the dead task.
     site.python(
@@ -202,7 +199,7 @@ def test_a_worker_killed_mid_upload_leaves_nothing_and_its_task_is_failed(
     second = run_id + 1
     assert site.import_runs()[-2:] == [(run_id, "failed", INTERRUPTED), (second, "succeeded", "")]
     assert site.counts() == prepared.expected_counts
-    ours = f"SELECT status FROM {tasks} WHERE {NOT_STORED_RESULTS}"  # noqa: S608
+    ours = f"SELECT status FROM {tasks} WHERE {NOT_FOLLOW_UPS}"  # noqa: S608
     statuses = sorted(status for (status,) in site.sql(ours))
     assert statuses == ["FAILED", "SUCCESSFUL"]
 
