@@ -3,12 +3,20 @@
 Pure Python and NumPy. Each rep draws from its own random streams (seeded by the
 organisation's seed and the rep's index), so a rep's history does not depend on how
 many other reps there are.
+
+Planted behaviours (``PLANTED_BEHAVIOURS``): on about half the visits to a stage a deal
+gets the activity in the visit's first week, and those visits move on ``risk_ratio``
+times as often as the others, the stage's conversion over all visits staying what the
+rep's profile says. ``NULL_ACTIVITIES`` land on deals at random and change nothing.
+What winners do (analytics.engine.behaviours) should find the first and not the second.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -40,6 +48,28 @@ BACKGROUND_PER_WEEK: dict[str, float] = {"call": 15.0, "email": 20.0, "meeting":
 USD_RATES: dict[str, float] = {"USD": 1.0, "EUR": 0.92, "GBP": 0.79, "CAD": 1.36}
 
 QUOTA_PER_QUARTER = 120_000
+
+
+@dataclass(frozen=True)
+class PlantedBehaviour:
+    """An activity on ``share`` of the visits to ``stage``, in their first week when
+    ``early``; with it a visit moves on ``risk_ratio`` times as often as without."""
+
+    stage: str
+    activity: str
+    early: bool
+    share: float
+    risk_ratio: float
+
+
+PLANTED_BEHAVIOURS: tuple[PlantedBehaviour, ...] = (
+    PlantedBehaviour("Discovery", "meeting", early=True, share=0.5, risk_ratio=2.0),
+    PlantedBehaviour("Proposal", "demo", early=True, share=0.5, risk_ratio=1.5),
+)
+# Activities with no effect: the background calls and emails, four in ten of them
+# logged on one of the rep's recent deals whatever stage it is in (see _activities).
+NULL_ACTIVITIES: tuple[str, ...] = ("call", "email")
+EARLY_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -135,12 +165,13 @@ def rep_batch(p: RepProfile, ctx: HistoryContext) -> RepBatch:
     deal_ids: list[str] = []
     deal_created: list[int] = []
     stage_acts: list[tuple[int, int, str]] = []
+    planted: list[tuple[int, int, str]] = []
     for n, created_at in enumerate(created):
         source_id = f"D{p.index + 1:04d}-{n + 1:05d}"
         deal_ids.append(source_id)
         deal_created.append(created_at)
-        _simulate_deal(ctx, rng, p, source_id, created_at, rates, batch, stage_acts)
-    batch.activities.append(_activities(ctx, p, deal_ids, deal_created, stage_acts))
+        _simulate_deal(ctx, rng, p, source_id, created_at, rates, batch, stage_acts, planted)
+    batch.activities.append(_activities(ctx, p, deal_ids, deal_created, stage_acts, planted))
     return batch
 
 
@@ -153,8 +184,11 @@ def _simulate_deal(
     rates: dict[str, float],
     batch: RepBatch,
     stage_acts: list[tuple[int, int, str]],
+    planted: list[tuple[int, int, str]],
 ) -> None:
     last_open = len(OPEN_STAGES) - 1
+    # The planted activities draw from their own stream: the deal's other draws stay.
+    visit_rng = random.Random(f"{ctx.seed}:{source_id}")
     # A few deals arrive already qualified (a referral, an inbound request).
     k = 1 if rng.random() < 0.07 else 0
     t = created_at
@@ -171,12 +205,14 @@ def _simulate_deal(
         if k == stall_stage:
             dwell *= 6
         t_next = t + int(dwell * DAY)
+        lift = _plant(visit_rng, k, t, t_next, source_id, planted)
         if t_next >= ctx.now:
             break
         t = t_next
         rate = p.conversion[k]
         if p.lift_from is not None and k == p.lift_stage and t >= p.lift_from:
             rate = p.lift_rate
+        rate = min(0.97, rate * lift)
         if rng.random() < rate:
             if k == last_open:
                 changes.append((WON_STAGE, t))
@@ -268,12 +304,60 @@ def _simulate_deal(
     batch.stage_changes.extend((source_id, stage, at) for stage, at in changes)
 
 
+def _by_stage(behaviours: Sequence[PlantedBehaviour]) -> dict[int, list[PlantedBehaviour]]:
+    return {
+        OPEN_STAGES.index(b.stage): [c for c in behaviours if c.stage == b.stage]
+        for b in behaviours
+    }
+
+
+_PLANTED_AT = _by_stage(PLANTED_BEHAVIOURS)
+
+
+@contextmanager
+def planting(behaviours: Sequence[PlantedBehaviour]) -> Iterator[None]:
+    """Generate with these behaviours planted instead (none: a world where nothing works)."""
+    global _PLANTED_AT
+    kept, _PLANTED_AT = _PLANTED_AT, _by_stage(behaviours)
+    try:
+        yield
+    finally:
+        _PLANTED_AT = kept
+
+
+def _plant(
+    rng: random.Random,
+    k: int,
+    start: int,
+    end: int,
+    deal: str,
+    planted: list[tuple[int, int, str]],
+) -> float:
+    """The visit's planted activities; returns the factor on its conversion.
+
+    With share s and risk ratio r, visits with the behaviour convert at 2r/(1+r) and
+    those without at 2/(1+r) times the stage's rate (for s = ½): the ratio is r, the
+    average the rate."""
+    factor = 1.0
+    for behaviour in _PLANTED_AT.get(k, ()):
+        scale = 1 / (behaviour.share * behaviour.risk_ratio + 1 - behaviour.share)
+        if rng.random() < behaviour.share:
+            span = min(end - start, EARLY_DAYS * DAY) if behaviour.early else end - start
+            at = start + int(span * rng.uniform(0.05, 0.95))
+            planted.append((at, ACTIVITY_TYPES.index(behaviour.activity), deal))
+            factor *= behaviour.risk_ratio * scale
+        else:
+            factor *= scale
+    return factor
+
+
 def _activities(
     ctx: HistoryContext,
     p: RepProfile,
     deal_ids: list[str],
     deal_created: list[int],
     stage_acts: list[tuple[int, int, str]],
+    planted: list[tuple[int, int, str]],
 ) -> ActivityColumns:
     rng = np.random.default_rng([ctx.seed, 104_729, p.index])
     weeks = int((ctx.now - p.active_from) // WEEK) + 1
@@ -297,11 +381,11 @@ def _activities(
         times.append(starts - starts % DAY + day * DAY + second)
         types.append(np.full(starts.size, kind_index, dtype=np.int8))
 
-    # Meetings, demos and proposals that come with a stage move.
+    # Meetings and proposals that come with a stage move (the planted behaviours and
+    # the null ones come from _plant, visit by visit).
     per_stage = {
         1: ("meeting",),
-        2: ("meeting", "meeting"),
-        3: ("demo", "proposal"),
+        3: ("proposal",),
         4: ("meeting",),
     }
     linked_times: list[int] = []
@@ -312,6 +396,10 @@ def _activities(
             linked_times.append(at + 3600 * (2 + 26 * offset))
             linked_types.append(ACTIVITY_TYPES.index(activity_type))
             linked_deals.append(deal)
+    for at, kind, deal in planted:
+        linked_times.append(at)
+        linked_types.append(kind)
+        linked_deals.append(deal)
 
     occurred = np.concatenate([*times, np.asarray(linked_times, dtype=np.int64)])
     type_index = np.concatenate([*types, np.asarray(linked_types, dtype=np.int8)])

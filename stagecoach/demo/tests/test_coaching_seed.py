@@ -112,7 +112,9 @@ def test_managers_coach_differently() -> None:
         )
         return tally["asked"] / (tally["asked"] + tally["told"])
 
-    assert held_share(diligent) > 0.9
+    # The diligent style holds 95% of 1:1s; over the small demo's few dozen 1:1s the
+    # share held is that within about two standard deviations (±6 points).
+    assert held_share(diligent) > 0.85
     assert held_share(teller) < held_share(diligent)
     assert ask_share(diligent) > 0.6
     assert ask_share(teller) < 0.4
