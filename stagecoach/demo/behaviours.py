@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from stagecoach.analytics.engine.behaviours import winning_behaviours
+from stagecoach.analytics.engine.deals import VISIT_SCHEMA
 from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Window
 from stagecoach.demo.generator import DemoConfig, DemoOrg
 from stagecoach.demo.history import (
@@ -62,21 +63,8 @@ def frames(org: DemoOrg) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
                 )
             )
     seconds = pl.Datetime("us", "UTC")
-    visit_frame = pl.DataFrame(
-        visits,
-        schema={
-            "opportunity_id": pl.Int64,
-            "owner_id": pl.Int64,
-            "pipeline_id": pl.Int64,
-            "stage_id": pl.Int64,
-            "order": pl.Int64,
-            "kind": pl.String,
-            "entered_at": pl.Int64,
-            "exited_at": pl.Int64,
-            "synthetic": pl.Boolean,
-        },
-        orient="row",
-    ).with_columns(
+    as_seconds = {**VISIT_SCHEMA, "entered_at": pl.Int64(), "exited_at": pl.Int64()}
+    visit_frame = pl.DataFrame(visits, schema=as_seconds, orient="row").with_columns(
         (pl.col(c) * 1_000_000).cast(seconds).cast(TIME) for c in ("entered_at", "exited_at")
     )
     activities = pl.concat(acts).with_columns(

@@ -118,6 +118,20 @@ def deal_states(data: Data, window: Window, changes: pl.DataFrame | None = None)
     )
 
 
+# The columns of a visits frame (``visits``), for those who build one by hand.
+VISIT_SCHEMA: dict[str, pl.DataType] = {
+    "opportunity_id": pl.Int64(),
+    "owner_id": pl.Int64(),
+    "pipeline_id": pl.Int64(),
+    "stage_id": pl.Int64(),
+    "order": pl.Int64(),
+    "kind": pl.String(),
+    "entered_at": TIME,
+    "exited_at": TIME,
+    "synthetic": pl.Boolean(),
+}
+
+
 def visits(
     data: Data, window: Window, states: pl.DataFrame, changes: pl.DataFrame | None = None
 ) -> pl.DataFrame:

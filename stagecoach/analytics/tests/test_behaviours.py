@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from stagecoach.analytics.engine.behaviours import MIN_VISITS, judged_visits, winning_behaviours
+from stagecoach.analytics.engine.deals import VISIT_SCHEMA
 from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Window
 from stagecoach.analytics.loading import load_deal_activities
 from stagecoach.testing.factories import make_activity, make_opportunity, make_person
@@ -30,17 +31,7 @@ STAGES = pl.DataFrame(
     schema=SCHEMAS["stages"],
     orient="row",
 )
-VISITS = {
-    "opportunity_id": pl.Int64,
-    "owner_id": pl.Int64,
-    "pipeline_id": pl.Int64,
-    "stage_id": pl.Int64,
-    "order": pl.Int64,
-    "kind": pl.String,
-    "entered_at": TIME,
-    "exited_at": TIME,
-    "synthetic": pl.Boolean,
-}
+VISITS = VISIT_SCHEMA
 
 
 def simulate(

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from stagecoach.discovery.models import Discovery
-from stagecoach.discovery.tests.test_pages import _winners
+from stagecoach.discovery.tests.test_pages import stored_winners
 from stagecoach.process.models import KeyActivity
 from stagecoach.testing.factories import stage
 
@@ -45,7 +45,7 @@ def test_a_leader_adopts_a_candidate_key_activity(cast: Any, browser_login: Any)
     page = browser_login(cast.lena)
     # After the login: its landing page computes the day's figures, and discovery with them.
     Discovery.objects.filter(subject=Discovery.WINNERS).delete()
-    _winners(discovery)
+    stored_winners(discovery)
     page.goto("/process/winners/")
     expect(page.get_by_text("Associations, not causes.")).to_be_visible()
     row = page.locator("table.candidates tbody tr").first

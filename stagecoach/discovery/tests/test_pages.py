@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 PAGES = ["/process/", "/process/discovered/", "/process/versions/"]
 
 
-def _winners(candidate_stage: Stage) -> Discovery:
+def stored_winners(candidate_stage: Stage) -> Discovery:
+    """Stored results with one candidate: a first-week meeting there, 80% against 40%."""
     cell = {
         "stage_id": candidate_stage.pk,
         "stage": candidate_stage.name,
@@ -169,7 +170,7 @@ def test_ops_edit_a_stage_and_it_makes_a_version(cast: Any, login: Any) -> None:
 
 def test_a_leader_adopts_a_candidate_and_rejects_needs_a_note(cast: Any, login: Any) -> None:
     discovery = stage("Discovery")
-    _winners(discovery)
+    stored_winners(discovery)
     client = login(cast.lena)
     page = client.get("/process/winners/").content.decode()
     assert "Adopt as key activity" in page and "Associations, not causes" in page

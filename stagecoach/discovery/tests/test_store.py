@@ -11,6 +11,7 @@ from django.utils import timezone
 from stagecoach.analytics.services import refresh
 from stagecoach.discovery import selectors, services
 from stagecoach.discovery.models import CandidateDecision, Discovery
+from stagecoach.discovery.tests.test_pages import stored_winners
 from stagecoach.process import versions
 from stagecoach.testing.factories import make_opportunity, stage
 
@@ -81,25 +82,7 @@ def test_a_full_refresh_queues_discovery(
 
 def test_candidates_carry_their_evidence_and_decision(cast: Any) -> None:
     discovery = stage("Discovery")
-    cell = {
-        "stage_id": discovery.pk,
-        "stage": "Discovery",
-        "activity": "meeting",
-        "when": "in the first 7 days",
-        "with": (80, 100),
-        "without": (40, 100),
-        "risk_ratio": 2.0,
-        "low": 1.6,
-        "high": 2.5,
-        "p_value": 1e-8,
-    }
-    row = Discovery.objects.create(
-        subject=Discovery.WINNERS,
-        as_of=timezone.localdate(),
-        window_days=365,
-        computed_at=timezone.now(),
-        data={"candidates": [cell]},
-    )
+    row = stored_winners(discovery)
     [found] = selectors.candidates(row)
     assert found.timing == CandidateDecision.Timing.EARLY
     assert found.label == "Meeting in the first 7 days of the stage"
