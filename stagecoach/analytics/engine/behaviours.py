@@ -4,8 +4,10 @@ Definitions (docs/metrics.md, "What winners do"):
 
 - A **judged visit** is a recorded visit to an open stage that began in the window and
   has ended: it *advanced* when the deal next entered a later open stage or was won,
-  else (lost, or back to an earlier stage) it did not. Visits still going at as-of are
-  not judged: nothing is known of their end yet.
+  else (lost, or back to an earlier stage) it did not. A visit still going at as-of is
+  judged only once it has **stalled** (``STALLED_FACTOR`` times the stage's median ended
+  visit): it has not advanced, and its activities count up to as-of. Younger visits
+  still going are not judged: nothing is known of their end yet.
 - An activity belongs to the visit its deal was in when it happened. For each stage and
   activity type, two behaviours: the type *at all* during the visit, and *early*, in its
   first ``EARLY_DAYS`` days.
@@ -41,6 +43,8 @@ from stagecoach.analytics.engine.shrinkage import benjamini_hochberg
 
 EARLY_DAYS = 7
 MIN_VISITS = 20
+# A visit still going this many times the stage's median length has stalled there.
+STALLED_FACTOR = 3
 FDR = 0.10
 # A candidate's 90% interval must clear this: with hundreds of thousands of visits a 3%
 # difference is "significant" and still nothing to coach to.
@@ -49,20 +53,36 @@ Z90 = 1.6448536269514722
 
 
 def judged_visits(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
-    """Ended recorded visits to open stages begun in the window: visit, opportunity_id,
-    owner_id, stage_id, entered_at, exited_at, advanced."""
+    """Recorded visits to open stages begun in the window that ended, or that stalled:
+    visit, opportunity_id, owner_id, stage_id, entered_at, exited_at, advanced.
+
+    A visit still going at as-of has stalled once it is ``STALLED_FACTOR`` times as old
+    as the stage's median ended visit: it counts as not having moved on, its activities
+    up to as-of."""
     ordered = visits.filter(~pl.col("synthetic")).sort("opportunity_id", "entered_at")
     same = pl.col("opportunity_id").shift(-1) == pl.col("opportunity_id")
     moved_on = (pl.col("kind").shift(-1) == "won") | (
         (pl.col("kind").shift(-1) == "open") & (pl.col("order").shift(-1) > pl.col("order"))
     )
+    begun = ordered.with_columns(
+        pl.when(same).then(moved_on).otherwise(False).alias("advanced")
+    ).filter(
+        (pl.col("kind") == "open") & pl.col("entered_at").is_between(window.start, window.as_of)
+    )
+    ended = begun.filter(pl.col("exited_at").is_not_null())
+    typical = ended.group_by("stage_id").agg(
+        (pl.col("exited_at") - pl.col("entered_at")).median().alias("typical")
+    )
+    stalled = (
+        begun.filter(pl.col("exited_at").is_null())
+        .join(typical, on="stage_id")
+        .filter(pl.lit(window.as_of) - pl.col("entered_at") > pl.col("typical") * STALLED_FACTOR)
+        .with_columns(pl.lit(window.as_of).cast(ended.schema["exited_at"]).alias("exited_at"))
+        .drop("typical")
+    )
     return (
-        ordered.with_columns(pl.when(same).then(moved_on).otherwise(False).alias("advanced"))
-        .filter(
-            (pl.col("kind") == "open")
-            & pl.col("exited_at").is_not_null()
-            & pl.col("entered_at").is_between(window.start, window.as_of)
-        )
+        pl.concat([ended, stalled])
+        .sort("opportunity_id", "entered_at")
         .with_row_index("visit")
         .select(
             "visit", "opportunity_id", "owner_id", "stage_id", "entered_at", "exited_at", "advanced"

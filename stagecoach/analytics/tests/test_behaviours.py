@@ -179,3 +179,24 @@ def test_each_type_says_how_many_per_visit_and_when_the_first_came() -> None:
     assert call["advanced"]["first_day"] == pytest.approx(
         call["not_advanced"]["first_day"], abs=1.5
     )
+
+
+def test_a_visit_stalled_long_past_the_usual_counts_as_not_moving_on() -> None:
+    start = WINDOW.start + timedelta(days=100)
+    rows = [
+        (deal, 1, 1, FIRST, 1, "open", start, start + timedelta(days=10), False)
+        for deal in range(5)
+    ] + [
+        (deal, 1, 1, NEXT, 2, "open", start + timedelta(days=10), None, False) for deal in range(5)
+    ]
+    stalled = (10, 1, 1, FIRST, 1, "open", WINDOW.as_of - timedelta(days=40), None, False)
+    young = (11, 1, 1, FIRST, 1, "open", WINDOW.as_of - timedelta(days=15), None, False)
+    judged = judged_visits(
+        pl.DataFrame([*rows, stalled, young], schema=VISITS, orient="row"), WINDOW
+    )
+    first = judged.filter(pl.col("stage_id") == FIRST)
+    assert sorted(first["opportunity_id"].to_list()) == [0, 1, 2, 3, 4, 10]
+    row = first.filter(pl.col("opportunity_id") == 10).row(0, named=True)
+    assert row["advanced"] is False and row["exited_at"] == WINDOW.as_of
+    # Discovery's visits moved on at 10 days; Proposal has no ended visit to compare with.
+    assert judged.filter(pl.col("stage_id") == NEXT).is_empty()
