@@ -138,27 +138,25 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _read_one(sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """One query's rows as a frame of ``schema``: through Arrow where it can, else Django."""
+    if _adbc_usable():
+        with _adbc() as conn:
+            return _cast(pl.read_database(sql, conn), schema)
+    return _cast(_through_django(sql, list(schema)), schema)
+
+
 def load_activity_weeks(*, since: datetime, until: datetime | None = None) -> pl.DataFrame:
     """Activity counts per owner, type and week from ``since`` on (up to ``until``: the
     week that straddles it then holds only its part before ``until``)."""
-    sql = _activity_weeks_sql(since, until)
-    if _adbc_usable():
-        with _adbc() as conn:
-            return _typed("activity_weeks", pl.read_database(sql, conn))
-    return _typed("activity_weeks", _through_django(sql, list(SCHEMAS["activity_weeks"])))
+    return _read_one(_activity_weeks_sql(since, until), contract("activity_weeks"))
 
 
 def load_deal_activities(*, since: datetime) -> pl.DataFrame:
     """Each activity recorded on a deal from ``since`` on: opportunity_id, type, occurred_at
     (for what winners do in each stage; the refresh itself needs only weekly counts)."""
-    sql = DEAL_ACTIVITIES.format(since=_utc(since))
     columns = {"opportunity_id": pl.Int64(), "type": pl.String(), "occurred_at": TIME}
-    if _adbc_usable():
-        with _adbc() as conn:
-            frame = pl.read_database(sql, conn)
-    else:
-        frame = _through_django(sql, list(columns))
-    return _cast(frame, columns)
+    return _read_one(DEAL_ACTIVITIES.format(since=_utc(since)), columns)
 
 
 def _read_together(queries: dict[str, str]) -> dict[str, pl.DataFrame]:
