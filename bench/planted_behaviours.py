@@ -3,9 +3,11 @@
 For each seed, an organisation is generated in memory (no database) with the planted
 behaviours of ``stagecoach.demo.history.PLANTED_BEHAVIOURS`` (a first-week meeting in
 Discovery, 2×; a first-week demo in Proposal, 1.5×) and what winners do is run over its
-last year: the precision of the candidates, the recall of the planted behaviours and
-the share of candidates on activities with no effect. Then the same seeds with nothing
-planted: every candidate there is a false discovery.
+last year: the precision of the candidates (true when their stage and activity are a
+planted one's, early or at all), the recall of the planted behaviours of 1.5× or more
+(found in either form) and the false-discovery rate, the share of candidates on
+activities with no effect. Then the same seeds with nothing planted: every candidate
+there is a false discovery.
 
     .venv/bin/python bench/planted_behaviours.py [--seeds 5] [--reps 120 12]
 """
@@ -24,13 +26,18 @@ django.setup()
 from stagecoach.demo.behaviours import Score, score  # noqa: E402
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.2f}" if whole else "—"
+
+
 def _line(label: str, seed: int, s: Score, seconds: float) -> str:
-    precision = "—" if s.precision is None else f"{s.precision:.2f}"
-    recall = "—" if s.recall is None else f"{s.recall:.2f}"
+    # With nothing planted there is no planted stage to count the visits of.
+    visits = f"{s.visits:>6,} visits at the least visited planted stage, " if s.planted else ""
     return (
-        f"{label:<12} seed {seed:>2}: {s.visits:>6,} visits at the least visited planted "
-        f"stage, {s.candidates} candidates, {s.true} true, {s.null} null; precision "
-        f"{precision}, recall {recall} ({seconds:.1f} s)"
+        f"{label:<12} seed {seed:>2}: {visits}{s.candidates} candidates, {s.true} true, "
+        f"{s.null} null; precision {_share(s.true, s.candidates)}, recall "
+        f"{_share(s.found, s.planted)}, false discoveries {_share(s.null, s.candidates)} "
+        f"({seconds:.1f} s)"
     )
 
 
@@ -48,13 +55,13 @@ def main() -> None:
             print(_line(f"{reps} reps", seed, s, time.perf_counter() - t))
             for key in totals:
                 totals[key] += getattr(s, key)
-        fdr = totals["null"] / totals["candidates"] if totals["candidates"] else 0.0
         print(
             f"{reps} reps, {args.seeds} seeds: precision "
-            f"{totals['true'] / max(totals['candidates'], 1):.2f}, recall "
-            f"{totals['found'] / max(totals['planted'], 1):.2f} ({totals['found']} of "
-            f"{totals['planted']}), false discoveries {totals['null']} of "
-            f"{totals['candidates']} candidates ({fdr:.0%})"
+            f"{_share(totals['true'], totals['candidates'])}, recall "
+            f"{_share(totals['found'], totals['planted'])} ({totals['found']} of "
+            f"{totals['planted']}), false discoveries "
+            f"{_share(totals['null'], totals['candidates'])} ({totals['null']} of "
+            f"{totals['candidates']} candidates)"
         )
         nulls = 0
         for seed in range(1, args.seeds + 1):

@@ -7,8 +7,10 @@ many other reps there are.
 Planted behaviours (``PLANTED_BEHAVIOURS``): on about half the visits to a stage a deal
 gets the activity in the visit's first week, and those visits move on ``risk_ratio``
 times as often as the others, the stage's conversion over all visits staying what the
-rep's profile says. ``NULL_ACTIVITIES`` land on deals at random and change nothing.
-What winners do (analytics.engine.behaviours) should find the first and not the second.
+rep's profile says. ``NULL_ACTIVITIES`` change nothing: the background calls and
+emails land on the rep's recent deals, and on ``NULL_SHARE`` of the visits to every
+stage a call and an email land at a random moment of the visit. What winners do
+(analytics.engine.behaviours) should find the first and not the second.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ TARGET_DAYS: tuple[int, ...] = tuple(
 BASE_CONVERSION: tuple[float, ...] = (0.62, 0.70, 0.64, 0.68, 0.74)
 
 ACTIVITY_TYPES: tuple[str, ...] = ("call", "email", "meeting", "demo", "proposal")
-# Weekly activities not tied to a stage move; stage moves add their own meetings,
-# demos and proposals (see _stage_activities).
+# Weekly activities not tied to a stage move; stage moves add their own meetings and
+# proposals, and the planted behaviours theirs (see _activities).
 BACKGROUND_PER_WEEK: dict[str, float] = {"call": 15.0, "email": 20.0, "meeting": 2.5, "demo": 0.6}
 
 # Units of each currency per US dollar; the organisation's rates are derived from these.
@@ -67,8 +69,12 @@ PLANTED_BEHAVIOURS: tuple[PlantedBehaviour, ...] = (
     PlantedBehaviour("Proposal", "demo", early=True, share=0.5, risk_ratio=1.5),
 )
 # Activities with no effect: the background calls and emails, four in ten of them
-# logged on one of the rep's recent deals whatever stage it is in (see _activities).
+# logged on one of the rep's recent deals whatever stage it is in, and on NULL_SHARE
+# of the visits to each stage one of each at a random moment of the visit. The recent
+# deals are mostly in the early stages: without the second kind the later stages would
+# have too few visits with a call to test that it does nothing there.
 NULL_ACTIVITIES: tuple[str, ...] = ("call", "email")
+NULL_SHARE = 0.2
 EARLY_DAYS = 7
 
 
@@ -166,12 +172,17 @@ def rep_batch(p: RepProfile, ctx: HistoryContext) -> RepBatch:
     deal_created: list[int] = []
     stage_acts: list[tuple[int, int, str]] = []
     planted: list[tuple[int, int, str]] = []
+    visits: list[tuple[int, int, str]] = []
     for n, created_at in enumerate(created):
         source_id = f"D{p.index + 1:04d}-{n + 1:05d}"
         deal_ids.append(source_id)
         deal_created.append(created_at)
-        _simulate_deal(ctx, rng, p, source_id, created_at, rates, batch, stage_acts, planted)
-    batch.activities.append(_activities(ctx, p, deal_ids, deal_created, stage_acts, planted))
+        _simulate_deal(
+            ctx, rng, p, source_id, created_at, rates, batch, stage_acts, planted, visits
+        )
+    batch.activities.append(
+        _activities(ctx, p, deal_ids, deal_created, stage_acts, planted, visits)
+    )
     return batch
 
 
@@ -185,6 +196,7 @@ def _simulate_deal(
     batch: RepBatch,
     stage_acts: list[tuple[int, int, str]],
     planted: list[tuple[int, int, str]],
+    visits: list[tuple[int, int, str]],
 ) -> None:
     last_open = len(OPEN_STAGES) - 1
     # The planted activities draw from their own stream: the deal's other draws stay.
@@ -206,6 +218,7 @@ def _simulate_deal(
             dwell *= 6
         t_next = t + int(dwell * DAY)
         lift = _plant(visit_rng, k, t, t_next, source_id, planted)
+        visits.append((t, t_next, source_id))
         if t_next >= ctx.now:
             break
         t = t_next
@@ -229,6 +242,10 @@ def _simulate_deal(
             if k >= 2 and not regressed and rng.random() < 0.05:
                 # New stakeholders appear; the deal goes back a stage.
                 t_back = t + int(rng.uniform(2, 8) * DAY)
+                # A visit like any other, though it cannot move on: were it left without
+                # activities, every activity would look as if it helped deals on.
+                _plant(visit_rng, k, t, t_back, source_id, planted)
+                visits.append((t, t_back, source_id))
                 if t_back >= ctx.now:
                     break
                 t = t_back
@@ -358,6 +375,7 @@ def _activities(
     deal_created: list[int],
     stage_acts: list[tuple[int, int, str]],
     planted: list[tuple[int, int, str]],
+    visits: list[tuple[int, int, str]],
 ) -> ActivityColumns:
     rng = np.random.default_rng([ctx.seed, 104_729, p.index])
     weeks = int((ctx.now - p.active_from) // WEEK) + 1
@@ -381,8 +399,9 @@ def _activities(
         times.append(starts - starts % DAY + day * DAY + second)
         types.append(np.full(starts.size, kind_index, dtype=np.int8))
 
-    # Meetings and proposals that come with a stage move (the planted behaviours and
-    # the null ones come from _plant, visit by visit).
+    # Meetings and proposals that come with every move into a stage: no visit lacks
+    # them, so they say nothing of which visits move on. The planted ones come from
+    # _plant, visit by visit; the null ones below.
     per_stage = {
         1: ("meeting",),
         3: ("proposal",),
@@ -414,6 +433,21 @@ def _activities(
         deal_ids[i] if ok else None for i, ok in zip(position.tolist(), tie.tolist(), strict=True)
     ]
     opportunity.extend(linked_deals)
+
+    # The null activities of each visit, drawn after everything above so that those
+    # draws stay what they were. They follow the rep's activity level that week, as the
+    # background does: a rep whose activity drops makes fewer calls on deals too.
+    entered = np.asarray([start for start, _, _ in visits], dtype=np.int64)
+    lasted = np.asarray([end for _, end, _ in visits], dtype=np.int64) - entered
+    for activity_type in NULL_ACTIVITIES:
+        moments = entered + (rng.random(len(visits)) * lasted).astype(np.int64)
+        week = np.clip((moments - p.active_from) // WEEK, 0, weeks - 1)
+        chosen = np.flatnonzero(rng.random(len(visits)) < NULL_SHARE * level[week])
+        occurred = np.concatenate([occurred, moments[chosen]])
+        type_index = np.concatenate(
+            [type_index, np.full(chosen.size, ACTIVITY_TYPES.index(activity_type), np.int8)]
+        )
+        opportunity.extend(visits[i][2] for i in chosen.tolist())
 
     keep = occurred < ctx.now
     order = np.argsort(occurred[keep], kind="stable")

@@ -7,10 +7,26 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stagecoach.demo.behaviours import score
+from stagecoach.analytics.engine.behaviours import EARLY_DAYS, winning_behaviours
+from stagecoach.analytics.engine.frames import Window
+from stagecoach.demo.behaviours import frames, score
+from stagecoach.demo.generator import DemoConfig, DemoOrg
 from stagecoach.demo.history import PLANTED_BEHAVIOURS
 
 SEEDS = range(1, 6)
+NOW = datetime(2026, 12, 5, tzinfo=UTC)
+
+
+def test_one_organisation_shows_the_discovery_meeting_and_nothing_unplanted() -> None:
+    org = DemoOrg(DemoConfig(reps=12, years=2, seed=1, now=int(NOW.timestamp())))
+    found = winning_behaviours(*frames(org), Window(NOW, 365))
+    named = {(c["stage"], c["activity"], c["when"]) for c in found["candidates"]}
+    assert ("Discovery", "meeting", f"in the first {EARLY_DAYS} days") in named
+    # Nothing else: neither the calls and emails (NULL_ACTIVITIES) nor the meetings and
+    # demos outside their planted stage.
+    assert {(stage, activity) for stage, activity, _ in named} <= {
+        (b.stage, b.activity) for b in PLANTED_BEHAVIOURS
+    }
 
 
 def test_planted_behaviours_are_found_and_little_else() -> None:
