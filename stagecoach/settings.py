@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "stagecoach.audit",
     "stagecoach.discovery",
     "stagecoach.survey",
+    "stagecoach.strategy",
     "stagecoach.web",
     "django.contrib.admin",
     "django.contrib.auth",

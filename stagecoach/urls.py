@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("stagecoach.audit.urls")),
     path("", include("stagecoach.discovery.urls")),
     path("", include("stagecoach.survey.urls")),
+    path("", include("stagecoach.strategy.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from stagecoach.accounts.models import User
-from stagecoach.accounts.selectors import can_administer
+from stagecoach.accounts.selectors import can_administer, scope_for
 from stagecoach.analytics import selectors as analytics_selectors
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
@@ -53,6 +53,7 @@ from stagecoach.pipeline.models import ImportRun, MappingProfile, Opportunity
 from stagecoach.pipeline.selectors import deal_history, get_opportunity_for_user
 from stagecoach.pipeline.uploads import refused
 from stagecoach.process.models import Stage
+from stagecoach.strategy.selectors import checklist, stage_exits
 
 TABLE_ORDER = (
     "rates",
@@ -355,6 +356,9 @@ def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             "flags_as_of": as_of,
             "commitments": list(commitments_about(request.user, opportunity)),
             "agenda_items": list(agenda_items_about(request.user, opportunity)),
+            "checklist": checklist(opportunity) if opportunity.stage.is_open else [],
+            "stage_exits": stage_exits(opportunity, history.visits),
+            "can_check": not scope_for(request.user).everyone,
             "today": now.date(),
         },
     )

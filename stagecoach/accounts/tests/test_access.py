@@ -244,6 +244,12 @@ ACTIONS = {
     "process-discover-now": (lambda c: reverse("process-discover-now"), {}, {"otto"}),
     "survey-open": (lambda c: reverse("survey-open"), {}, {"otto"}),
     "survey-close": (lambda c: reverse("survey-close", args=[c.survey.pk]), {}, {"otto"}),
+    # The deal's owner and her manager tick; leaders and ops read the checklist only.
+    "deal-criterion-check": (
+        lambda c: reverse("deal-criterion-check", args=[c.deal.pk, c.criterion.pk]),
+        {"met": "1"},
+        {"alice", "mona"},
+    ),
     # A token is its login's alone: not even a leader revokes Alice's.
     "api-token-revoke": (
         lambda c: reverse("api-token-revoke", args=[c.token.pk]),
@@ -350,6 +356,9 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
     from stagecoach.coaching.models import Commitment, Session
 
     cast.deal = make_opportunity(cast.alice, name="Alice's matrix deal")
+    from stagecoach.process.models import ExitCriterion
+
+    cast.criterion = ExitCriterion.objects.create(stage=cast.deal.stage, text="Pain confirmed")
     cast.session = Session.objects.create(
         kind=Session.Kind.ONE_ON_ONE,
         manager=cast.mona,
@@ -504,9 +513,11 @@ def _snapshot() -> dict[str, object]:
     )
     from stagecoach.discovery.models import CandidateDecision
     from stagecoach.process.models import ProcessVersion
+    from stagecoach.strategy.models import CriterionCheck
     from stagecoach.survey.models import SurveyRound
 
     return {
+        "criterion_checks": CriterionCheck.objects.count(),
         "refreshes": Refresh.objects.count(),
         "topics": Topic.objects.count(),
         "sessions": list(Session.objects.order_by("pk").values_list("pk", "status", "notes")),

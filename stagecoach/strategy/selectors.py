@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import Http404
+
+from stagecoach.accounts.models import User
+from stagecoach.accounts.selectors import scope_for
+from stagecoach.pipeline.models import Opportunity
+from stagecoach.pipeline.selectors import StageVisit, get_opportunity_for_user
+from stagecoach.process.models import ExitCriterion
+from stagecoach.strategy.models import CriterionCheck
+
+
+def get_opportunity_to_check(user: User | object, opportunity_id: int) -> Opportunity:
+    """The deal, if this login may tick its exit criteria: its owner and the owner's
+    managers. Leaders and ops read the checklist but do not tick it (they are not in the
+    deal), so they get the same 404 as anyone else."""
+    opportunity = get_opportunity_for_user(user, opportunity_id)
+    if scope_for(user).everyone:
+        raise Http404("No such opportunity.")
+    return opportunity
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    criterion: ExitCriterion
+    latest: CriterionCheck | None
+    history: list[CriterionCheck]
+
+    @property
+    def met(self) -> bool:
+        return self.latest is not None and self.latest.met
+
+
+def checklist(opportunity: Opportunity) -> list[ChecklistItem]:
+    """The current stage's exit criteria, each with its latest check and its history."""
+    criteria = list(
+        ExitCriterion.objects.filter(stage_id=opportunity.stage_id).order_by("order", "id")
+    )
+    checks: dict[int, list[CriterionCheck]] = {c.pk: [] for c in criteria}
+    for check in (
+        CriterionCheck.objects.filter(opportunity=opportunity, criterion__in=criteria)
+        .select_related("checked_by")
+        .order_by("checked_at", "id")
+    ):
+        if check.criterion_id is not None:
+            checks[check.criterion_id].append(check)
+    return [
+        ChecklistItem(
+            criterion=c,
+            latest=checks[c.pk][-1] if checks[c.pk] else None,
+            history=checks[c.pk][::-1],
+        )
+        for c in criteria
+    ]
+
+
+@dataclass(frozen=True)
+class StageExit:
+    """A deal left ``visit.stage``; ``unmet`` are the texts of its required criteria
+    that were not met at that moment (by the latest check before it, if any)."""
+
+    visit: StageVisit
+    required: int
+    unmet: list[str]
+
+
+def stage_exits(opportunity: Opportunity, visits: list[StageVisit]) -> list[StageExit]:
+    """Every exit from an open stage with required criteria, with the criteria unmet.
+
+    Derived from the stage history and the checks, so it holds for deals moved in the
+    CRM and imported as much as for deals moved here."""
+    left = [v for v in visits if v.left_at is not None and v.stage.is_open]
+    if not left:
+        return []
+    required: dict[int, list[ExitCriterion]] = {}
+    for criterion in ExitCriterion.objects.filter(
+        stage_id__in={v.stage.pk for v in left}, is_required=True
+    ).order_by("order", "id"):
+        required.setdefault(criterion.stage_id, []).append(criterion)
+    checks = list(
+        CriterionCheck.objects.filter(opportunity=opportunity, criterion__isnull=False).order_by(
+            "checked_at", "id"
+        )
+    )
+    exits = []
+    for visit in left:
+        criteria = required.get(visit.stage.pk, [])
+        if not criteria:
+            continue
+        assert visit.left_at is not None
+        exits.append(
+            StageExit(
+                visit=visit,
+                required=len(criteria),
+                unmet=[c.text for c in criteria if not _met_at(checks, c.pk, visit.left_at)],
+            )
+        )
+    return exits
+
+
+def _met_at(checks: list[CriterionCheck], criterion_id: int, moment: datetime) -> bool:
+    met = False
+    for check in checks:
+        if check.criterion_id == criterion_id and check.checked_at <= moment:
+            met = check.met
+    return met
