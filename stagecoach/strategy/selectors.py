@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from django.http import Http404
 
 from stagecoach.accounts.models import User
 from stagecoach.accounts.selectors import scope_for
-from stagecoach.pipeline.models import Opportunity
+from stagecoach.pipeline.models import Opportunity, StageChange
 from stagecoach.pipeline.selectors import StageVisit, get_opportunity_for_user
-from stagecoach.process.models import ExitCriterion
+from stagecoach.process.models import ExitCriterion, Stage, StageKind
 from stagecoach.strategy.models import CriterionCheck
 
 
@@ -107,3 +109,64 @@ def _met_at(checks: list[CriterionCheck], criterion_id: int, moment: datetime) -
         if check.criterion_id == criterion_id and check.checked_at <= moment:
             met = check.met
     return met
+
+
+@dataclass(frozen=True)
+class CriteriaSkipped:
+    """One owner's stage exits in a window, on deals where anyone ticked a criterion."""
+
+    exits: int
+    skipped: int
+
+    @property
+    def share(self) -> float | None:
+        return self.skipped / self.exits if self.exits else None
+
+
+def criteria_skipped_by_owner(
+    owner_ids: Iterable[int], *, since: datetime, until: datetime
+) -> dict[int, CriteriaSkipped]:
+    """Per owner: exits from an open stage with required criteria in [since, until), and
+    how many of them left at least one required criterion unmet.
+
+    Only deals with at least one check count: a team that never uses the checklist is
+    not shown as skipping every criterion. An owner with no such exit is left out."""
+    ids = set(owner_ids)
+    deal_ids = set(
+        CriterionCheck.objects.filter(opportunity__owner_id__in=ids)
+        .order_by()
+        .values_list("opportunity_id", flat=True)
+        .distinct()
+    )
+    if not deal_ids:
+        return {}
+    owners = dict(Opportunity.objects.filter(pk__in=deal_ids).values_list("pk", "owner_id"))
+    required: dict[int, list[int]] = {}
+    for criterion_id, stage_id in ExitCriterion.objects.filter(is_required=True).values_list(
+        "pk", "stage_id"
+    ):
+        required.setdefault(stage_id, []).append(criterion_id)
+    open_stages = set(Stage.objects.filter(kind=StageKind.OPEN).values_list("pk", flat=True))
+    changes: dict[int, list[tuple[int, datetime]]] = {}
+    for deal_id, stage_id, at in StageChange.objects.filter(
+        opportunity_id__in=deal_ids
+    ).values_list("opportunity_id", "stage_id", "changed_at"):
+        changes.setdefault(deal_id, []).append((stage_id, at))
+    checks: dict[int, list[CriterionCheck]] = {}
+    for check in CriterionCheck.objects.filter(
+        opportunity_id__in=deal_ids, criterion__isnull=False
+    ).order_by("checked_at", "id"):
+        checks.setdefault(check.opportunity_id, []).append(check)
+    counts: dict[int, list[int]] = {}
+    for deal_id, history in changes.items():
+        history.sort(key=lambda change: change[1])
+        for (stage_id, _), (_, left_at) in pairwise(history):
+            criteria = required.get(stage_id)
+            if stage_id not in open_stages or not criteria or not since <= left_at < until:
+                continue
+            tally = counts.setdefault(owners[deal_id], [0, 0])
+            tally[0] += 1
+            deal_checks = checks.get(deal_id, [])
+            if not all(_met_at(deal_checks, c, left_at) for c in criteria):
+                tally[1] += 1
+    return {owner: CriteriaSkipped(exits=n, skipped=s) for owner, (n, s) in counts.items()}

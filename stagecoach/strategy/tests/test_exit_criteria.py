@@ -12,7 +12,7 @@ from django.utils import timezone
 from stagecoach.pipeline.selectors import deal_history
 from stagecoach.process.models import ExitCriterion
 from stagecoach.strategy.models import CriterionCheck
-from stagecoach.strategy.selectors import stage_exits
+from stagecoach.strategy.selectors import criteria_skipped_by_owner, stage_exits
 from stagecoach.strategy.services import check_criterion
 from stagecoach.testing.factories import make_opportunity, stage
 
@@ -140,3 +140,28 @@ def test_moving_on_with_criteria_unmet_is_recorded(cast, login) -> None:  # type
     body = login(cast.alice).get(reverse("deal", args=[deal.pk])).content.decode()
     assert "Moved on from Discovery" in body
     assert "with 2 of 3 required criteria unmet" in body
+
+
+def test_criteria_skipped_counts_exits_of_deals_with_checks_only(cast) -> None:  # type: ignore[no-untyped-def]
+    (pain,) = _criteria("Discovery", "Pain confirmed")
+    now = timezone.now()
+    since, until = now - timedelta(days=30), now
+    moves = [("Discovery", now - timedelta(days=20)), ("Qualification", now - timedelta(days=10))]
+    met = make_opportunity(cast.alice, history=moves)
+    skipped = make_opportunity(cast.alice, history=moves)
+    make_opportunity(cast.alice, history=moves)  # nobody ticked anything: not counted
+    make_opportunity(cast.bob, history=moves)  # Bob never uses the checklist
+    user = cast.alice.user
+    check_criterion(opportunity=met, criterion=pain, met=True, by=user, at=now - timedelta(days=12))
+    check_criterion(
+        opportunity=skipped, criterion=pain, met=False, by=user, at=now - timedelta(days=12)
+    )
+
+    result = criteria_skipped_by_owner([cast.alice.pk, cast.bob.pk], since=since, until=until)
+    assert set(result) == {cast.alice.pk}
+    assert (result[cast.alice.pk].exits, result[cast.alice.pk].skipped) == (2, 1)
+    assert result[cast.alice.pk].share == 0.5
+    # An exit outside the window is not counted.
+    assert (
+        criteria_skipped_by_owner([cast.alice.pk], since=now - timedelta(days=5), until=until) == {}
+    )
