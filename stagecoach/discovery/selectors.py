@@ -6,10 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from stagecoach.accounts.selectors import scope_for
 from stagecoach.analytics.engine.behaviours import EARLY_DAYS
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 from stagecoach.discovery.models import CandidateDecision, Discovery
 from stagecoach.process.models import ActivityType
+
+
+def may_see_winners(user: object) -> bool:
+    """What winners do is organisation-wide: for those who coach or lead, not for reps."""
+    scope = scope_for(user)
+    return scope.everyone or scope.is_manager
 
 
 def stored_dates(window_days: int) -> list[date]:

@@ -48,16 +48,6 @@ def _may_decide(user: object) -> bool:
     return can_administer(user) or scope_for(user).everyone
 
 
-def _may_see_winners(user: object) -> bool:
-    scope = scope_for(user)
-    return scope.everyone or scope.is_manager
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """Every page of the area, with what its sub-navigation may offer the viewer."""
-    return render(request, template, {**context, "may_see_winners": _may_see_winners(request.user)})
-
-
 def _refuse_unless(allowed: bool) -> None:
     # The same answer as a page that does not exist: nothing to learn from probing.
     if not allowed:
@@ -364,7 +354,7 @@ def _candidates_chart(found: list[selectors.Candidate]) -> SafeString:
 
 @login_required
 def winners(request: HttpRequest) -> HttpResponse:
-    _refuse_unless(_may_see_winners(request.user))
+    _refuse_unless(selectors.may_see_winners(request.user))
     asked, found, notes = _stored_for(request, Discovery.WINNERS)
     data = found.data if found else {}
     comparisons = data.get("comparisons", [])

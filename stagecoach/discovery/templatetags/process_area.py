@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from stagecoach.accounts.selectors import scope_for
+from stagecoach.discovery.selectors import may_see_winners
 
 register = template.Library()
 
@@ -14,5 +14,4 @@ register = template.Library()
 @register.inclusion_tag("discovery/_nav.html", takes_context=True)
 def process_nav(context: dict[str, Any]) -> dict[str, Any]:
     request = context["request"]
-    scope = scope_for(request.user)
-    return {"request": request, "may_see_winners": scope.everyone or scope.is_manager}
+    return {"request": request, "may_see_winners": may_see_winners(request.user)}
