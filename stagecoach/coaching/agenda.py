@@ -29,6 +29,7 @@ from stagecoach.lib.money import format_money
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.pipeline.selectors import real_opportunity_filter
 from stagecoach.process.models import Skill, Stage, StageKind
+from stagecoach.process.selectors import stage_phases
 
 DEFAULT_MINUTES = 30
 FOCUS_MINUTES_MIN = 8
@@ -133,20 +134,6 @@ class Agenda:
 
 def _money(value: Any) -> str:
     return format_money(value, settings.STAGECOACH_CURRENCY)
-
-
-def stage_phases(stages: list[Stage]) -> dict[int, str]:
-    """Early or late, per open stage: the first half of each pipeline's open stages is early."""
-    by_pipeline: dict[int, list[Stage]] = {}
-    for stage in stages:
-        if stage.kind == StageKind.OPEN:
-            by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
-    phases: dict[int, str] = {}
-    for pipeline_stages in by_pipeline.values():
-        ordered = sorted(pipeline_stages, key=lambda s: s.order)
-        for i, stage in enumerate(ordered):
-            phases[stage.pk] = "early" if i < len(ordered) / 2 else "late"
-    return phases
 
 
 def top_flag(flags: list[Flag]) -> Flag | None:

@@ -24,7 +24,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person, PersonSourceId, Role
-from stagecoach.coaching.agenda import DEAL_QUESTIONS, stage_phases
+from stagecoach.coaching.agenda import DEAL_QUESTIONS
 from stagecoach.coaching.models import (
     Cadence,
     Commitment,
@@ -40,6 +40,7 @@ from stagecoach.demo.models import PlantedNeed
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.models import Opportunity, StageChange
 from stagecoach.process.models import Skill, Stage
+from stagecoach.process.selectors import stage_phases
 
 HISTORY_WEEKS = 10
 MISSED_AGE = timedelta(days=4)  # safely past MISSED_AFTER, so the session reads as missed

@@ -79,3 +79,17 @@ def expectations_for(person: Person) -> ResolvedExpectation:
         activity_targets=targets,
         overridden=frozenset(overridden),
     )
+
+
+def stage_phases(stages: list[Stage]) -> dict[int, str]:
+    """Early or late, per open stage: the first half of each pipeline's open stages is early."""
+    by_pipeline: dict[int, list[Stage]] = {}
+    for stage in stages:
+        if stage.kind == StageKind.OPEN:
+            by_pipeline.setdefault(stage.pipeline_id, []).append(stage)
+    phases: dict[int, str] = {}
+    for pipeline_stages in by_pipeline.values():
+        ordered = sorted(pipeline_stages, key=lambda s: s.order)
+        for i, stage in enumerate(ordered):
+            phases[stage.pk] = "early" if i < len(ordered) / 2 else "late"
+    return phases
