@@ -30,6 +30,8 @@ from stagecoach.pipeline.models import Opportunity
 from stagecoach.pipeline.selectors import real_opportunity_filter
 from stagecoach.process.models import Skill, Stage, StageKind
 from stagecoach.process.selectors import stage_phases
+from stagecoach.strategy.gaps import DealGaps, gaps_for
+from stagecoach.strategy.models import PursuitPlan
 
 DEFAULT_MINUTES = 30
 FOCUS_MINUTES_MIN = 8
@@ -47,7 +49,11 @@ TIERS: dict[str, int] = {
     "activity_shortfall": 1,
     "thin_early_pipeline": 1,
     "close_date_slippage": 1,
+    "criteria_unmet": 1,
+    "no_economic_buyer": 1,
     "stalled_deal": 2,
+    "no_dated_next_step": 2,
+    "plan_stale": 2,
     "stale_data": 2,
     "coverage_gap": 3,
     "forecast_risk": 3,
@@ -202,8 +208,14 @@ def _focus(flag: Flag, phases: dict[int, str]) -> AgendaItem:
 
 
 def _deal(
-    opportunity: Opportunity, phases: dict[int, str], next_stage: dict[int, str], now: datetime
+    opportunity: Opportunity,
+    phases: dict[int, str],
+    next_stage: dict[int, str],
+    now: datetime,
+    gaps: DealGaps | None = None,
 ) -> AgendaItem:
+    """An early-stage deal to plan, not to report on: its pursuit plan as it stands and
+    the questions its gaps raise first, then the usual strategy questions."""
     entered = opportunity.stage_entered_at or opportunity.created_at
     days = (now - entered).days if entered else None
     criteria = [c.text for c in opportunity.stage.exit_criteria.all()]
@@ -214,7 +226,14 @@ def _deal(
     ]
     if criteria:
         detail.append("To leave the stage: " + "; ".join(criteria))
+    detail.extend(_plan_lines(opportunity, now))
     nxt = next_stage.get(opportunity.stage_id, "the next stage")
+    asked = list(gaps.questions) if gaps else []
+    generic = [q.format(next=nxt) for q in DEAL_QUESTIONS]
+    if gaps is not None and gaps.no_dated_next_step:
+        generic = generic[:2]  # the gap already asks for the next step
+    if gaps is not None and gaps.missing_roles:
+        generic = [q for q in generic if "involved in the decision" not in q]
     return AgendaItem(
         kind=SessionItem.Kind.DEAL,
         tag=SessionItem.Tag.DEAL,
@@ -227,10 +246,24 @@ def _deal(
         ),
         minutes=5,
         detail=detail,
-        questions=[q.format(next=nxt) for q in DEAL_QUESTIONS],
+        questions=[*asked, *generic][:5],
         opportunity_id=opportunity.pk,
         stage_id=opportunity.stage_id,
     )
+
+
+def _plan_lines(opportunity: Opportunity, now: datetime) -> list[str]:
+    """The pursuit plan in two lines: its objective and its next open step."""
+    plan = PursuitPlan.objects.filter(opportunity=opportunity).first()
+    if plan is None:
+        return ["Pursuit plan: none yet"]
+    lines = [f"Plan objective: {plan.objective}" if plan.objective else "Plan: no objective"]
+    step = plan.steps.filter(done_at__isnull=True).order_by("due", "order").first()
+    if step is not None:
+        when = f" by {step.due:%-d %b}" if step.due else " (no date)"
+        late = " (overdue)" if step.due and step.due < now.date() else ""
+        lines.append(f"Next step: {step.text}{when}{late}")
+    return lines
 
 
 def _plan_step(rep: Person, today: date) -> AgendaItem | None:
@@ -337,7 +370,9 @@ def build_agenda(
             else "Analytics have not been computed yet, so there is no behaviour focus."
         )
 
-    deals = [_deal(o, phases, next_stage, now) for o in early_deals(rep, phases, now=now)]
+    chosen = early_deals(rep, phases, now=now)
+    gaps = gaps_for(chosen, now=now)
+    deals = [_deal(o, phases, next_stage, now, gaps.get(o.pk)) for o in chosen]
     if not deals:
         notes.append("No real early-stage deals to plan: the pipeline criteria leave none.")
 

@@ -79,15 +79,10 @@ class DealGaps:
 
 
 def _questions(gaps: DealGaps) -> tuple[str, ...]:
+    """At most one question per kind of gap, the weightiest first."""
     asked = []
     if gaps.no_economic_buyer:
         asked.append(f"No economic buyer at {gaps.stage}: who signs, and how do we get to them?")
-    for role in gaps.missing_roles:
-        if gaps.no_economic_buyer and role == "economic buyer":
-            continue
-        asked.append(f"Nobody as {role} yet: who could play that part?")
-    for criterion in gaps.unmet_criteria:
-        asked.append(f"Not yet met: {criterion}. What would it take, and by when?")
     if not gaps.has_plan:
         asked.append("There is no pursuit plan: what is the objective, and how do we win it?")
     elif gaps.plan_stale:
@@ -96,6 +91,16 @@ def _questions(gaps: DealGaps) -> tuple[str, ...]:
         asked.append("No dated next step: what happens next, with whom, and by when?")
     elif gaps.overdue_steps:
         asked.append(f"{gaps.overdue_steps} next step(s) overdue: what got in the way?")
+    roles = [
+        r for r in gaps.missing_roles if not (gaps.no_economic_buyer and r == "economic buyer")
+    ]
+    if roles:
+        parts = "that part" if len(roles) == 1 else "those parts"
+        asked.append(f"Nobody as {', '.join(roles)} yet: who could play {parts}?")
+    if gaps.unmet_criteria:
+        asked.append(
+            f"Not yet met: {'; '.join(gaps.unmet_criteria)}. What would it take, and by when?"
+        )
     return tuple(asked)
 
 
