@@ -31,6 +31,7 @@ from stagecoach.lib.money import format_money
 from stagecoach.pipeline.models import FieldChange, Opportunity, StageChange
 from stagecoach.pipeline.selectors import real_opportunity_filter
 from stagecoach.process.models import Pipeline, Stage, StageKind
+from stagecoach.strategy.gaps import DealGaps, gaps_for
 
 DEFAULT_MINUTES_PER_REP = 5
 DEFAULT_LOOKBACK = timedelta(days=7)
@@ -84,6 +85,39 @@ class StageGroup:
 
 
 @dataclass
+class PlanGaps:
+    """Pursuit-plan gaps on one rep's real open deals: which deals lack what."""
+
+    deals: int = 0
+    no_plan: list[Opportunity] = field(default_factory=list)
+    no_dated_step: list[Opportunity] = field(default_factory=list)
+    no_economic_buyer: list[Opportunity] = field(default_factory=list)
+    criteria_unmet: list[Opportunity] = field(default_factory=list)
+
+    def add(self, opportunity: Opportunity, gaps: DealGaps) -> None:
+        self.deals += 1
+        if not gaps.has_plan:
+            self.no_plan.append(opportunity)
+        if gaps.no_dated_next_step:
+            self.no_dated_step.append(opportunity)
+        if gaps.no_economic_buyer:
+            self.no_economic_buyer.append(opportunity)
+        if gaps.unmet_criteria:
+            self.criteria_unmet.append(opportunity)
+
+    @property
+    def rows(self) -> list[tuple[str, list[Opportunity]]]:
+        """The kinds of gap some deal has, each with its deals."""
+        rows = [
+            ("No pursuit plan", self.no_plan),
+            ("No dated next step", self.no_dated_step),
+            ("Late stage, no economic buyer", self.no_economic_buyer),
+            ("Exit criteria unmet", self.criteria_unmet),
+        ]
+        return [(label, deals) for label, deals in rows if deals]
+
+
+@dataclass
 class RepBlock:
     rep: Person
     stages: list[StageGroup]
@@ -97,6 +131,7 @@ class RepBlock:
     not_real: int
     score: int = 0
     why: str = ""
+    plan_gaps: PlanGaps = field(default_factory=PlanGaps)
 
     @property
     def top_flag(self) -> Flag | None:
@@ -357,6 +392,10 @@ def build_review(team: Team, *, now: datetime, viewer: Person | None = None) -> 
     by_owner: dict[int, list[Opportunity]] = defaultdict(list)
     for opportunity in opportunities:
         by_owner[opportunity.owner_id].append(opportunity)
+    strategy = gaps_for(
+        (o for o in opportunities if o.pk in real_ids and o.stage.kind == StageKind.OPEN),
+        now=now,
+    )
 
     blocks = []
     for rep in reps:
@@ -394,6 +433,10 @@ def build_review(team: Team, *, now: datetime, viewer: Person | None = None) -> 
         stalled.sort(key=lambda d: -(d.days_in_stage or 0))
         rep_flags = flags[rep.pk]
         real_open = [deal for group in groups.values() for deal in group.deals]
+        plan_gaps = PlanGaps()
+        for deal in real_open:
+            if deal.opportunity.pk in strategy:
+                plan_gaps.add(deal.opportunity, strategy[deal.opportunity.pk])
         top_line = ""
         if rep_flags:
             lines = evidence_lines(
@@ -420,6 +463,7 @@ def build_review(team: Team, *, now: datetime, viewer: Person | None = None) -> 
                 not_real=not_real,
                 score=need_score(rep_flags, len(stalled)),
                 why=why_first(rep_flags, len(stalled)),
+                plan_gaps=plan_gaps,
             )
         )
     blocks.sort(key=lambda b: (-b.score, b.rep.name, b.rep.pk))
