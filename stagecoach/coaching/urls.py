@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stagecoach.coaching import feeds, review_views, views
+from stagecoach.coaching import deal_review, feeds, review_views, views
 
 urlpatterns = [
     path("coaching/", views.coaching_home, name="coaching"),
@@ -13,6 +13,12 @@ urlpatterns = [
         "coaching/sessions/<int:session_id>/prepare/", views.session_prepare, name="session-prepare"
     ),
     path("coaching/sessions/<int:session_id>/log/", views.session_log, name="session-log"),
+    path(
+        "coaching/sessions/<int:session_id>/plan/",
+        deal_review.change_plan,
+        name="deal-review-plan",
+    ),
+    path("deals/<int:opportunity_id>/deal-review/", deal_review.start, name="deal-review-start"),
     path("coaching/sessions/<int:session_id>/count/", views.tally_count, name="session-count"),
     path("coaching/people/<int:person_id>/agenda/", views.agenda_page, name="agenda"),
     path(

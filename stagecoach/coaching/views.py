@@ -25,6 +25,7 @@ from stagecoach.accounts.models import Person, Role, User
 from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
 from stagecoach.coaching import asktell, selectors, services
 from stagecoach.coaching.agenda import build_agenda, ensure_agenda_items
+from stagecoach.coaching.deal_review import deal_review_context
 from stagecoach.coaching.forms import (
     FOLLOW_UP_CHOICES,
     AgendaFormSet,
@@ -259,6 +260,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
             "deal_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.DEAL),
             "skill_minutes": sum(i.minutes for i in items if i.tag == SessionItem.Tag.SKILL),
             "today": timezone.localdate(),
+            "deal_review": deal_review_context(session, request.user, now=timezone.now()),
         },
     )
 

@@ -250,6 +250,18 @@ ACTIONS = {
         {"met": "1"},
         {"alice", "mona"},
     ),
+    # The deal owner's manager starts a deal review; whoever leads the session changes
+    # the plan in it.
+    "deal-review-start": (
+        lambda c: reverse("deal-review-start", args=[c.deal.pk]),
+        {},
+        {"mona"},
+    ),
+    "deal-review-plan": (
+        lambda c: reverse("deal-review-plan", args=[c.deal_review.pk]),
+        {"position": "ahead"},
+        LEADS,
+    ),
     # A token is its login's alone: not even a leader revokes Alice's.
     "api-token-revoke": (
         lambda c: reverse("api-token-revoke", args=[c.token.pk]),
@@ -366,6 +378,9 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
         scheduled_at=timezone.now(),
         notes="Alice's 1:1 notes",
     )
+    from stagecoach.coaching.deal_review import start_deal_review
+
+    cast.deal_review = start_deal_review(cast.deal, cast.mona, now=timezone.now())
     cast.commitment = Commitment.objects.create(
         owner=cast.alice,
         session=cast.session,
@@ -513,11 +528,12 @@ def _snapshot() -> dict[str, object]:
     )
     from stagecoach.discovery.models import CandidateDecision
     from stagecoach.process.models import ProcessVersion
-    from stagecoach.strategy.models import CriterionCheck
+    from stagecoach.strategy.models import CriterionCheck, PlanRevision
     from stagecoach.survey.models import SurveyRound
 
     return {
         "criterion_checks": CriterionCheck.objects.count(),
+        "plan_revisions": PlanRevision.objects.count(),
         "refreshes": Refresh.objects.count(),
         "topics": Topic.objects.count(),
         "sessions": list(Session.objects.order_by("pk").values_list("pk", "status", "notes")),
