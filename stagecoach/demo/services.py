@@ -37,6 +37,7 @@ from stagecoach.pipeline.models import (
     StageChange,
 )
 from stagecoach.process.services import load_default_process
+from stagecoach.strategy.defaults import ensure_default_roles
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo's logins are meant to be shared
 
@@ -103,6 +104,7 @@ def load_demo(
         return DemoResult(created=False, logins=demo_logins())
     org = DemoOrg(config)
     pipeline = load_default_process()
+    ensure_default_roles()
     stage_ids = {s.name: s.pk for s in pipeline.stages.all()}
     result = DemoResult(created=True)
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from stagecoach.accounts.models import User
+from stagecoach.accounts.models import Role, User
 from stagecoach.accounts.selectors import can_administer, scope_for
 from stagecoach.analytics import selectors as analytics_selectors
 from stagecoach.analytics.models import Flag
@@ -324,6 +324,18 @@ def import_mapping(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+def may_start_deal_review(user: User | object, opportunity: Opportunity) -> bool:
+    """The owner's managers run deal reviews; the owner, leaders and ops do not."""
+    scope = scope_for(user)
+    person = scope.person
+    return (
+        not scope.everyone
+        and person is not None
+        and person.role != Role.REP
+        and person.pk != opportunity.owner_id
+    )
+
+
 def deal_flags(opportunity: Opportunity) -> tuple[list[Flag], date | None]:
     """The latest refresh's red flags that name the deal, and that refresh's day."""
     as_of = analytics_selectors.latest_as_of(DEFAULT_WINDOW_DAYS)
@@ -359,6 +371,7 @@ def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             "checklist": checklist(opportunity) if opportunity.stage.is_open else [],
             "stage_exits": stage_exits(opportunity, history.visits),
             "can_check": not scope_for(request.user).everyone,
+            "can_start_review": may_start_deal_review(request.user, opportunity),
             "today": now.date(),
         },
     )

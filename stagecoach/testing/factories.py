@@ -42,6 +42,9 @@ def make_person(
 
 
 def default_pipeline() -> Pipeline:
+    from stagecoach.strategy.defaults import ensure_default_roles
+
+    ensure_default_roles()  # a flushed database (browser tests) loses the seeded roles
     return load_default_process()
 
 
