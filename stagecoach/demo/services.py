@@ -19,6 +19,7 @@ from stagecoach.demo.development import DevelopmentSeed, seed_development
 from stagecoach.demo.generator import ACTIVITY_TYPES, DemoConfig, DemoOrg
 from stagecoach.demo.history import RepBatch
 from stagecoach.demo.models import PlantedNeed
+from stagecoach.demo.strategy import StrategySeed, seed_strategy
 from stagecoach.lib.bulk import (
     BulkWriter,
     analyze,
@@ -55,6 +56,7 @@ class DemoResult:
     quotas: int = 0
     seconds: float = 0.0
     coaching: CoachingSeed | None = None
+    strategy: StrategySeed | None = None
     development: DevelopmentSeed | None = None
     logins: dict[str, str] = field(default_factory=dict)
 
@@ -235,6 +237,7 @@ def load_demo(
     result.stage_changes = writers["stage_change"].written
     result.field_changes = writers["field_change"].written
     result.activities = writers["activity"].written
+    result.strategy = seed_strategy(seed=config.seed, now=datetime.fromtimestamp(config.now, UTC))
     result.coaching = seed_coaching(seed=config.seed, now=datetime.fromtimestamp(config.now, UTC))
     result.development = seed_development(
         seed=config.seed,

@@ -74,6 +74,8 @@ class Command(BaseCommand):
                 f"{result.stage_changes:,} stage changes and {result.activities:,} activities "
                 f"in {result.seconds:.1f} s."
             )
+            if result.strategy is not None:
+                console.print(f"{result.strategy.summary()} ({result.strategy.seconds:.1f} s).")
             if result.coaching is not None:
                 console.print(f"{result.coaching.summary()} ({result.coaching.seconds:.1f} s).")
             if result.development is not None:
