@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers.records import (
@@ -29,6 +30,9 @@ from stagecoach.pipeline.importers.records import (
     TeamRecord,
 )
 from stagecoach.pipeline.importers.report import ImportReport
+
+if TYPE_CHECKING:
+    from stagecoach.pipeline.importers.contacts import ContactRecord
 
 
 class ImportFileError(Exception):
@@ -50,6 +54,8 @@ class Reader:
     newest_modified: datetime | None = None
     # The export's own file name, when it differs from the path's (a folder, a zip).
     export_name = ""
+    # The export holds the whole contact file: imported contacts it lacks are gone.
+    carries_contacts = False
 
     def __init__(self, path: Path, report: ImportReport, *, time_zone: tzinfo) -> None:
         self.path = path
@@ -88,4 +94,8 @@ class Reader:
         return iter(())
 
     def quotas(self) -> Iterator[QuotaRecord]:
+        return iter(())
+
+    def contacts(self) -> Iterator[ContactRecord]:
+        """The people on the customer's side of each deal (read after the deals)."""
         return iter(())

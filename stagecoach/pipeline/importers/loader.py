@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from stagecoach.lib.bulk import BulkWriter, next_free_id, sync_id_sequence
-from stagecoach.pipeline.importers import deal_frames, exported, history
+from stagecoach.pipeline.importers import contacts, deal_frames, exported, history
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.indexes import DeferredIndexes
 from stagecoach.pipeline.importers.people import PeopleLoader
@@ -116,6 +116,7 @@ class Loader:
             ("field_changes", lambda: history.load_field_changes(self)),
             ("activities", lambda: history.load_activities(self)),
             ("quotas", self.load_quotas),
+            ("contacts", lambda: contacts.load_contacts(self)),
             ("derived fields", self.finish_opportunities),
             ("indexes", self.opportunity_indexes.rebuild),
         ]

@@ -21,6 +21,7 @@ from pathlib import Path
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers import salesforce_history, salesforce_org, values
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
+from stagecoach.pipeline.importers.contacts import ContactRecord, salesforce_contacts
 from stagecoach.pipeline.importers.csvutil import (
     CsvFile,
     CsvRow,
@@ -70,6 +71,8 @@ FILES: dict[str, tuple[str, ...]] = {
     "event": ("Id", "OwnerId"),
     "currencytype": ("IsoCode", "ConversionRate"),
     "datedconversionrate": ("IsoCode", "ConversionRate", "StartDate"),
+    "opportunitycontactrole": ("Id", "OpportunityId", "ContactId"),
+    "contact": ("Id",),
 }
 
 
@@ -162,6 +165,12 @@ class SalesforceReader(Reader):
         return sum(count_data_lines(s.path) for s in self._files.values())
 
     # -- rates, teams, people ----------------------------------------------------------
+
+    def contacts(self) -> Iterator[ContactRecord]:
+        sheet = self._files.get("opportunitycontactrole") if self._files else None
+        if sheet is not None:
+            self.carries_contacts = True
+            yield from salesforce_contacts(sheet, self._files.get("contact"), self.report)
 
     def rates(self) -> Iterator[RateRecord]:
         yield from salesforce_org.rates(self.report, self._files)
