@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 import polars as pl
 
 from stagecoach.lib.sources import Source
-from stagecoach.pipeline.importers import columnar, values
+from stagecoach.pipeline.importers import columnar, contacts, values
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
+from stagecoach.pipeline.importers.contacts import ContactRecord
 from stagecoach.pipeline.importers.csvutil import (
     EARLIEST_DAY,
     LATEST_DAY,
@@ -79,6 +80,10 @@ COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "quotas.csv": (["person_id", "period_start", "period_end", "amount"], ["currency"]),
     "rates.csv": (["currency", "rate", "valid_from"], []),
+    "deal_contacts.csv": (
+        ["opportunity_id", "name"],
+        ["title", "email", "role", "stance", "last_met", "is_primary", "contact_id"],
+    ),
 }
 REQUIRED_FILES = ("people.csv", "opportunities.csv")
 TABLES = {
@@ -91,6 +96,7 @@ TABLES = {
     "activities.csv": "activities",
     "quotas.csv": "quotas",
     "rates.csv": "rates",
+    "deal_contacts.csv": contacts.TABLE,
 }
 
 OPPORTUNITY_OPTIONAL = tuple(COLUMNS["opportunities.csv"][1])
@@ -196,6 +202,12 @@ class CanonicalReader(Reader):
 
     def total_rows(self) -> int:
         return sum(count_data_lines(f.path) for f in self._files.values())
+
+    def contacts(self) -> Iterator[ContactRecord]:
+        sheet = self._files.get("deal_contacts.csv")
+        if sheet is not None:
+            self.carries_contacts = True
+            yield from contacts.canonical_contacts(sheet, self.report)
 
     def _rows(self, name: str, parse: Callable[[CsvRow], T]) -> Iterator[T]:
         csv_file = self._files.get(name)

@@ -293,7 +293,10 @@ def canonical_contacts(sheet: CsvFile, report: ImportReport) -> list[ContactReco
             continue
         last_met: date | None = None
         if row.get("last_met"):
-            last_met = parse_date(row.get("last_met"))
+            try:
+                last_met = parse_date(row.get("last_met"))
+            except ValueError:
+                last_met = None
             if last_met is None:
                 bad("last_met", f"not a date: {row.get('last_met')!r} (use YYYY-MM-DD)")
                 continue

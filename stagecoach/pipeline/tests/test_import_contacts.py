@@ -119,3 +119,43 @@ def test_reimport_updates_keeps_what_the_app_set_and_removes_what_the_crm_droppe
     assert Influence.objects.filter(pk=by_hand.pk).exists()
     kept = Influence.objects.get(source_id=OCR[0])
     assert kept.crm_role == "Economic Buyer" and kept.stance == "supportive"
+
+
+# -- canonical deal_contacts.csv ------------------------------------------------------------
+
+
+def test_canonical_deal_contacts_with_bad_rows_reported(tmp_path: Path) -> None:
+    from stagecoach.pipeline.tests.test_import_canonical import small_export
+    from stagecoach.pipeline.tests.test_import_canonical import write as write_canonical
+
+    folder = small_export(tmp_path / "in")
+    write_canonical(folder, "deal_contacts.csv", [
+        ["opportunity_id", "name", "title", "email", "role", "stance", "last_met",
+         "is_primary", "contact_id"],
+        ["o2", "Dana Chen", "CFO", "dana@acme.test", "Economic buyer", "Supportive",
+         "2026-05-02", "true", "c1"],
+        ["o2", "Sam Ortiz", "", "sam@acme.test", "Gatekeeper", "", "", "", ""],
+        ["o2", "Lee Park", "", "", "", "hostile", "", "", ""],
+        ["o4", "Kim Roe", "", "", "", "", "02/30/2026", "", ""],
+        ["o99", "Ghost", "", "", "", "", "", "", ""],
+        ["o4", "", "", "", "", "", "", "", ""],
+    ])  # fmt: skip
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.ok, outcome.run.error
+    found = {i.name: i for i in Influence.objects.select_related("role", "opportunity")}
+    assert set(found) == {"Dana Chen", "Sam Ortiz"}
+    dana = found["Dana Chen"]
+    assert dana.opportunity.source_id == "o2" and dana.source_id == "c1"
+    assert dana.role is not None and dana.role.is_economic_buyer
+    assert (dana.stance, str(dana.last_met), dana.is_primary) == ("supportive", "2026-05-02", True)
+    sam = found["Sam Ortiz"]
+    assert (sam.role, sam.crm_role, sam.stance, sam.source_id) == (
+        None, "Gatekeeper", "unknown", "sam@acme.test"
+    )  # fmt: skip
+    rejects = {(r.line, r.column) for r in outcome.report.rejects if r.file == "deal_contacts.csv"}
+    assert rejects == {(4, "stance"), (5, "last_met"), (6, "opportunity_id"), (7, "name")}
+    assert outcome.run.counts["contacts"]["rejected"] == 4
+
+    # The same file again: nothing new, nothing doubled.
+    again = run_import(format_name="canonical", path=folder)
+    assert again.ok and Influence.objects.count() == 2
