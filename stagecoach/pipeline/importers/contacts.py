@@ -112,7 +112,7 @@ def load_contacts(loader: Loader) -> None:
             counts.skipped += 1
             continue
         seen.setdefault(opp_id, set()).add(record.source_id)
-        values = {
+        values: dict[str, object] = {
             "name": report.cut(record.name, 200, "contact name", file=record.file),
             "title": report.cut(record.title, 200, "contact title", file=record.file),
             "email": record.email[:254],

@@ -14,12 +14,14 @@ from datetime import datetime
 
 from stagecoach.lib.sources import Source
 from stagecoach.pipeline.importers import values
+from stagecoach.pipeline.importers.contacts import ContactRecord
 from stagecoach.pipeline.importers.csvutil import (
     CsvRow,
     parse_amount,
     parse_currency,
 )
 from stagecoach.pipeline.importers.exported import MODIFIED_COLUMNS
+from stagecoach.pipeline.importers.hubspot_contacts import HubSpotContacts
 from stagecoach.pipeline.importers.labels import (
     BadCell,
     DealPass,
@@ -133,6 +135,8 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
         )
         self.col_modified = pick(sheet, *MODIFIED_COLUMNS)
         self.export_name = sheet.name
+        self.associations = HubSpotContacts(sheet)
+        self.carries_contacts = self.associations.present
         self.owner_ids = self.col_owner == "hubspot_owner_id"
         if self.owner_ids:
             self.report.warn(
@@ -168,6 +172,7 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
             self.col_modified,
             "closed won reason",
             "closed lost reason",
+            *self.associations.columns,
             *(sheet.columns[h.position] for h in self.history),
         ]
         warn_extra(self.report, sheet, known)
@@ -345,6 +350,10 @@ class HubSpotReader(OwnerScanReader[HubSpotDeal]):
     def opportunities(self) -> Iterator[OpportunityRecord]:
         for _, deal in self._deals(loud=True):
             yield deal.opportunity
+
+    def contacts(self) -> Iterator[ContactRecord]:
+        if self.associations.present:
+            yield from self.associations.records(self.col_id, self.report)
 
     # -- stage history -----------------------------------------------------------------
 
