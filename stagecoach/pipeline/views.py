@@ -53,7 +53,9 @@ from stagecoach.pipeline.models import ImportRun, MappingProfile, Opportunity
 from stagecoach.pipeline.selectors import deal_history, get_opportunity_for_user
 from stagecoach.pipeline.uploads import refused
 from stagecoach.process.models import Stage
-from stagecoach.strategy.selectors import checklist, stage_exits
+from stagecoach.strategy.forms import InfluenceForm, plan_form
+from stagecoach.strategy.models import Stance
+from stagecoach.strategy.selectors import checklist, deal_strategy, stage_exits
 
 TABLE_ORDER = (
     "rates",
@@ -358,6 +360,7 @@ def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     now = timezone.now()
     history = deal_history(opportunity, now=now)
     flags, as_of = deal_flags(opportunity)
+    can_check = not scope_for(request.user).everyone
     return render(
         request,
         "pipeline/deal.html",
@@ -370,8 +373,14 @@ def deal_page(request: HttpRequest, opportunity_id: int) -> HttpResponse:
             "agenda_items": list(agenda_items_about(request.user, opportunity)),
             "checklist": checklist(opportunity) if opportunity.stage.is_open else [],
             "stage_exits": stage_exits(opportunity, history.visits),
-            "can_check": not scope_for(request.user).everyone,
+            "can_check": can_check,
             "can_start_review": may_start_deal_review(request.user, opportunity),
+            "strategy": deal_strategy(opportunity, now=now),
+            "plan_form": plan_form(opportunity)
+            if can_check and opportunity.stage.is_open
+            else None,
+            "influence_form": InfluenceForm() if can_check else None,
+            "stances": Stance.choices,
             "today": now.date(),
         },
     )

@@ -12,7 +12,14 @@ from stagecoach.accounts.selectors import scope_for
 from stagecoach.pipeline.models import Opportunity, StageChange
 from stagecoach.pipeline.selectors import StageVisit, get_opportunity_for_user
 from stagecoach.process.models import ExitCriterion, Stage, StageKind
-from stagecoach.strategy.models import CriterionCheck
+from stagecoach.strategy.gaps import DealGaps, gaps_for, template_for
+from stagecoach.strategy.models import (
+    BuyingRole,
+    CriterionCheck,
+    Influence,
+    PlanRevision,
+    PursuitPlan,
+)
 
 
 def get_opportunity_to_check(user: User | object, opportunity_id: int) -> Opportunity:
@@ -170,3 +177,58 @@ def criteria_skipped_by_owner(
             if not all(_met_at(deal_checks, c, left_at) for c in criteria):
                 tally[1] += 1
     return {owner: CriteriaSkipped(exits=n, skipped=s) for owner, (n, s) in counts.items()}
+
+
+@dataclass(frozen=True)
+class RoleCoverage:
+    role: BuyingRole
+    required: bool
+    people: list[Influence]
+
+
+@dataclass(frozen=True)
+class DealStrategy:
+    """Everything the deal page shows about a deal's strategy."""
+
+    influences: list[Influence]
+    coverage: list[RoleCoverage]
+    plan: PursuitPlan | None
+    revisions: list[PlanRevision]
+    gaps: DealGaps | None
+    objective_prompt: str
+    questions: list[str]
+
+
+def deal_strategy(opportunity: Opportunity, *, now: datetime) -> DealStrategy:
+    influences = list(
+        Influence.objects.filter(opportunity=opportunity).select_related("role", "updated_by")
+    )
+    gaps = gaps_for([opportunity], now=now).get(opportunity.pk)
+    phase = gaps.phase if gaps else "late"
+    coverage = [
+        RoleCoverage(
+            role=role,
+            required=opportunity.stage.is_open and role.required_in(phase),
+            people=[i for i in influences if i.role_id == role.pk],
+        )
+        for role in BuyingRole.objects.all()
+    ]
+    plan = (
+        PursuitPlan.objects.filter(opportunity=opportunity)
+        .select_related("updated_by", "stage")
+        .prefetch_related("steps", "resources")
+        .first()
+    )
+    revisions = (
+        list(plan.revisions.select_related("saved_by", "stage")[:20]) if plan is not None else []
+    )
+    prompt, questions = template_for(opportunity.stage, phase)
+    return DealStrategy(
+        influences=influences,
+        coverage=coverage,
+        plan=plan,
+        revisions=revisions,
+        gaps=gaps,
+        objective_prompt=prompt,
+        questions=questions,
+    )

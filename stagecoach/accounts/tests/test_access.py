@@ -142,6 +142,7 @@ PAGES = {
     "team": lambda c: reverse("team", args=[c.alpha.pk]),
     "person": lambda c: reverse("person", args=[c.alice.pk]),
     "deal": lambda c: reverse("deal", args=[c.deal.pk]),
+    "deal-plan-revision": lambda c: reverse("deal-plan-revision", args=[c.deal.pk, c.revision.pk]),
     "imports": lambda c: reverse("imports"),
     "import_detail": lambda c: reverse("import_detail", args=[c.run.pk]),
     "import_file": lambda c: reverse("import_file", args=[c.run.pk, "stage_mapping.csv"]),
@@ -262,6 +263,27 @@ ACTIONS = {
         {"position": "ahead"},
         LEADS,
     ),
+    # The deal's owner and her manager edit its plan and buying influences.
+    "deal-influence-add": (
+        lambda c: reverse("deal-influence-add", args=[c.deal.pk]),
+        {"name": "Zed Buyer", "stance": "unknown"},
+        {"alice", "mona"},
+    ),
+    "deal-influence-edit": (
+        lambda c: reverse("deal-influence-edit", args=[c.deal.pk, c.influence.pk]),
+        {"name": "Cy", "stance": "opposed"},
+        {"alice", "mona"},
+    ),
+    "deal-influence-delete": (
+        lambda c: reverse("deal-influence-delete", args=[c.deal.pk, c.influence.pk]),
+        {},
+        {"alice", "mona"},
+    ),
+    "deal-plan-save": (
+        lambda c: reverse("deal-plan-save", args=[c.deal.pk]),
+        {"objective": "A new objective", "position": "ahead"},
+        {"alice", "mona"},
+    ),
     # A token is its login's alone: not even a leader revokes Alice's.
     "api-token-revoke": (
         lambda c: reverse("api-token-revoke", args=[c.token.pk]),
@@ -283,11 +305,31 @@ EDIT = {"process-stage-edit", "process-stage-add", "process-pipeline-add"}
 SURVEY = {"survey-round", "survey-compare"}
 ANSWER = {"survey-answer", "survey"}
 ALLOWED = {
-    "alice": {"person", "deal", "session", "agenda", "skills", "development", "action-plan"}
+    "alice": {
+        "person",
+        "deal",
+        "deal-plan-revision",
+        "session",
+        "agenda",
+        "skills",
+        "development",
+        "action-plan",
+    }
     | PROCESS
     | ANSWER,
     "bob": PROCESS | ANSWER,
-    "mona": {"team", "person", "deal", "team-review", *LEAD, *COACH, *DEVELOP, *HEALTH, *SCORECARD}
+    "mona": {
+        "team",
+        "person",
+        "deal",
+        "deal-plan-revision",
+        "team-review",
+        *LEAD,
+        *COACH,
+        *DEVELOP,
+        *HEALTH,
+        *SCORECARD,
+    }
     | {"self-assessment", "team-webhook"}
     | PROCESS
     | WINNERS
@@ -299,6 +341,7 @@ ALLOWED = {
         "team",
         "person",
         "deal",
+        "deal-plan-revision",
         "team-review",
         *LEAD,
         *COACH,
@@ -315,6 +358,7 @@ ALLOWED = {
         "team",
         "person",
         "deal",
+        "deal-plan-revision",
         "team-review",
         *LEAD,
         *COACH,
@@ -381,6 +425,12 @@ def cast(cast, tmp_path):  # type: ignore[no-untyped-def]
     from stagecoach.coaching.deal_review import start_deal_review
 
     cast.deal_review = start_deal_review(cast.deal, cast.mona, now=timezone.now())
+    from stagecoach.strategy.models import Influence
+    from stagecoach.strategy.services import PlanData, save_plan
+
+    plan, _ = save_plan(cast.deal, PlanData(objective="Alice's plan"), by=None, at=timezone.now())
+    cast.revision = plan.revisions.get()
+    cast.influence = Influence.objects.create(opportunity=cast.deal, name="Cy Champion")
     cast.commitment = Commitment.objects.create(
         owner=cast.alice,
         session=cast.session,
@@ -528,12 +578,13 @@ def _snapshot() -> dict[str, object]:
     )
     from stagecoach.discovery.models import CandidateDecision
     from stagecoach.process.models import ProcessVersion
-    from stagecoach.strategy.models import CriterionCheck, PlanRevision
+    from stagecoach.strategy.models import CriterionCheck, Influence, PlanRevision
     from stagecoach.survey.models import SurveyRound
 
     return {
         "criterion_checks": CriterionCheck.objects.count(),
         "plan_revisions": PlanRevision.objects.count(),
+        "influences": list(Influence.objects.order_by("pk").values_list("pk", "name", "stance")),
         "refreshes": Refresh.objects.count(),
         "topics": Topic.objects.count(),
         "sessions": list(Session.objects.order_by("pk").values_list("pk", "status", "notes")),
