@@ -159,3 +159,21 @@ def test_canonical_deal_contacts_with_bad_rows_reported(tmp_path: Path) -> None:
     # The same file again: nothing new, nothing doubled.
     again = run_import(format_name="canonical", path=folder)
     assert again.ok and Influence.objects.count() == 2
+
+
+def test_a_failed_or_dry_import_leaves_the_influences_as_they_were(tmp_path: Path) -> None:
+    folder = contact_export(tmp_path / "x")
+    dry = run_import(format_name="salesforce", path=folder, dry_run=True)
+    assert dry.run.counts["contacts"]["created"] == 3
+    assert not Influence.objects.exists()
+
+    assert run_import(format_name="salesforce", path=folder).ok
+    write(folder / "Contact.csv", CONTACT_HEADER, [
+        [C1, "0", "", "Chen", "Dana", "", "Chief Financial Officer", "", "", ""],
+    ])  # fmt: skip
+    # The export's history has an unreadable row: with no rejects allowed the import is
+    # refused as a whole, after the contacts were written, and they go back too.
+    failed = run_import(format_name="salesforce", path=folder, max_rejects=0.0)
+    assert not failed.ok and "OpportunityHistory.csv" in failed.run.error
+    assert Influence.objects.get(source_id=OCR[0]).title == "CFO"
+    assert Influence.objects.count() == 3
