@@ -27,7 +27,7 @@ import polars as pl
 from django.conf import settings
 from django.db import connection
 
-from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Data, contract
+from stagecoach.analytics.engine.frames import SCHEMAS, TIME, Data, StrategyFacts, contract
 from stagecoach.process.models import ActivityTarget, Expectation
 
 QUERIES: dict[str, str] = {
@@ -185,7 +185,45 @@ def load_data(*, activity_since: datetime) -> Data:
         for name, sql in queries.items():
             frames[name] = _typed(name, _through_django(sql, list(contract(name))))
     targets, expectations = _expectation_frames(frames["people"])
-    return Data(**frames, targets=targets, expectations=expectations, activity_since=activity_since)
+    return Data(
+        **frames,
+        targets=targets,
+        expectations=expectations,
+        activity_since=activity_since,
+        strategy=strategy_facts(),
+    )
+
+
+def strategy_facts(now: datetime | None = None) -> StrategyFacts:
+    """Open deals' strategy gaps, for the owners who record strategy at all."""
+    from stagecoach.pipeline.models import Opportunity
+    from stagecoach.strategy.gaps import gaps_for
+    from stagecoach.strategy.models import CriterionCheck, Influence, PursuitPlan
+
+    users: set[int] = set()
+    for model in (Influence, CriterionCheck, PursuitPlan):
+        users.update(
+            model.objects.order_by().values_list("opportunity__owner_id", flat=True).distinct()
+        )
+    users.discard(None)  # type: ignore[arg-type]
+    if not users:
+        return StrategyFacts()
+    deals = Opportunity.objects.filter(owner_id__in=users).select_related("stage")
+    gaps = gaps_for(deals, now=now or datetime.now(UTC))
+    owners = dict(deals.values_list("pk", "owner_id"))
+    facts = {
+        deal: {
+            "owner_id": owners[deal],
+            "stage": g.stage,
+            "phase": g.phase,
+            "no_economic_buyer": g.no_economic_buyer,
+            "no_dated_next_step": g.no_dated_next_step,
+            "has_plan": g.has_plan,
+            "plan_stale": g.plan_stale,
+        }
+        for deal, g in gaps.items()
+    }
+    return StrategyFacts(deals=facts, users=frozenset(users))
 
 
 def _expectation_frames(people: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -355,6 +355,124 @@ def process_skip(ctx: Context) -> Iterator[Finding]:
     )
 
 
+# -- deal strategy -------------------------------------------------------------------------
+
+STRATEGY_MIN_DEALS = 2
+"""A strategy flag needs at least this many of the rep's open deals with the gap."""
+
+
+def _strategy_flag(
+    ctx: Context,
+    code: str,
+    gap: str,
+    *,
+    severity: str,
+    title: Callable[[int], str],
+    behaviour: str,
+    skill: str,
+    questions: list[str],
+    eligible: Callable[[dict[str, Any]], bool] = lambda _: True,
+) -> Iterator[Finding]:
+    """Reps with at least STRATEGY_MIN_DEALS open deals showing ``gap``. Only reps who
+    record strategy on some deal (a contact, a criterion check, a plan): a team that does
+    not use the feature is not flagged on every deal."""
+    facts = ctx.data.strategy
+    if facts is None or not facts.users:
+        return
+    per_owner: dict[int, list[tuple[int, str]]] = {}
+    considered: dict[int, int] = {}
+    for deal, row in sorted(facts.deals.items()):
+        if row["owner_id"] not in facts.users or not eligible(row):
+            continue
+        considered[row["owner_id"]] = considered.get(row["owner_id"], 0) + 1
+        if row[gap]:
+            per_owner.setdefault(row["owner_id"], []).append((deal, row["stage"]))
+    for person, _group in ctx.reps():
+        hits = per_owner.get(person, [])
+        if len(hits) < STRATEGY_MIN_DEALS:
+            continue
+        behaviours = ctx.process.behaviours.get(skill, [])
+        yield Finding(
+            code=code,
+            person_id=person,
+            severity=severity,
+            title=title(len(hits)),
+            evidence={
+                "deals": [{"id": deal, "stage": stage} for deal, stage in hits[:10]],
+                "count": len(hits),
+                "n": considered[person],
+                "threshold": STRATEGY_MIN_DEALS,
+            },
+            behaviour=behaviours[0] if behaviours else behaviour,
+            skill=skill,
+            questions=questions,
+            deals=[deal for deal, _ in hits],
+        )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+@rule("no_economic_buyer")
+def no_economic_buyer(ctx: Context) -> Iterator[Finding]:
+    """Open late-stage deals with nobody recorded in an economic-buyer role."""
+    yield from _strategy_flag(
+        ctx,
+        "no_economic_buyer",
+        "no_economic_buyer",
+        severity="high",
+        title=lambda n: f"{_plural(n, 'late-stage deal')} without an economic buyer",
+        behaviour="Identifying and meeting the person who signs before the late stages",
+        skill="Mapping buying influences",
+        questions=[
+            "Who signs on each of these deals, and have we met them?",
+            "Who on the customer's side can get us in front of them?",
+            "What would the economic buyer say is the reason to buy now?",
+        ],
+        eligible=lambda row: row["phase"] == "late",
+    )
+
+
+@rule("no_dated_next_step")
+def no_dated_next_step(ctx: Context) -> Iterator[Finding]:
+    """Open deals with a pursuit plan but no open next step dated today or later."""
+    yield from _strategy_flag(
+        ctx,
+        "no_dated_next_step",
+        "no_dated_next_step",
+        severity="medium",
+        title=lambda n: f"{_plural(n, 'planned deal')} without a dated next step",
+        behaviour="Agreeing a dated next step on every open deal, or closing it out",
+        skill="Pipeline management",
+        questions=[
+            "What is the next thing the customer has agreed to do, and when?",
+            "Which of these deals would you close out if it had no next step by Friday?",
+        ],
+        eligible=lambda row: bool(row["has_plan"]),
+    )
+
+
+@rule("plan_stale")
+def plan_stale(ctx: Context) -> Iterator[Finding]:
+    """Open deals whose pursuit plan was not saved in the last STALE_DAYS days, or not
+    since the deal entered its current stage."""
+    yield from _strategy_flag(
+        ctx,
+        "plan_stale",
+        "plan_stale",
+        severity="low",
+        title=lambda n: f"{_plural(n, 'pursuit plan')} out of date",
+        behaviour="Keeping the plan to win each deal current as the deal moves",
+        skill="Pipeline management",
+        questions=[
+            "What has changed on these deals since the plan was written?",
+            "Does each plan still say what must happen at the deal's current stage?",
+        ],
+        eligible=lambda row: bool(row["has_plan"]),
+    )
+
+
 # -- deals, activity, coverage, forecast, data --------------------------------------------
 
 

@@ -137,10 +137,24 @@ class Data:
     # From when ``activity_weeks`` counts activities (its first week may be partial);
     # None: as far back as the data goes.
     activity_since: datetime | None = None
+    # Deal strategy (pursuit plans, buying influences, criterion checks); None: not loaded.
+    strategy: StrategyFacts | None = None
 
     def conformed(self) -> Data:
         frames: dict[str, Any] = {name: conform(name, getattr(self, name)) for name in SCHEMAS}
         return replace(self, **frames)
+
+
+@dataclass(frozen=True)
+class StrategyFacts:
+    """Each open deal's strategy gaps (strategy/gaps.py), and who records strategy at all.
+
+    ``deals``: open deal id -> {"owner_id", "stage", "phase", "no_economic_buyer",
+    "no_dated_next_step", "has_plan", "plan_stale"}. ``users``: owners with any influence,
+    criterion check or pursuit plan on any of their deals."""
+
+    deals: dict[int, dict[str, Any]] = field(default_factory=dict)
+    users: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
