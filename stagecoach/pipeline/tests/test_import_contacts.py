@@ -75,7 +75,12 @@ def test_contact_roles_become_buying_influences(tmp_path: Path) -> None:
     assert (kim.role, kim.crm_role, kim.is_primary) == (None, "Procurement", False)
 
     counts = outcome.run.counts["contacts"]
-    assert counts["created"] == 3 and counts["skipped"] == 1 and counts["rejected"] == 2
+    assert (counts["read"], counts["created"], counts["skipped"], counts["rejected"]) == (
+        6,
+        3,
+        1,
+        2,
+    )
     rejects = {(r.file, r.line, r.column): r.reason for r in outcome.report.rejects
                if r.file == "OpportunityContactRole.csv"}  # fmt: skip
     assert set(rejects) == {
@@ -155,6 +160,7 @@ def test_canonical_deal_contacts_with_bad_rows_reported(tmp_path: Path) -> None:
     rejects = {(r.line, r.column) for r in outcome.report.rejects if r.file == "deal_contacts.csv"}
     assert rejects == {(4, "stance"), (5, "last_met"), (6, "opportunity_id"), (7, "name")}
     assert outcome.run.counts["contacts"]["rejected"] == 4
+    assert outcome.run.counts["contacts"]["read"] == 6
 
     # The same file again: nothing new, nothing doubled.
     again = run_import(format_name="canonical", path=folder)
