@@ -90,6 +90,8 @@ def test_ids_only_and_a_rejected_deal_are_reported(tmp_path: Path) -> None:
     assert (reject.file, reject.line, reject.column) == ("deals.csv", 3, "Record ID")
     assert "202" in reject.reason
     assert outcome.run.counts["contacts"]["rejected"] == 1
+    assert outcome.run.counts["contacts"]["read"] == 3
+    assert "contacts" not in outcome.report.unaccounted()
 
 
 def test_an_export_without_associations_leaves_influences_alone(tmp_path: Path) -> None:

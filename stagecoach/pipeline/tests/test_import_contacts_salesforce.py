@@ -60,6 +60,9 @@ def test_a_deleted_deals_role_is_rejected_naming_the_deal(tmp_path: Path) -> Non
         "OpportunityId",
     )
     assert O4 in reject.reason
+    # Every contact role read is counted once: created, skipped or rejected.
+    assert "contacts" not in outcome.report.unaccounted()
+    assert outcome.run.counts["contacts"]["read"] == 2
     assert list(Influence.objects.values_list("source_id", flat=True)) == [OCR[1]]
 
 
@@ -79,4 +82,6 @@ def test_an_unreadable_is_primary_is_rejected_by_column(tmp_path: Path) -> None:
     outcome = run_import(format_name="salesforce", path=folder)
     [reject] = [r for r in outcome.report.rejects if r.table == "contacts"]
     assert (reject.line, reject.column) == (2, "IsPrimary")
+    assert outcome.run.counts["contacts"]["read"] == 1
+    assert "contacts" not in outcome.report.unaccounted()
     assert Influence.objects.count() == 0
