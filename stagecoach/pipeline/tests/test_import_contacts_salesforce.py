@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,15 @@ def test_an_unreadable_is_primary_is_rejected_by_column(tmp_path: Path) -> None:
     assert outcome.run.counts["contacts"]["read"] == 1
     assert "contacts" not in outcome.report.unaccounted()
     assert Influence.objects.count() == 0
+
+
+def test_a_zipped_data_export_brings_its_contact_roles(tmp_path: Path) -> None:
+    folder = contact_export(tmp_path / "x")
+    archive = tmp_path / "WE_00D000000000001_1.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in folder.iterdir():
+            out.write(path, path.name)
+        out.writestr("Attachments/00P000000000001AAA", b"not a csv")
+    outcome = run_import(format_name="salesforce", path=archive)
+    assert outcome.ok, outcome.run.error
+    assert sorted(Influence.objects.values_list("source_id", flat=True)) == sorted(OCR[:3])
