@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from stagecoach.pipeline.imports import run_import
@@ -101,3 +102,19 @@ def test_an_export_without_associations_leaves_influences_alone(tmp_path: Path) 
     outcome = run_import(format_name="hubspot", path=plain)
     assert outcome.ok, outcome.run.error
     assert list(Influence.objects.values_list("source_id", flat=True)) == ["501"]
+
+
+def test_an_xlsx_export_with_associations(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(deal("101", "Jane Doe (jane@acme.example)", "501"))
+    # A spreadsheet stores a single id as a number.
+    sheet.append([*deal("102", "Sam Roe (sam@acme.example)", "")[:9], 502])
+    path = tmp_path / "deals.xlsx"
+    book.save(path)
+    outcome = run_import(format_name="hubspot", path=path)
+    assert outcome.ok, outcome.run.error
+    found = dict(Influence.objects.values_list("source_id", "opportunity__source_id"))
+    assert found == {"501": "101", "502": "102"}
