@@ -15,8 +15,9 @@ from stagecoach.audit.models import AuditEvent
 from stagecoach.audit.services import actor_for, record
 
 OPS_GROUP = "Ops admins"
-# The apps an ops admin maintains through the admin: people, the process map, CRM data.
-OPS_APPS = ("accounts", "process", "pipeline", "audit")
+# The apps an ops admin maintains through the admin: people, the process map, CRM data,
+# the buying roles and plan templates of deal strategy.
+OPS_APPS = ("accounts", "process", "pipeline", "audit", "strategy")
 
 
 def ensure_ops_group() -> Group:
