@@ -25,6 +25,7 @@ from stagecoach.coaching.api import router as coaching_router
 from stagecoach.development.api import router as development_router
 from stagecoach.pipeline import uploads
 from stagecoach.pipeline.api import router as pipeline_router
+from stagecoach.strategy.api import router as strategy_router
 from stagecoach.web.middleware import busy_response, is_busy
 
 api = NinjaAPI(
@@ -44,6 +45,7 @@ api.add_router("/", analytics_router)
 api.add_router("/", coaching_router)
 api.add_router("/", development_router)
 api.add_router("/", pipeline_router)
+api.add_router("/", strategy_router)
 
 
 @api.exception_handler(Refused)

@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 from stagecoach.api import api
 from stagecoach.coaching.tests.test_api_write import ROUTES as COACHING_ROUTES
 from stagecoach.development.tests.test_api_development import ROUTES as MORE_ROUTES
+from stagecoach.strategy.tests.test_api import ROUTES as STRATEGY_ROUTES
 from stagecoach.testing.factories import make_activity, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +68,13 @@ MATRIX: dict[tuple[str, str | None], frozenset[str]] = {
     ("/api/people/{person_id}/agenda", "charlie"): frozenset({"charlie", "nate", "lena", "otto"}),
 }
 # Sessions, commitments and topics need coaching records: their matrix is in
-# coaching/tests/test_api_write.py.
-OPERATIONS = {("get", route) for route, _ in MATRIX} | set(COACHING_ROUTES) | set(MORE_ROUTES)
+# coaching/tests/test_api_write.py; deal strategy's in strategy/tests/test_api.py.
+OPERATIONS = (
+    {("get", route) for route, _ in MATRIX}
+    | set(COACHING_ROUTES)
+    | set(MORE_ROUTES)
+    | set(STRATEGY_ROUTES)
+)
 ROUTES = {route for _, route in OPERATIONS}
 
 REP_KEYS = {
