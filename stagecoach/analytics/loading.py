@@ -208,6 +208,7 @@ def strategy_facts(now: datetime | None = None) -> StrategyFacts:
     users.discard(None)  # type: ignore[arg-type]
     if not users:
         return StrategyFacts()
+    exits = _criteria_exits()
     deals = Opportunity.objects.filter(owner_id__in=users).select_related("stage")
     gaps = gaps_for(deals, now=now or datetime.now(UTC))
     owners = dict(deals.values_list("pk", "owner_id"))
@@ -223,7 +224,33 @@ def strategy_facts(now: datetime | None = None) -> StrategyFacts:
         }
         for deal, g in gaps.items()
     }
-    return StrategyFacts(deals=facts, users=frozenset(users))
+    return StrategyFacts(deals=facts, users=frozenset(users), exits=exits)
+
+
+def _criteria_exits() -> tuple[dict[str, Any], ...]:
+    """Every stage exit on a deal where anyone ticked a criterion, with the required
+    criteria it left unmet (the flag keeps those in its window)."""
+    from stagecoach.process.models import ExitCriterion, Stage
+    from stagecoach.strategy.selectors import checked_exits
+
+    found = checked_exits(
+        None, since=datetime.min.replace(tzinfo=UTC), until=datetime.max.replace(tzinfo=UTC)
+    )
+    if not found:
+        return ()
+    stages = dict(Stage.objects.values_list("pk", "name"))
+    texts = dict(ExitCriterion.objects.values_list("pk", "text"))
+    return tuple(
+        {
+            "deal": e.deal_id,
+            "owner_id": e.owner_id,
+            "stage_id": e.stage_id,
+            "stage": stages.get(e.stage_id, ""),
+            "left_at": e.left_at,
+            "unmet": [texts[c] for c in e.unmet],
+        }
+        for e in found
+    )
 
 
 def _expectation_frames(people: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -130,23 +130,29 @@ class CriteriaSkipped:
         return self.skipped / self.exits if self.exits else None
 
 
-def criteria_skipped_by_owner(
-    owner_ids: Iterable[int], *, since: datetime, until: datetime
-) -> dict[int, CriteriaSkipped]:
-    """Per owner: exits from an open stage with required criteria in [since, until), and
-    how many of them left at least one required criterion unmet.
+@dataclass(frozen=True)
+class CheckedExit:
+    """One exit from an open stage with required criteria, on a deal where anyone ticked
+    a criterion: who owned the deal, which stage it left and when, what was unmet."""
 
-    Only deals with at least one check count: a team that never uses the checklist is
-    not shown as skipping every criterion. An owner with no such exit is left out."""
-    ids = set(owner_ids)
-    deal_ids = set(
-        CriterionCheck.objects.filter(opportunity__owner_id__in=ids)
-        .order_by()
-        .values_list("opportunity_id", flat=True)
-        .distinct()
-    )
+    deal_id: int
+    owner_id: int
+    stage_id: int
+    left_at: datetime
+    unmet: tuple[int, ...]
+
+
+def checked_exits(
+    owner_ids: Iterable[int] | None, *, since: datetime, until: datetime
+) -> list[CheckedExit]:
+    """Stage exits in [since, until) on deals with at least one criterion check (of the
+    given owners, or everyone's with None), oldest first."""
+    checked = CriterionCheck.objects.all()
+    if owner_ids is not None:
+        checked = checked.filter(opportunity__owner_id__in=set(owner_ids))
+    deal_ids = set(checked.order_by().values_list("opportunity_id", flat=True).distinct())
     if not deal_ids:
-        return {}
+        return []
     owners = dict(Opportunity.objects.filter(pk__in=deal_ids).values_list("pk", "owner_id"))
     required: dict[int, list[int]] = {}
     for criterion_id, stage_id in ExitCriterion.objects.filter(is_required=True).values_list(
@@ -164,18 +170,35 @@ def criteria_skipped_by_owner(
         opportunity_id__in=deal_ids, criterion__isnull=False
     ).order_by("checked_at", "id"):
         checks.setdefault(check.opportunity_id, []).append(check)
-    counts: dict[int, list[int]] = {}
+    exits = []
     for deal_id, history in changes.items():
+        if owners.get(deal_id) is None:
+            continue
         history.sort(key=lambda change: change[1])
         for (stage_id, _), (_, left_at) in pairwise(history):
             criteria = required.get(stage_id)
             if stage_id not in open_stages or not criteria or not since <= left_at < until:
                 continue
-            tally = counts.setdefault(owners[deal_id], [0, 0])
-            tally[0] += 1
             deal_checks = checks.get(deal_id, [])
-            if not all(_met_at(deal_checks, c, left_at) for c in criteria):
-                tally[1] += 1
+            unmet = tuple(c for c in criteria if not _met_at(deal_checks, c, left_at))
+            exits.append(CheckedExit(deal_id, owners[deal_id], stage_id, left_at, unmet))
+    return sorted(exits, key=lambda e: (e.left_at, e.deal_id))
+
+
+def criteria_skipped_by_owner(
+    owner_ids: Iterable[int], *, since: datetime, until: datetime
+) -> dict[int, CriteriaSkipped]:
+    """Per owner: exits from an open stage with required criteria in [since, until), and
+    how many of them left at least one required criterion unmet.
+
+    Only deals with at least one check count: a team that never uses the checklist is
+    not shown as skipping every criterion. An owner with no such exit is left out."""
+    counts: dict[int, list[int]] = {}
+    for exit_ in checked_exits(list(owner_ids), since=since, until=until):
+        tally = counts.setdefault(exit_.owner_id, [0, 0])
+        tally[0] += 1
+        if exit_.unmet:
+            tally[1] += 1
     return {owner: CriteriaSkipped(exits=n, skipped=s) for owner, (n, s) in counts.items()}
 
 

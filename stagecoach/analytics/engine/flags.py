@@ -473,6 +473,63 @@ def plan_stale(ctx: Context) -> Iterator[Finding]:
     )
 
 
+@rule("criteria_unmet")
+def criteria_unmet(ctx: Context) -> Iterator[Finding]:
+    """Deals that left a stage in the window with required exit criteria unmet, on deals
+    where the checklist is used. At least STRATEGY_MIN_DEALS such deals; the stage named
+    is the one left most often with criteria unmet."""
+    facts = ctx.data.strategy
+    if facts is None or not facts.exits:
+        return
+    start, end = ctx.window.start, ctx.window.as_of
+    hits: dict[int, list[dict[str, Any]]] = {}
+    considered: dict[int, int] = {}
+    for exit_ in facts.exits:
+        if not start <= exit_["left_at"] < end:
+            continue
+        owner = exit_["owner_id"]
+        considered[owner] = considered.get(owner, 0) + 1
+        if exit_["unmet"]:
+            hits.setdefault(owner, []).append(exit_)
+    for person, _group in ctx.reps():
+        skipped = hits.get(person, [])
+        deals = sorted({e["deal"] for e in skipped})
+        if len(deals) < STRATEGY_MIN_DEALS:
+            continue
+        by_stage: dict[int, int] = {}
+        for e in skipped:
+            by_stage[e["stage_id"]] = by_stage.get(e["stage_id"], 0) + 1
+        stage_id = max(sorted(by_stage), key=lambda s: by_stage[s])
+        stage = next(e["stage"] for e in skipped if e["stage_id"] == stage_id)
+        skill, behaviour = ctx.skill_for(stage_id, "Qualification")
+        yield Finding(
+            code="criteria_unmet",
+            person_id=person,
+            severity="medium",
+            title=f"{_plural(len(deals), 'deal')} advanced with exit criteria unmet, "
+            f"most often out of {stage}",
+            evidence={
+                "deals": [
+                    {"id": e["deal"], "stage": e["stage"], "unmet": e["unmet"]}
+                    for e in skipped[:10]
+                ],
+                "count": len(skipped),
+                "n": considered[person],
+                "threshold": STRATEGY_MIN_DEALS,
+            },
+            behaviour=behaviour or "Meeting a stage's exit criteria before moving the deal on",
+            skill=skill,
+            questions=[
+                f"What did the customer confirm before these deals left {stage}?",
+                "Which of the unmet criteria would you still check now, and with whom?",
+                "Is a criterion we keep skipping one we should drop from the process map?",
+            ],
+            stage_id=stage_id,
+            stage=stage,
+            deals=deals,
+        )
+
+
 # -- deals, activity, coverage, forecast, data --------------------------------------------
 
 

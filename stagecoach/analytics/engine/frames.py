@@ -155,6 +155,9 @@ class StrategyFacts:
 
     deals: dict[int, dict[str, Any]] = field(default_factory=dict)
     users: frozenset[int] = frozenset()
+    # Stage exits on deals where anyone ticked a criterion (strategy.selectors.checked_exits):
+    # {"deal", "owner_id", "stage_id", "stage", "left_at", "unmet": [criterion text]}.
+    exits: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
