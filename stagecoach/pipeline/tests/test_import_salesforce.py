@@ -669,9 +669,10 @@ def test_junk_cells_never_crash_the_reader(amount: str, close_date: str, created
     assert export.report.table("opportunities").read == 1
     if export.opportunities:
         (record,) = export.opportunities
-        assert record.amount == parse_amount(amount)
-        assert record.close_date == parse_date(close_date)
-        assert record.created_at == parse_datetime(created, assume=UTC)
+        # The reader drops NUL characters (no database text holds them) before parsing.
+        assert record.amount == parse_amount(amount.replace("\x00", ""))
+        assert record.close_date == parse_date(close_date.replace("\x00", ""))
+        assert record.created_at == parse_datetime(created.replace("\x00", ""), assume=UTC)
     else:
         (rejected,) = export.report.rejects
         assert rejected.column in ("Amount", "CloseDate", "CreatedDate")
