@@ -657,6 +657,8 @@ def _every_url(cast) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
             "action_plan_id": 1,
             "opportunity_id": 1,
             "run_id": 1,
+            "criterion_id": 1,
+            "influence_id": 1,
         }
         urls.append((path, path.format(**ids)))
     return urls
