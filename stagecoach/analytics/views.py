@@ -6,8 +6,8 @@ helpers before anything is read."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +44,7 @@ from stagecoach.pipeline import selectors as pipeline_selectors
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.models import Stage
 from stagecoach.process.selectors import default_pipeline, open_stages
+from stagecoach.strategy.evidence import Evidence, evidence_for, evidence_rows
 
 
 def _period(request: HttpRequest) -> presenters.Period:
@@ -259,6 +260,12 @@ def team_rows(
 SELLERS_PER_PAGE = 50
 
 
+def strategy_evidence(owner_ids: Iterable[int], period: presenters.Period) -> Evidence:
+    """Deal strategy's evidence for these sellers: open deals now, closed ones in the window."""
+    start = datetime.combine(period.start, time.min, tzinfo=UTC)
+    return evidence_for(owner_ids, since=start, now=timezone.now())
+
+
 @login_required
 def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
     team = get_team_for_user(request.user, team_id)
@@ -350,12 +357,15 @@ def team_page(request: HttpRequest, team_id: int) -> HttpResponse:
         ),
         figures,
     )
+    evidence = strategy_evidence((r.pk for r in sellers), period)
     return _render(
         request,
         "analytics/team.html",
         {
             "team": team,
             "figures": shown,
+            "evidence": evidence,
+            "evidence_rows": evidence_rows(evidence),
             "flags": flag_items,
             "sub_teams": team.children.select_related("manager").order_by("name"),
             "rows": [
@@ -480,12 +490,15 @@ def person_page(request: HttpRequest, person_id: int) -> HttpResponse:
     )
     won = [o for o in closed if o.stage.kind == "won"]
     scope = scope_for(request.user)
+    evidence = strategy_evidence([person.pk], period)
     return _render(
         request,
         "analytics/person.html",
         {
             "person": person,
             "figures": shown,
+            "evidence": evidence,
+            "evidence_rows": evidence_rows(evidence),
             "flags": flag_items,
             "period": period,
             "windows": presenters.WINDOWS,

@@ -116,6 +116,11 @@ class Evidence:
     buyer_win: WinRates
 
     @property
+    def unused(self) -> bool:
+        """No plan on any of these deals, open or closed: nothing to show evidence of."""
+        return not self.with_plan.count and not self.plan_win.n_with
+
+    @property
     def empty(self) -> bool:
         return not self.with_plan.n and not self.plan_win.n_with and not self.plan_win.n_without
 
@@ -167,3 +172,32 @@ def evidence_for(owner_ids: Iterable[int], *, since: datetime, now: datetime) ->
         plan_win=WinRates(*plan),
         buyer_win=WinRates(*buyer),
     )
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    label: str
+    rates: WinRates
+
+    @property
+    def difference_text(self) -> str:
+        """ "+12 pts (−3 to +27): no clear difference", or why there is no figure."""
+        interval = self.rates.difference_interval
+        if not self.rates.enough or interval is None or self.rates.difference is None:
+            return f"not enough data: at least {MIN_CLOSED} closed deals on each side"
+        low, high = interval
+        return (
+            f"{_points(self.rates.difference)} ({_points(low)} to {_points(high)}): "
+            f"{self.rates.verdict}"
+        )
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:+.0f} pts".replace("-", "−")
+
+
+def evidence_rows(evidence: Evidence) -> list[EvidenceRow]:
+    return [
+        EvidenceRow("With a pursuit plan", evidence.plan_win),
+        EvidenceRow("With the economic buyer identified", evidence.buyer_win),
+    ]
