@@ -21,6 +21,7 @@ from stagecoach.coaching.models import MISSED_AFTER, Commitment, Session
 from stagecoach.coaching.services import coached_reps_by_manager
 from stagecoach.development.health.thresholds import BANDS, Band, band_index
 from stagecoach.development.models import DevelopmentPlan
+from stagecoach.strategy.selectors import CriteriaSkipped, criteria_skipped_by_owner
 
 WEEK_CHOICES = (4, 8, 13)
 DEFAULT_WEEKS = 8
@@ -146,10 +147,19 @@ class Adherence:
     skipped: int  # deals that went past a required stage without entering it
     process_skip_flags: int
     reps_with_data: int
+    # Stage exits on deals where the exit-criteria checklist is used, in the analytics
+    # window, and how many left a required criterion unmet (0 and 0: checklist unused).
+    exits: int = 0
+    criteria_skipped: int = 0
+    criteria_unmet_flags: int = 0
 
     @property
     def skipped_share(self) -> Share:
         return Share(self.skipped, self.deals)
+
+    @property
+    def criteria_skipped_share(self) -> Share:
+        return Share(self.criteria_skipped, self.exits)
 
 
 @dataclass(frozen=True)
@@ -445,15 +455,23 @@ def _process_figures_by_manager(
             )
         for person_id, code, n in (
             analytics.flags_for(everyone, as_of=as_of, window_days=DEFAULT_WINDOW_DAYS)
-            .filter(code__in=["process_skip", "stale_data"])
+            .filter(code__in=["process_skip", "stale_data", "criteria_unmet"])
             .order_by()
             .values("person_id", "code")
             .annotate(n=Count("id"))
             .values_list("person_id", "code", "n")
         ):
             flags[person_id][code] = n
+    skipped_criteria: dict[int, CriteriaSkipped] = {}
+    if as_of is not None and everyone:
+        until = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+        skipped_criteria = criteria_skipped_by_owner(
+            everyone, since=until - timedelta(days=DEFAULT_WINDOW_DAYS), until=until
+        )
     return {
-        manager_id: _process_figures(ids, data, flags, as_of=as_of, refreshed_at=refreshed_at)
+        manager_id: _process_figures(
+            ids, data, flags, skipped_criteria, as_of=as_of, refreshed_at=refreshed_at
+        )
         for manager_id, ids in rep_ids.items()
     }
 
@@ -462,11 +480,15 @@ def _process_figures(
     rep_ids: Sequence[int],
     data: Mapping[int, Mapping[str, Any]],
     flags: Mapping[int, Mapping[str, int]],
+    skipped_criteria: Mapping[int, CriteriaSkipped],
     *,
     as_of: date | None,
     refreshed_at: datetime | None,
 ) -> tuple[Adherence, Freshness]:
     deals = skipped = open_deals = stale = past = skip_flags = stale_flags = with_data = 0
+    exits = sum(skipped_criteria[pk].exits for pk in rep_ids if pk in skipped_criteria)
+    criteria_skipped = sum(skipped_criteria[pk].skipped for pk in rep_ids if pk in skipped_criteria)
+    criteria_flags = sum(flags.get(pk, {}).get("criteria_unmet", 0) for pk in rep_ids)
     for pk in rep_ids:
         skip_flags += flags.get(pk, {}).get("process_skip", 0)
         stale_flags += flags.get(pk, {}).get("stale_data", 0)
@@ -488,6 +510,9 @@ def _process_figures(
             skipped=skipped,
             process_skip_flags=skip_flags,
             reps_with_data=with_data,
+            exits=exits,
+            criteria_skipped=criteria_skipped,
+            criteria_unmet_flags=criteria_flags,
         ),
         Freshness(
             as_of=as_of,
