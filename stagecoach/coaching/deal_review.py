@@ -26,7 +26,13 @@ from stagecoach.coaching import selectors
 from stagecoach.coaching.models import Commitment, Session, SessionItem
 from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.selectors import stage_phases
-from stagecoach.strategy.forms import PlanChangeForm, apply_changes, current_plan, plan_form
+from stagecoach.strategy.forms import (
+    PlanChangeForm,
+    apply_changes,
+    current_plan,
+    form_problems,
+    plan_form,
+)
 from stagecoach.strategy.gaps import DealGaps, gaps_for
 from stagecoach.strategy.models import PursuitPlan
 from stagecoach.strategy.selectors import get_opportunity_to_check
@@ -165,10 +171,5 @@ def change_plan(request: HttpRequest, session_id: int) -> HttpResponse:
         else:
             messages.info(request, "Nothing in the plan changed.")
     else:
-        problems = "; ".join(
-            f"{form.fields[name].label or name if name in form.fields else 'Plan'}: "
-            + " ".join(str(error) for error in errors)
-            for name, errors in form.errors.items()
-        )
-        messages.error(request, f"The plan was not changed. {problems}")
+        messages.error(request, f"The plan was not changed. {form_problems(form)}")
     return redirect(reverse("session", args=[session.pk]) + "#pursuit-plan")

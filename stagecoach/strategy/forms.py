@@ -118,3 +118,12 @@ class InfluenceForm(forms.ModelForm[Influence]):
         super().__init__(*args, **kwargs)
         self.fields["role"].queryset = BuyingRole.objects.all()  # type: ignore[attr-defined]
         self.fields["role"].empty_label = "No role yet"  # type: ignore[attr-defined]
+
+
+def form_problems(form: forms.BaseForm) -> str:
+    """A refused form's errors in one line for a message: "Field: what is wrong; …"."""
+    return "; ".join(
+        f"{form.fields[name].label or name if name in form.fields else 'Form'}: "
+        + " ".join(str(error) for error in errors)
+        for name, errors in form.errors.items()
+    )

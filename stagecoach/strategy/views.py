@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,7 +13,13 @@ from django.views.decorators.http import require_POST
 from stagecoach.accounts.models import User
 from stagecoach.pipeline.selectors import get_opportunity_for_user
 from stagecoach.process.models import ExitCriterion
-from stagecoach.strategy.forms import InfluenceForm, apply_changes, current_plan, plan_form
+from stagecoach.strategy.forms import (
+    InfluenceForm,
+    apply_changes,
+    current_plan,
+    form_problems,
+    plan_form,
+)
 from stagecoach.strategy.models import Influence, PlanRevision
 from stagecoach.strategy.selectors import get_opportunity_to_check
 from stagecoach.strategy.services import check_criterion, save_plan
@@ -52,14 +57,6 @@ def _back(opportunity_id: int, anchor: str) -> HttpResponse:
     return redirect(reverse("deal", args=[opportunity_id]) + anchor)
 
 
-def _form_problems(form: forms.BaseForm) -> str:
-    return "; ".join(
-        f"{form.fields[name].label or name if name in form.fields else 'Form'}: "
-        + " ".join(str(error) for error in errors)
-        for name, errors in form.errors.items()
-    )
-
-
 @login_required
 @require_POST
 def influence_add(request: HttpRequest, opportunity_id: int) -> HttpResponse:
@@ -74,7 +71,7 @@ def influence_add(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         influence.save()
         messages.success(request, f"{influence.name} added.")
     else:
-        messages.error(request, f"Not added. {_form_problems(form)}")
+        messages.error(request, f"Not added. {form_problems(form)}")
     return _back(opportunity.pk, "#buying-influences")
 
 
@@ -103,7 +100,7 @@ def influence_edit(request: HttpRequest, opportunity_id: int, influence_id: int)
         influence.save()
         messages.success(request, f"{influence.name} updated.")
     else:
-        messages.error(request, f"Not changed. {_form_problems(form)}")
+        messages.error(request, f"Not changed. {form_problems(form)}")
     return _back(opportunity_id, "#buying-influences")
 
 
@@ -144,7 +141,7 @@ def plan_save(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         else:
             messages.info(request, "Nothing in the plan changed.")
     else:
-        messages.error(request, f"The plan was not changed. {_form_problems(form)}")
+        messages.error(request, f"The plan was not changed. {form_problems(form)}")
     return _back(opportunity.pk, "#pursuit-plan")
 
 
