@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from stagecoach.accounts.models import Person
@@ -31,7 +32,7 @@ from stagecoach.pipeline.selectors import real_opportunity_filter
 from stagecoach.process.models import Skill, Stage, StageKind
 from stagecoach.process.selectors import stage_phases
 from stagecoach.strategy.gaps import DealGaps, gaps_for
-from stagecoach.strategy.models import PursuitPlan
+from stagecoach.strategy.models import NextStep, PursuitPlan
 
 DEFAULT_MINUTES = 30
 FOCUS_MINUTES_MIN = 8
@@ -179,7 +180,11 @@ def _follow_up(commitments: list[Commitment], today: date) -> AgendaItem:
 
 def _focus(flag: Flag, phases: dict[int, str]) -> AgendaItem:
     stage_names = dict(Stage.objects.values_list("id", "name"))
-    deal_names = dict(Opportunity.objects.filter(id__in=flag.deals).values_list("id", "name"))
+    # One query whether or not the flag names deals (an empty list would skip it), so an
+    # agenda costs the same whichever flag leads it.
+    deal_names = dict(
+        Opportunity.objects.filter(id__in=flag.deals or [0]).values_list("id", "name")
+    )
     skill = Skill.objects.filter(name=flag.skill).first() if flag.skill else None
     where = f" at {stage_names[flag.stage_id]}" if flag.stage_id in stage_names else ""
     title = flag.behaviour or flag.title
@@ -213,6 +218,7 @@ def _deal(
     next_stage: dict[int, str],
     now: datetime,
     gaps: DealGaps | None = None,
+    plan: list[str] | None = None,
 ) -> AgendaItem:
     """An early-stage deal to plan, not to report on: its pursuit plan as it stands and
     the questions its gaps raise first, then the usual strategy questions."""
@@ -226,7 +232,7 @@ def _deal(
     ]
     if criteria:
         detail.append("To leave the stage: " + "; ".join(criteria))
-    detail.extend(_plan_lines(opportunity, now))
+    detail.extend(plan or [])
     nxt = next_stage.get(opportunity.stage_id, "the next stage")
     asked = list(gaps.questions) if gaps else []
     generic = [q.format(next=nxt) for q in DEAL_QUESTIONS]
@@ -252,17 +258,34 @@ def _deal(
     )
 
 
-def _plan_lines(opportunity: Opportunity, now: datetime) -> list[str]:
-    """The pursuit plan in two lines: its objective and its next open step."""
-    plan = PursuitPlan.objects.filter(opportunity=opportunity).first()
-    if plan is None:
-        return ["Pursuit plan: none yet"]
-    lines = [f"Plan objective: {plan.objective}" if plan.objective else "Plan: no objective"]
-    step = plan.steps.filter(done_at__isnull=True).order_by("due", "order").first()
-    if step is not None:
-        when = f" by {step.due:%-d %b}" if step.due else " (no date)"
-        late = " (overdue)" if step.due and step.due < now.date() else ""
-        lines.append(f"Next step: {step.text}{when}{late}")
+def plan_lines(opportunities: list[Opportunity], now: datetime) -> dict[int, list[str]]:
+    """Each deal's pursuit plan in two lines, its objective and its next open step, from
+    two queries whatever the number of deals."""
+    ids = [o.pk for o in opportunities]
+    plans = dict(
+        PursuitPlan.objects.filter(opportunity_id__in=ids).values_list(
+            "opportunity_id", "objective"
+        )
+    )
+    steps: dict[int, NextStep] = {}
+    for step in (
+        NextStep.objects.filter(plan__opportunity_id__in=ids, done_at__isnull=True)
+        .select_related("plan")
+        .order_by(F("due").asc(nulls_last=True), "order", "id")
+    ):
+        steps.setdefault(step.plan.opportunity_id, step)
+    lines: dict[int, list[str]] = {}
+    for deal_id in ids:
+        if deal_id not in plans:
+            lines[deal_id] = ["Pursuit plan: none yet"]
+            continue
+        objective = plans[deal_id]
+        lines[deal_id] = [f"Plan objective: {objective}" if objective else "Plan: no objective"]
+        first = steps.get(deal_id)
+        if first is not None:
+            when = f" by {first.due:%-d %b}" if first.due else " (no date)"
+            late = " (overdue)" if first.due and first.due < now.date() else ""
+            lines[deal_id].append(f"Next step: {first.text}{when}{late}")
     return lines
 
 
@@ -372,7 +395,8 @@ def build_agenda(
 
     chosen = early_deals(rep, phases, now=now)
     gaps = gaps_for(chosen, now=now)
-    deals = [_deal(o, phases, next_stage, now, gaps.get(o.pk)) for o in chosen]
+    plans = plan_lines(chosen, now)
+    deals = [_deal(o, phases, next_stage, now, gaps.get(o.pk), plans.get(o.pk)) for o in chosen]
     if not deals:
         notes.append("No real early-stage deals to plan: the pipeline criteria leave none.")
 

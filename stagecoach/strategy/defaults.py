@@ -40,12 +40,12 @@ ROLES = [
 ]
 
 
-def ensure_default_roles() -> None:
+def ensure_default_roles(using: str = "default") -> None:
     """Add the default roles when there are none at all (a fresh or flushed database);
     a list ops have edited is left alone."""
-    if BuyingRole.objects.exists():
+    if BuyingRole.objects.using(using).exists():
         return
-    BuyingRole.objects.bulk_create(
+    BuyingRole.objects.using(using).bulk_create(
         BuyingRole(
             key=key,
             name=name,

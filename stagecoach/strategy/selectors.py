@@ -17,6 +17,8 @@ from stagecoach.strategy.models import (
     BuyingRole,
     CriterionCheck,
     Influence,
+    NextStep,
+    PlanResource,
     PlanRevision,
     PursuitPlan,
 )
@@ -216,6 +218,8 @@ class DealStrategy:
     influences: list[Influence]
     coverage: list[RoleCoverage]
     plan: PursuitPlan | None
+    steps: list[NextStep]
+    resources: list[PlanResource]
     revisions: list[PlanRevision]
     gaps: DealGaps | None
     objective_prompt: str
@@ -236,20 +240,26 @@ def deal_strategy(opportunity: Opportunity, *, now: datetime) -> DealStrategy:
         )
         for role in BuyingRole.objects.all()
     ]
+    # The same queries whether or not the deal has a plan, so the page costs the same.
     plan = (
         PursuitPlan.objects.filter(opportunity=opportunity)
         .select_related("updated_by", "stage")
-        .prefetch_related("steps", "resources")
         .first()
     )
-    revisions = (
-        list(plan.revisions.select_related("saved_by", "stage")[:20]) if plan is not None else []
+    steps = list(NextStep.objects.filter(plan__opportunity=opportunity))
+    resources = list(PlanResource.objects.filter(plan__opportunity=opportunity))
+    revisions = list(
+        PlanRevision.objects.filter(plan__opportunity=opportunity).select_related(
+            "saved_by", "stage"
+        )[:20]
     )
     prompt, questions = template_for(opportunity.stage, phase)
     return DealStrategy(
         influences=influences,
         coverage=coverage,
         plan=plan,
+        steps=steps,
+        resources=resources,
         revisions=revisions,
         gaps=gaps,
         objective_prompt=prompt,
