@@ -82,7 +82,9 @@ def _money(value: Any) -> str:
 def flag_views(flags: list[Flag]) -> list[dict[str, Any]]:
     """Each flag with its evidence in sentences and the deals it names, to link them."""
     stage_names = dict(Stage.objects.values_list("id", "name"))
-    deal_ids = {deal for flag in flags for deal in flag.deals}
+    # One query whether or not a flag names deals (an empty list would skip it), so a
+    # page costs the same whichever flags it shows.
+    deal_ids = {deal for flag in flags for deal in flag.deals} or {0}
     deal_names = dict(Opportunity.objects.filter(id__in=deal_ids).values_list("id", "name"))
     return [
         {
