@@ -28,18 +28,13 @@ from stagecoach.pipeline.models import Opportunity
 from stagecoach.process.selectors import stage_phases
 from stagecoach.strategy.forms import (
     PlanChangeForm,
-    apply_changes,
-    current_plan,
     form_problems,
     plan_form,
 )
 from stagecoach.strategy.gaps import DealGaps, gaps_for
 from stagecoach.strategy.models import PursuitPlan
 from stagecoach.strategy.selectors import get_opportunity_to_check
-from stagecoach.strategy.services import (
-    PlanData,
-    save_plan,
-)
+from stagecoach.strategy.services import PlanData, new_step_change, save_plan
 
 REVIEW_MINUTES = 20
 DEFAULT_DUE = timedelta(days=7)
@@ -94,9 +89,9 @@ def log_plan_changes(
         _, changes = save_plan(
             opportunity, new, by=by, at=now, summary=f"Deal review with {session.manager.name}"
         )
+        # A new step's commitment is due when the step is.
         dues = {
-            f"New next step: {s.text}{f' ({s.owner})' if s.owner else ''}"
-            f"{f' by {s.due.isoformat()}' if s.due else ' (no date)'}": s.due
+            new_step_change(s.text, s.owner, s.due.isoformat() if s.due else None): s.due
             for s in new.steps
         }
         return [
@@ -160,9 +155,7 @@ def change_plan(request: HttpRequest, session_id: int) -> HttpResponse:
     if form.is_valid():
         now = timezone.now()
         assert isinstance(request.user, User)
-        new = apply_changes(
-            current_plan(opportunity), form.cleaned_data, timezone.localtime(now).date()
-        )
+        new = form.changed_plan(opportunity, timezone.localtime(now).date())
         made = log_plan_changes(session, opportunity, new, by=request.user, now=now)
         if made:
             messages.success(

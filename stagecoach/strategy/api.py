@@ -23,7 +23,7 @@ from stagecoach.pipeline.selectors import get_opportunity_for_user
 from stagecoach.process.models import ExitCriterion
 from stagecoach.strategy.forms import InfluenceForm
 from stagecoach.strategy.gaps import gaps_for
-from stagecoach.strategy.models import Influence, PursuitPlan
+from stagecoach.strategy.models import BuyingRole, Influence, PursuitPlan
 from stagecoach.strategy.selectors import checklist
 from stagecoach.strategy.services import (
     PlanData,
@@ -285,8 +285,6 @@ def list_influences(request: HttpRequest, opportunity_id: int) -> list[dict[str,
 
 
 def _form_data(body: InfluenceWrite, base: Influence | None) -> dict[str, Any]:
-    from stagecoach.strategy.models import BuyingRole
-
     data: dict[str, Any] = {
         name: getattr(base, name) if base is not None else ""
         for name in ("name", "title", "email", "note")

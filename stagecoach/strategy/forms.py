@@ -53,6 +53,10 @@ class PlanChangeForm(forms.Form):
             self.add_error("resource_kind", "Say what kind of help.")
         return data
 
+    def changed_plan(self, opportunity: Opportunity, today: date) -> PlanData:
+        """The deal's plan as it stands with this (valid) form's changes on top."""
+        return apply_changes(current_plan(opportunity), self.cleaned_data, today)
+
 
 def current_plan(opportunity: Opportunity) -> PlanData:
     plan = PursuitPlan.objects.filter(opportunity=opportunity).first()

@@ -98,6 +98,13 @@ def plan_data(plan: PursuitPlan) -> PlanData:
     )
 
 
+def new_step_change(text: str, owner: str, due: str | None) -> str:
+    """The change a new next step makes: "New next step: Call the CFO (Alice) by 2030-01-02"."""
+    who = f" ({owner})" if owner else ""
+    when = f" by {due}" if due else " (no date)"
+    return f"New next step: {text}{who}{when}"
+
+
 def describe_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
     """What one save changed, in words a commitment can carry ("New next step: …")."""
     before = before or PlanData().content()
@@ -118,10 +125,8 @@ def describe_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> li
     old_steps = {(s["text"], s["due"]): s for s in before.get("steps", [])}
     for step in after["steps"]:
         previous = old_steps.get((step["text"], step["due"]))
-        due = f" by {step['due']}" if step["due"] else " (no date)"
-        owner = f" ({step['owner']})" if step["owner"] else ""
         if previous is None:
-            changes.append(f"New next step: {step['text']}{owner}{due}")
+            changes.append(new_step_change(step["text"], step["owner"], step["due"]))
         elif step["done_at"] and not previous["done_at"]:
             changes.append(f"Done: {step['text']}")
     old_resources = {(r["kind"], r["detail"]): r for r in before.get("resources", [])}

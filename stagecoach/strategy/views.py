@@ -15,8 +15,6 @@ from stagecoach.pipeline.selectors import get_opportunity_for_user
 from stagecoach.process.models import ExitCriterion
 from stagecoach.strategy.forms import (
     InfluenceForm,
-    apply_changes,
-    current_plan,
     form_problems,
     plan_form,
 )
@@ -132,9 +130,7 @@ def plan_save(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     if form.is_valid():
         now = timezone.now()
         assert isinstance(request.user, User)
-        new = apply_changes(
-            current_plan(opportunity), form.cleaned_data, timezone.localtime(now).date()
-        )
+        new = form.changed_plan(opportunity, timezone.localtime(now).date())
         _, changes = save_plan(opportunity, new, by=request.user, at=now)
         if changes:
             messages.success(request, "Plan saved: " + "; ".join(changes))
