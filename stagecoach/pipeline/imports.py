@@ -22,10 +22,10 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 
 from stagecoach.accounts.models import User
 from stagecoach.lib import heartbeat, locks
+from stagecoach.lib.filenames import stored_upload_name
 from stagecoach.pipeline.importers import AUTO, reader_class
 from stagecoach.pipeline.importers.base import ImportFileError, Reader
 from stagecoach.pipeline.importers.csvutil import DAY_FIRST, CsvFile, date_order
@@ -320,9 +320,15 @@ def _run(
         if day_first is not None:
             DAY_FIRST.reset(day_first)
 
-    outcome.rejects_files = report.write_rejects(folder)
-    if stage_map is not None:
-        outcome.mapping_file = stage_map.write_mapping(folder / "stage_mapping.csv")
+    # The outcome is settled; a file that can't be written beside it (a full disk)
+    # is reported as such and never turns a committed import into a failed one.
+    try:
+        outcome.rejects_files = report.write_rejects(folder)
+        if stage_map is not None:
+            outcome.mapping_file = stage_map.write_mapping(folder / "stage_mapping.csv")
+    except OSError as exc:
+        logger.exception("import %s: could not write its rejects or stage mapping", run.pk)
+        report.warn(f"the rejects and stage mapping files could not be written: {exc.strerror}")
     outcome.seconds = time.monotonic() - started
     run.finished_at = timezone.now()
     run.counts = {name: counts.as_dict() for name, counts in sorted(report.counts.items())}
@@ -424,7 +430,7 @@ def queue_upload(
     export = folder / "export"
     export.mkdir(parents=True)
     for upload in files:
-        target = export / get_valid_filename(Path(upload.name or "upload.csv").name)
+        target = export / stored_upload_name(upload.name)
         with target.open("wb") as handle:
             for chunk in upload.chunks():
                 handle.write(chunk)
@@ -432,9 +438,7 @@ def queue_upload(
         with (folder / "mapping.csv").open("wb") as handle:
             for chunk in mapping.chunks():
                 handle.write(chunk)
-    stored = (
-        export / get_valid_filename(Path(files[0].name or "").name) if len(files) == 1 else export
-    )
+    stored = export / stored_upload_name(files[0].name) if len(files) == 1 else export
     run.stored_path = str(stored)
     run.save(update_fields=["stored_path"])
     # Enqueue only once the run row is visible to the worker.

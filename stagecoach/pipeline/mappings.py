@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils.text import get_valid_filename
 
 from stagecoach.accounts.models import User
+from stagecoach.lib.filenames import stored_upload_name
 from stagecoach.pipeline.importers.base import ImportFileError
 from stagecoach.pipeline.importers.loader import Loader
 from stagecoach.pipeline.importers.mapped import MappedReader, Mapping
@@ -81,7 +81,7 @@ def stash_upload(files: list[UploadedFile], *, stage_mapping: UploadedFile | Non
             for chunk in stage_mapping.chunks():
                 handle.write(chunk)
     for upload in files:
-        target = export / get_valid_filename(Path(upload.name or "upload.csv").name)
+        target = export / stored_upload_name(upload.name)
         with target.open("wb") as handle:
             for chunk in upload.chunks():
                 handle.write(chunk)

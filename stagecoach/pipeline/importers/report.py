@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stagecoach.lib.csvexport import defused
+from stagecoach.lib.filenames import fitting
 
 MAX_KEPT_WARNINGS = 500
 # Values inside a reason ('GTXPro', line 12) vary row by row; the reason's shape does not.
@@ -189,7 +190,7 @@ class ImportReport:
             by_file[reject.file].append(reject)
         written: list[Path] = []
         for file, rejects in sorted(by_file.items()):
-            path = folder / f"{Path(file).stem or 'import'}.rejects.csv"
+            path = folder / fitting(Path(file).stem or "import", ".rejects.csv")
             header = self.headers.get(file, [])
             with path.open("w", newline="", encoding="utf-8") as handle:
                 out = csv.writer(handle)

@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from stagecoach.pipeline.imports import run_files
 from stagecoach.pipeline.models import ImportRun, Opportunity
 from stagecoach.pipeline.tests.test_import_canonical import small_export, write
 from stagecoach.pipeline.tests.test_import_outcome import add_deals
@@ -192,3 +193,31 @@ def test_the_import_page_names_each_stages_kind_and_why(
     assert "Stages (6)" in page
     row = page[page.index("<td>Dead Deals") :].split("</tr>")[0]
     assert ">lost<" in row and "Is closed lost" in row
+
+
+@pytest.mark.parametrize("length", [100, 251, 255, 400])
+def test_a_long_upload_name_is_imported_and_logged_as_it_went(
+    cast, login, tmp_path: Path, run_on_commit, length: int
+) -> None:  # type: ignore[no-untyped-def]
+    # A file name at the file system's 255-byte limit still leaves room for the
+    # files an import writes beside it (its rejects): the log says what went in.
+    from stagecoach.pipeline.tests.test_import_stage_kinds import write_export
+
+    path = write_export(tmp_path / "deals.csv")
+    with path.open("a") as handle:
+        handle.write("9999,Bad deal,Closed Won,not a date,Ann Owner,-5,also not,Sales Pipeline\n")
+    name = "x" * (length - len(".csv")) + ".csv"
+    client = login(cast.otto)
+    with run_on_commit():
+        client.post(
+            reverse("imports"),
+            {"format": "hubspot", "export": [SimpleUploadedFile(name, path.read_bytes())]},
+        )
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.PARTIAL, run.error
+    assert run.reject_count == 1 and Opportunity.objects.exists()
+    page = client.get(reverse("import_detail", args=[run.pk])).content.decode()
+    rejects = [n for n in run_files(run) if n.endswith(".rejects.csv")]
+    assert len(rejects) == 1 and rejects[0] in page
+    download = client.get(reverse("import_file", args=[run.pk, rejects[0]]))
+    assert download.status_code == 200
