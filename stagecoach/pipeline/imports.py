@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from stagecoach.accounts.models import User
@@ -291,7 +292,7 @@ def _run(
                 for (pipeline, name), rows in stage_map.unknown.items():
                     where = f" (pipeline {pipeline!r})" if pipeline else ""
                     report.warn(
-                        f"unknown stage {name!r}{where}: {rows:,} rows rejected; map it in "
+                        f"unknown stage {name!r}{where}: {rows:,} row{pluralize(rows)} rejected; map it in "
                         "the stage mapping file and import again"
                     )
                 problem = unusable(report, name=path.name, max_rejects=max_rejects)

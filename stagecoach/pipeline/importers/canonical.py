@@ -413,6 +413,7 @@ class CanonicalReader(Reader):
             required=("opportunity_id", "stage"),
             times={"changed_at": "changed_at"},
             defaults={"pipeline": ""},
+            keep_raw=True,  # a change from the future is rejected as written
         )
 
     def field_changes(self) -> Iterator[FieldChangeRecord]:

@@ -36,6 +36,7 @@ def load_stage_changes(loader: Loader) -> None:
     fresh = not StageChange.objects.filter(opportunity__source=loader.source).exists()
     table = StageChange._meta.db_table
     types = ("int8", "int8", "timestamptz")
+    latest = loader.latest_change
     with (
         DirectInsert(table, columns, types=types)
         if fresh
@@ -62,6 +63,16 @@ def load_stage_changes(loader: Loader) -> None:
                 raw=record.raw,
             )
             if stage is None:
+                continue
+            if record.changed_at > latest:
+                loader.report.reject(
+                    table="stage_changes",
+                    file=record.file,
+                    line=record.line,
+                    column="changed_at",
+                    reason=loader.future_change_reason(record.changed_at),
+                    row=record.raw,
+                )
                 continue
             staging.add((opp_id, stage.pk, loader.db_time(record.changed_at)))
             moved.add(opp_id)
@@ -267,6 +278,7 @@ def load_stage_change_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> No
     fresh = not StageChange.objects.filter(opportunity__source=loader.source).exists()
     moved: set[int] = set()
     columns = ("opportunity_id", "stage_id", "changed_at")
+    latest = loader.latest_change
     with FrameWriter(StageChange._meta.db_table, columns, fresh=fresh) as writer:
         for chunk in chunks:
             frame = _with_opportunities(loader, chunk.frame)
@@ -299,7 +311,17 @@ def load_stage_change_frames(loader: Loader, chunks: Iterator[FrameChunk]) -> No
                 column="stage",
                 reason=lambda row: loader.unknown_stage_reason(row["pipeline"], row["stage"]),
             )
-            good = frame.filter(pl.col("opp").is_not_null() & pl.col("stage_id").is_not_null())
+            known = frame.filter(pl.col("opp").is_not_null() & pl.col("stage_id").is_not_null())
+            future = pl.col("changed_at") > pl.lit(latest)
+            reject_rows(
+                loader,
+                chunk,
+                known.filter(future),
+                table="stage_changes",
+                column="changed_at",
+                reason=lambda row: loader.future_change_reason(row["changed_at"]),
+            )
+            good = known.filter(~future)
             writer.add(good.select(pl.col("opp").alias("opportunity_id"), "stage_id", "changed_at"))
             moved.update(good["opp"].unique().to_list())
             loader.tick(chunk.frame.height)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 from typing import Any, TypeVar
@@ -47,6 +47,8 @@ MAX_QUOTA = Decimal(10) ** 12
 # Rates: max_digits=18, decimal_places=8; a rate that rounds to zero divides by zero.
 MAX_RATE = Decimal(10) ** 10
 MIN_RATE = Decimal("0.00000001")
+# A change dated up to a day after the export is a time zone or a clock, not the future.
+FUTURE_SLACK = timedelta(days=1)
 
 
 def batched(items: Iterator[T], size: int) -> Iterator[list[T]]:
@@ -139,6 +141,19 @@ class Loader:
             self._last_report = now
             total = max(self._total, self._done)
             self.progress("Importing rows", total if force else self._done, total)
+
+    @property
+    def latest_change(self) -> datetime:
+        """The latest a change can have happened: when the export was made (or this
+        import, when that is unknown), with a day's slack for time zones and clocks."""
+        return self.export_time.at + FUTURE_SLACK
+
+    def future_change_reason(self, at: datetime) -> str:
+        made = "made" if self.export_time.known else "imported"
+        return (
+            f"changed_at {at:%Y-%m-%d %H:%M} is after the export was {made} "
+            f"({self.export_time.at:%Y-%m-%d}): a change cannot come from the future"
+        )
 
     def db_time(self, moment: datetime) -> Any:
         """A datetime for the staging tables: psycopg takes it as is; SQLite wants
@@ -851,6 +866,39 @@ class Loader:
                     [at, self.source, at],
                 )
             self._repair_impossible_times(cursor, opp, sc)
+            self._report_contradicting_history(cursor, opp, sc)
+
+    def _report_contradicting_history(self, cursor: Any, opp: str, sc: str) -> None:
+        """Say so when a deal's history contradicts its row. The row is the CRM's
+        current state and is what counts (a deal the history calls won but the row
+        shows open is open); the history is kept as written."""
+        latest = f"(SELECT MAX(h2.changed_at) FROM {sc} h2 WHERE h2.opportunity_id = o.id)"  # noqa: S608
+        checks = (
+            (
+                f"EXISTS (SELECT 1 FROM {sc} h WHERE h.opportunity_id = o.id) AND NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM {sc} h WHERE h.opportunity_id = o.id "
+                f"AND h.stage_id = o.stage_id AND h.changed_at = {latest})",
+                ("deal's latest stage change is", "deals' latest stage changes are"),
+                "to another stage than the one the deal is in; each counts at the stage "
+                "its row gives",
+            ),
+            (
+                f"o.closed_at IS NOT NULL AND {latest} > o.closed_at",
+                ("closed deal has", "closed deals have"),
+                "stage changes after it closed; each keeps its close, and the later "
+                "changes are kept as history",
+            ),
+        )
+        for where, (one, many), what in checks:
+            cursor.execute(
+                f"SELECT o.source_id FROM {opp} o WHERE o.source = %s AND {where} "  # noqa: S608
+                "ORDER BY o.source_id",
+                [self.source],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+                self.report.warn(f"{len(ids):,} {one if len(ids) == 1 else many} {what} ({shown})")
 
     def _repair_impossible_times(self, cursor: Any, opp: str, sc: str) -> None:
         """No deal moves or closes before it exists. History dated before a deal's
@@ -864,8 +912,9 @@ class Loader:
         moved = cursor.fetchone()[0]
         if moved:
             cursor.execute(f"UPDATE {opp} SET created_at = {first} WHERE {early}", [self.source])  # noqa: S608
+            deals = "deal has" if moved == 1 else "deals have"
             self.report.warn(
-                f"{moved:,} deals have stage history from before their creation date: each "
+                f"{moved:,} {deals} stage history from before the creation date: each "
                 "is taken as created at its first stage change"
             )
         late = "source = %s AND closed_at IS NOT NULL AND closed_at < created_at"
@@ -886,8 +935,9 @@ class Loader:
         closed = cursor.fetchone()[0]
         cursor.execute(f"UPDATE {opp} SET closed_at = created_at WHERE {late}", [self.source])  # noqa: S608
         if closed:
+            deals = "deal closes before it was" if closed == 1 else "deals close before they were"
             self.report.warn(
-                f"{closed:,} deals close before they were created (a close date earlier than "
+                f"{closed:,} {deals} created (a close date earlier than "
                 "the creation date): each is taken as closed when it was created"
             )
 

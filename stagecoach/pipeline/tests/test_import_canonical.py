@@ -705,8 +705,8 @@ def test_no_deal_moves_or_closes_before_it_exists(tmp_path: Path) -> None:
     assert deals["m2"].closed_at == deals["m2"].created_at
     assert deals["m3"].closed_at == deals["m3"].created_at
     warnings = outcome.report.warnings
-    assert any(w.startswith("1 deals have stage history from before") for w in warnings)
-    assert any(w.startswith("1 deals close before they were created") for w in warnings)
+    assert any(w.startswith("1 deal has stage history from before") for w in warnings)
+    assert any(w.startswith("1 deal closes before it was created") for w in warnings)
     for deal in deals.values():
         assert deal.closed_at is None or deal.closed_at >= deal.created_at
     # Importing the same files again changes nothing.
@@ -715,6 +715,43 @@ def test_no_deal_moves_or_closes_before_it_exists(tmp_path: Path) -> None:
     assert Opportunity.objects.get(source_id="m1").created_at == datetime(
         2026, 1, 15, 9, tzinfo=UTC
     )
+
+
+@pytest.mark.parametrize("careful", [False, True])
+def test_history_that_contradicts_itself_or_comes_from_the_future_is_reported(
+    tmp_path: Path, careful: bool
+) -> None:
+    folder = small_export(tmp_path / "in")
+    with (folder / "stage_changes.csv").open("a", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["o2", "Won", "2026-03-01T09:00:00+00:00"])  # the row says open
+        out.writerow(["o1", "Lead", "2026-03-05T09:00:00+00:00"])  # after it was won
+        out.writerow(["o5", "Lead", "2099-01-01T09:00:00+00:00"])  # from the future
+        if careful:  # one unusual cell sends the file through the row-by-row reader
+            out.writerow(["o5", "Demo", "2026-02-10 09:00"])
+    outcome = run_import(format_name="canonical", path=folder)
+    assert outcome.run.status == "partial", outcome.run.error
+    (future,) = outcome.report.rejects
+    assert (future.file, future.column) == ("stage_changes.csv", "changed_at")
+    assert future.line == 11 and "cannot come from the future" in future.reason
+    assert future.row == ["o5", "Lead", "2099-01-01T09:00:00+00:00"]
+    assert not StageChange.objects.filter(changed_at__year=2099).exists()
+    warnings = outcome.report.warnings
+    assert "2 deals' latest stage changes are to another stage than the one the deal is in" in (
+        " ".join(warnings)
+    )
+    assert any(w.endswith("(o1, o2)") for w in warnings)
+    assert any(w.startswith("1 closed deal has stage changes after it closed") for w in warnings)
+    # The row is the CRM's current state: o2 is open, o1 won when its history said so.
+    deals = {o.source_id: o for o in Opportunity.objects.select_related("stage")}
+    assert deals["o2"].stage.kind == "open" and deals["o2"].closed_at is None
+    assert deals["o1"].closed_at == datetime(2026, 2, 25, 9, tzinfo=UTC)
+
+
+def test_consistent_history_raises_no_warning(tmp_path: Path) -> None:
+    outcome = run_import(format_name="canonical", path=small_export(tmp_path / "in"))
+    assert not [w for w in outcome.report.warnings if "stage change" in w]
+    assert outcome.run.status == "succeeded"
 
 
 def _reencoded(path: Path, encoding: str, delimiter: str) -> None:
