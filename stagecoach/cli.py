@@ -47,6 +47,9 @@ USES_DATABASE = NEEDS_SCHEMA | {
 }
 # Set for the processes a command starts that would only repeat the line.
 DATABASE_SHOWN = "STAGECOACH_DATABASE_SHOWN"
+# Set for the demo's worker and scheduler: their routine progress (settings.LOGGING)
+# would print below the logins the demo ends with; warnings still show.
+QUIET = "STAGECOACH_QUIET"
 
 
 def database_line(database: Mapping[str, Any]) -> str:

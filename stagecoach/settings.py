@@ -281,5 +281,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"stagecoach": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "stagecoach": {
+            "handlers": ["console"],
+            # The demo's background processes (stagecoach.cli.QUIET): warnings only.
+            "level": "WARNING" if os.environ.get("STAGECOACH_QUIET") else "INFO",
+            "propagate": False,
+        }
+    },
 }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from stagecoach.pipeline.tests.test_import_canonical import small_export
@@ -85,3 +87,60 @@ def test_the_database_line_names_postgresql_without_its_password() -> None:
     assert database_line({**settings, "HOST": "", "PORT": ""}) == (
         "Database: postgresql sales on localhost:5432"
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _queue_drained(database: Path) -> bool:
+    """Every task queued so far (the refresh queues some) has run."""
+    if not database.exists():
+        return False
+    try:
+        with sqlite3.connect(database, timeout=1) as db:
+            statuses = [
+                s for (s,) in db.execute("SELECT status FROM django_tasks_database_dbtaskresult")
+            ]
+    except sqlite3.OperationalError:
+        return False  # not created yet, or being written
+    return bool(statuses) and all(s in ("SUCCESSFUL", "FAILED") for s in statuses)
+
+
+def test_the_demos_logins_stay_the_last_lines_printed(tmp_path: Path) -> None:
+    """What the worker does after the server is up (the tasks the first refresh queued)
+    prints nothing below the logins."""
+    data = tmp_path / "data"
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL", "SITE_URL")
+    }
+    environ["STAGECOACH_DATA_DIR"] = str(data)
+    environ.pop("DJANGO_SETTINGS_MODULE", None)
+    port = _free_port()
+    output = tmp_path / "demo.log"  # a file: a pipe nobody reads could block the demo
+    with output.open("w") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "stagecoach.cli", "demo", "--port", str(port),
+             "--reps", "10", "--years", "0.5"],
+            env=environ,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and "an ops admin" not in output.read_text():
+                assert demo.poll() is None, output.read_text()
+                time.sleep(0.5)
+            while time.monotonic() < deadline and not _queue_drained(data / "stagecoach.sqlite3"):
+                time.sleep(0.5)
+            time.sleep(2)  # what the last task logged is written by now
+            said = output.read_text()
+        finally:
+            demo.terminate()
+            demo.wait(timeout=90)
+    assert _queue_drained(data / "stagecoach.sqlite3"), "the worker ran the queued tasks"
+    lines = [line for line in said.splitlines() if line.strip()]
+    assert "an ops admin" in lines[-1], "\n".join(lines[-6:])

@@ -16,7 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from gunicorn.app.base import BaseApplication
 
-from stagecoach.cli import DATABASE_SHOWN
+from stagecoach.cli import DATABASE_SHOWN, QUIET
 from stagecoach.lib.env import ConfigError, require_secret_key
 from stagecoach.web.integrity import check_database
 
@@ -92,6 +92,7 @@ class _Background:
 
     def __init__(self, *, quiet: bool = False) -> None:
         # Quiet (the demo): only warnings, so the logins stay the last lines printed.
+        self.quiet = quiet
         self.verbosity = "0" if quiet else "1"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.stopping = threading.Event()
@@ -113,6 +114,8 @@ class _Background:
         ]
         # The server already said which database it uses.
         environ = {**os.environ, DATABASE_SHOWN: "1"}
+        if self.quiet:
+            environ[QUIET] = "1"
         return subprocess.Popen(command, env=environ)  # noqa: S603 (fixed arguments)
 
     def _watch(self) -> None:
