@@ -75,6 +75,23 @@ def normalise_header(name: str) -> str:
     return " ".join(name.replace("\ufeff", "").strip().split()).lower()
 
 
+def unread_columns(
+    header: Sequence[str], columns: Sequence[str], known: Sequence[str]
+) -> list[str]:
+    """Columns of a header that are not read, as written: those not in ``known``, and
+    a known one's repeats (only its first is read)."""
+    known_set = set(known)
+    seen: set[str] = set()
+    unread: list[str] = []
+    for written, column in zip(header, columns, strict=True):
+        if column in known_set and column in seen:
+            unread.append(f"{written.strip()} (repeated: the first is read)")
+        elif column not in known_set and column:
+            unread.append(written.strip())
+        seen.add(column)
+    return unread
+
+
 @dataclass(slots=True)
 class CsvRow:
     """One data row: its values by normalised header, its line and the raw cells."""
@@ -158,12 +175,7 @@ class CsvFile:
 
     def extra(self, known: Sequence[str]) -> list[str]:
         """Header names not in ``known``, as written in the file."""
-        known_set = set(known)
-        return [
-            h.strip()
-            for h, c in zip(self.header, self.columns, strict=True)
-            if c not in known_set and c
-        ]
+        return unread_columns(self.header, self.columns, known)
 
     def rows(self) -> Iterator[CsvRow]:
         for line, cells in self.raw_rows():

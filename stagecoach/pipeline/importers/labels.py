@@ -25,6 +25,7 @@ from stagecoach.pipeline.importers.csvutil import (
     normalise_header,
     parse_bool,
     parse_datetime,
+    unread_columns,
 )
 from stagecoach.pipeline.importers.records import PersonRecord, StageRecord
 from stagecoach.pipeline.importers.report import ImportReport
@@ -127,12 +128,7 @@ class XlsxFile:
         return [c for c in columns if c not in self.index]
 
     def extra(self, known: Sequence[str]) -> list[str]:
-        known_set = set(known)
-        return [
-            h.strip()
-            for h, c in zip(self.header, self.columns, strict=True)
-            if c not in known_set and c
-        ]
+        return unread_columns(self.header, self.columns, known)
 
     def rows(self) -> Iterator[CsvRow]:
         for number, cells in self._sheet_rows():

@@ -669,6 +669,9 @@ def test_a_repeated_column_and_a_ragged_row_in_a_history_file(tmp_path: Path) ->
     )
     outcome = run_import(format_name="canonical", path=folder)
     assert outcome.ok, outcome.run.error
+    (warning,) = [w for w in outcome.report.warnings if w.startswith("stage_changes.csv")]
+    assert "stage (repeated: the first is read)" in warning
+    assert StageChange.objects.filter(stage__name="Lead").exists()
 
 
 @pytest.mark.django_db
