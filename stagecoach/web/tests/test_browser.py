@@ -71,3 +71,35 @@ def test_changing_the_window_updates_the_dates_shown_and_the_address(cast, brows
         assert f"window={days}" in page.evaluate("location.search")
     page.go_back()
     expect(page).to_have_url(re.compile(r"window=180"))
+
+
+def test_changing_the_as_of_date_updates_the_dates_shown_and_the_address(
+    cast, browser_login
+) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    make_opportunity(
+        cast.alice,
+        name="Globex — Pilot",
+        amount=42_000,
+        history=[
+            ("Qualification", now - timedelta(days=120)),
+            ("Proposal", now - timedelta(days=5)),
+        ],
+    )
+    page = browser_login(cast.mona)
+    label = page.locator(".period-label")
+    today = timezone.localdate()
+    for back in (30, 60):
+        as_of = today - timedelta(days=back)
+        page.locator("input[name=as_of]").fill(as_of.isoformat())
+        start = as_of - timedelta(days=365)
+        expect(label).to_contain_text(f"{start:%-d %b %Y} – {as_of:%-d %b %Y}")
+        expect(label.get_by_role("link", name="back to the latest")).to_be_visible()
+        expect(page).to_have_url(re.compile(rf"as_of={as_of.isoformat()}"))
+        assert f"as_of={as_of.isoformat()}" in page.evaluate("location.search")
+    page.locator("select[name=window]").select_option("180")
+    expect(label).to_contain_text(f"{as_of - timedelta(days=180):%-d %b %Y} – {as_of:%-d %b %Y}")
+    expect(page).to_have_url(re.compile(rf"window=180&as_of={as_of.isoformat()}"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(rf"as_of={as_of.isoformat()}$"))
+    expect(page).not_to_have_url(re.compile(r"window=180"))
