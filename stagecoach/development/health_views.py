@@ -36,6 +36,24 @@ def _window(request: HttpRequest) -> health.Window:
     return health.window_for(request.GET.get("weeks"))
 
 
+def _weeks_note(request: HttpRequest) -> str:
+    """What the page says when it cannot use ``?weeks=``, so a mistyped or stale link
+    does not pass off the default window as the one asked for."""
+    raw = request.GET.get("weeks")
+    if raw is None:
+        return ""
+    try:
+        if int(raw) in health.WEEK_CHOICES:
+            return ""
+    except ValueError:
+        pass
+    choices = ", ".join(f"{w} weeks" for w in health.WEEK_CHOICES)
+    return (
+        f"Ignored weeks={raw[:20]}: not a window this page offers ({choices}); "
+        f"showing {health.DEFAULT_WEEKS} weeks."
+    )
+
+
 def _org_bands(
     request: HttpRequest, window: health.Window, bands: health.BandShares | None = None
 ) -> health.BandShares | None:
@@ -103,6 +121,7 @@ def coaching_health(request: HttpRequest) -> HttpResponse:
         {
             "window": window,
             "week_choices": health.WEEK_CHOICES,
+            "weeks_note": _weeks_note(request),
             "stored": stored,
             "body": body,
             "refreshed_at": refreshed_at,
@@ -158,6 +177,7 @@ def scorecard(request: HttpRequest, manager_id: int) -> HttpResponse:
             "manager": manager,
             "window": window,
             "week_choices": health.WEEK_CHOICES,
+            "weeks_note": _weeks_note(request),
             "card": card,
             "figures": figures,
             "is_self": health.is_self(request.user, manager),

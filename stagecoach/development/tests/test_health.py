@@ -720,3 +720,18 @@ def test_record_self_assessment_checks_its_input(cast) -> None:  # type: ignore[
     # Another day keeps the history; the scorecard reads the latest.
     assert SelfAssessment.objects.filter(manager=cast.mona).count() == 2
     assert health.latest_self_assessments(cast.mona)[1].score == 4
+
+
+@pytest.mark.parametrize("weeks", ["abc", "5", "-4"])
+def test_a_window_the_page_cannot_use_is_named_and_the_default_shown(cast, login, weeks) -> None:  # type: ignore[no-untyped-def]
+    client = login(cast.lena)
+    note = (
+        f"Ignored weeks={weeks}: not a window this page offers (4 weeks, 8 weeks, 13 weeks); "
+        "showing 8 weeks."
+    )
+    for url in (reverse("coaching-health"), reverse("scorecard", args=[cast.mona.pk])):
+        page = client.get(url, {"weeks": weeks}).content.decode()
+        assert note in page, url
+        assert 'aria-current="true">8 weeks' in page
+    assert "Ignored" not in client.get(reverse("coaching-health"), {"weeks": "13"}).content.decode()
+    assert "Ignored" not in client.get(reverse("coaching-health")).content.decode()
