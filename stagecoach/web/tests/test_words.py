@@ -89,3 +89,13 @@ def test_pages_shown_to_a_role_use_plain_words(demo_logins: dict[str, str], role
         if problems:
             found[url] = problems
     assert found == {}
+
+
+def test_the_organisation_funnel_is_not_called_a_person(demo_logins: dict[str, str]) -> None:  # noqa: F811
+    """A chart's legend names what its bars are: on the organisation page, the
+    organisation, never the "this person" of a rep's funnel."""
+    client = Client()
+    client.force_login(User.objects.get(email=demo_logins["leader"]))
+    text = visible_text(client.get("/teams/").content.decode())
+    assert "Organisation funnel" in text
+    assert "this person" not in text
