@@ -2,7 +2,8 @@
 
 Reads use the pages' selectors (``skill_profile``, ``active_plan``) and the one baseline
 function (``impact.baseline``); writes validate with the pages' forms (``RatingForm``,
-``CheckInForm``) and save with ``development.services``. Out of reach is a 404; a write
+``PlanForm``, ``GoalForm``, ``ActionPlanForm``, ``CheckInForm``) and save with
+``development.services``. Out of reach is a 404; a write
 the login may not make on a rep it may read is a 403.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError as RuleBroken
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -20,7 +22,13 @@ from stagecoach.accounts.models import Person, Role
 from stagecoach.accounts.selectors import get_person_for_user, scope_for
 from stagecoach.coaching.api import READ_ERRORS, WRITE_ERRORS, PersonRefRead, _refuse
 from stagecoach.development import impact, selectors, services
-from stagecoach.development.forms import CheckInForm, RatingForm
+from stagecoach.development.forms import (
+    ActionPlanForm,
+    CheckInForm,
+    GoalForm,
+    PlanForm,
+    RatingForm,
+)
 from stagecoach.development.models import (
     ActionPlan,
     CheckIn,
@@ -36,6 +44,9 @@ router = Router(tags=["development"])
 RatingSource = Literal["manager", "self"]
 PlanStatus = Literal["active", "closed"]
 CheckInProgress = Literal["on_track", "at_risk", "off_track", ""]
+TargetMetricCode = Literal[
+    "conversion", "win_rate", "stage_days", "activities", "new_opportunities"
+]
 
 
 # Responses -------------------------------------------------------------------------
@@ -204,6 +215,75 @@ class CheckInCreate(Schema):
     new_target: float | None = Field(None, description="Rates in percent (0 to 100).")
     new_ends_on: date | None = Field(None, description="Still 6 to 8 weeks from the start.")
     new_actions: list[str] = Field([], max_length=20)
+
+
+class GoalCreate(Schema):
+    text: str = Field(min_length=1, max_length=300)
+    skill: int | None = Field(None, description="A skill of the model (see `GET …/skills`).")
+    level_at_start: int | None = Field(None, ge=1, le=5)
+    target_level: int | None = Field(None, ge=1, le=5)
+
+
+class DevelopmentPlanCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Alice Rep: development plan 2026",
+                    "starts_on": "2026-12-01",
+                    "ends_on": "2027-12-01",
+                    "goals": [
+                        {
+                            "text": "Discovery questions: from 2 to 3",
+                            "skill": 3,
+                            "level_at_start": 2,
+                            "target_level": 3,
+                        }
+                    ],
+                }
+            ]
+        }
+    }
+
+    title: str = Field(min_length=1, max_length=200)
+    starts_on: date
+    ends_on: date = Field(description="After the start; about a year later.")
+    goals: list[GoalCreate] = Field([], max_length=20)
+
+
+class ActionPlanCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Four discovery calls a week",
+                    "goal": 12,
+                    "skill": 3,
+                    "starts_on": "2026-12-01",
+                    "weeks": 6,
+                    "metric": "new_opportunities",
+                    "target": 3,
+                    "actions": ["Block Tuesday mornings for discovery calls"],
+                }
+            ]
+        }
+    }
+
+    title: str = Field(min_length=1, max_length=200)
+    goal: int | None = Field(None, description="A goal of the rep's active plan.")
+    skill: int | None = Field(None, description="The focus area: a skill of the model.")
+    starts_on: date
+    weeks: int = Field(6, ge=6, le=8)
+    metric: TargetMetricCode
+    metric_stage: int | None = Field(
+        None, description="An open stage: needed for conversion and stage_days."
+    )
+    metric_activity: str = Field("", description="An activity type; empty: every type.")
+    baseline: float | None = Field(
+        None, description="Empty: the rep's current figure. Rates in percent (0 to 100)."
+    )
+    target: float = Field(description="Rates in percent (0 to 100).")
+    actions: list[str] = Field(min_length=1, max_length=20)
 
 
 # Helpers ---------------------------------------------------------------------------
@@ -405,6 +485,120 @@ def get_development(request: HttpRequest, person_id: int) -> dict[str, Any]:
         "may_edit": selectors.can_develop(request.user, rep),
         "plan": _plan(plan) if plan else None,
     }
+
+
+@router.post(
+    "/people/{person_id}/development",
+    response={201: DevelopmentRead, **WRITE_ERRORS},
+    summary="Start a rep's development plan with its goals",
+)
+def start_plan(
+    request: HttpRequest, person_id: int, body: DevelopmentPlanCreate
+) -> Status[dict[str, Any]]:
+    """As the new-plan page: those above the rep start it; a rep has one active plan at
+    a time (409 while one is active)."""
+    rep = _rep(request, person_id)
+    if not selectors.can_develop(request.user, rep):
+        raise HttpError(403, "Only someone above the rep starts their development plan.")
+    if selectors.active_plan(rep) is not None:
+        raise HttpError(409, f"{rep.name} already has an active development plan.")
+    form = PlanForm({"title": body.title, "starts_on": body.starts_on, "ends_on": body.ends_on})
+    if not form.is_valid():
+        raise _refuse(form)
+    drafts = []
+    for i, goal in enumerate(body.goals):
+        goal_form = GoalForm(
+            {
+                "include": "on",
+                "text": goal.text,
+                "skill": goal.skill or "",
+                "level_at_start": goal.level_at_start or "",
+                "target_level": goal.target_level or "",
+            }
+        )
+        if not goal_form.is_valid():
+            raise _refuse(goal_form, where=("body", "goals", i))
+        data = goal_form.cleaned_data
+        drafts.append(
+            services.GoalDraft(
+                text=data["text"],
+                skill_id=data["skill"].pk if data.get("skill") else None,
+                level_at_start=data.get("level_at_start"),
+                target_level=data.get("target_level"),
+            )
+        )
+    try:
+        services.create_plan(
+            rep=rep,
+            by=scope_for(request.user).person,
+            title=form.cleaned_data["title"],
+            starts_on=form.cleaned_data["starts_on"],
+            ends_on=form.cleaned_data["ends_on"],
+            goals=drafts,
+        )
+    except RuleBroken as exc:
+        # Another request started one meanwhile.
+        raise HttpError(409, " ".join(exc.messages)) from None
+    return Status(201, get_development(request, person_id))
+
+
+@router.post(
+    "/people/{person_id}/action-plans",
+    response={201: ActionPlanDetailRead, **WRITE_ERRORS},
+    summary="Add an action plan to a rep's development plan: 6–8 weeks, a target metric, actions",
+)
+def add_action_plan(
+    request: HttpRequest, person_id: int, body: ActionPlanCreate
+) -> Status[dict[str, Any]]:
+    """As the new-action-plan page: those above the rep add it to the active plan (409
+    without one); an empty baseline takes the rep's current figure."""
+    rep = _rep(request, person_id)
+    if not selectors.can_develop(request.user, rep):
+        raise HttpError(403, "Only someone above the rep adds to their development plan.")
+    plan = selectors.active_plan(rep)
+    if plan is None:
+        raise HttpError(409, "Start a development plan first: action plans break it down.")
+    form = ActionPlanForm(
+        {
+            "title": body.title,
+            "goal": body.goal or "",
+            "skill": body.skill or "",
+            "starts_on": body.starts_on,
+            "weeks": body.weeks,
+            "metric": body.metric,
+            "metric_stage": body.metric_stage or "",
+            "metric_activity": body.metric_activity,
+            "baseline": "" if body.baseline is None else body.baseline,
+            "target": body.target,
+            "actions": "\n".join(body.actions),
+        },
+        goals=plan.goals.all(),
+    )
+    if not form.is_valid():
+        raise _refuse(form)
+    data = form.cleaned_data
+    draft = services.ActionPlanDraft(
+        title=data["title"],
+        starts_on=data["starts_on"],
+        ends_on=form.ends_on,
+        metric=data["metric"],
+        target=data["target"],
+        skill_id=data["skill"].pk if data.get("skill") else None,
+        goal_id=data["goal"].pk if data.get("goal") else None,
+        metric_stage_id=data["metric_stage"].pk if data.get("metric_stage") else None,
+        metric_activity=data.get("metric_activity") or "",
+        baseline=data.get("baseline"),
+        actions=data["action_lines"],
+    )
+    try:
+        action_plan = services.add_action_plan(
+            plan=plan, draft=draft, by=scope_for(request.user).person
+        )
+    except RuleBroken as exc:
+        raise ValidationError(
+            [{"type": "value_error", "loc": ["body"], "msg": m} for m in exc.messages]
+        ) from None
+    return Status(201, _action_plan_detail(request, action_plan))
 
 
 @router.get(

@@ -23,6 +23,7 @@ from stagecoach.development.models import (
     DevelopmentPlan,
     Goal,
     SkillRating,
+    TargetMetric,
 )
 from stagecoach.pipeline.importers import AUTO, FORMATS
 from stagecoach.pipeline.models import ImportRun, Opportunity
@@ -82,6 +83,8 @@ ROUTES: dict[tuple[str, str], tuple[frozenset[str], dict[str, int]]] = {
     ("get", "/api/people/{person_id}/development"): (SEES_ALICE, {}),
     ("get", "/api/action-plans/{action_plan_id}"): (SEES_ALICE, {}),
     ("post", "/api/action-plans/{action_plan_id}/check-ins"): (ABOVE_ALICE, {"alice": 403}),
+    ("post", "/api/people/{person_id}/action-plans"): (ABOVE_ALICE, {"alice": 403}),
+    ("post", "/api/people/{person_id}/development"): (ABOVE_ALICE, {"alice": 403}),
     ("get", "/api/deals/{opportunity_id}"): (SEES_ALICE, {}),
     ("get", "/api/imports/{run_id}"): (OPS, {}),
     ("post", "/api/imports"): (OPS, {}),
@@ -89,6 +92,8 @@ ROUTES: dict[tuple[str, str], tuple[frozenset[str], dict[str, int]]] = {
 CREATED = {
     "/api/people/{person_id}/skills",
     "/api/action-plans/{action_plan_id}/check-ins",
+    "/api/people/{person_id}/action-plans",
+    "/api/people/{person_id}/development",
     "/api/imports",
 }
 
@@ -104,14 +109,44 @@ def _call(api: Client, d: Development, method: str, route: str) -> Any:
         return api.get(url)
     if route == "/api/imports":
         return api.post(url, {"format": "canonical", "export": _csv(), "dry_run": "true"})
+    if route == "/api/people/{person_id}/development":
+        # A rep has one active plan: the fixture's is closed to start another.
+        DevelopmentPlan.objects.filter(rep=d.cast.alice).update(
+            status=DevelopmentPlan.Status.CLOSED
+        )
     body = {
         "/api/people/{person_id}/skills": {
             "rated_on": str(timezone.localdate()),
             "ratings": [{"skill": d.skill.pk, "level": 2}],
         },
         "/api/action-plans/{action_plan_id}/check-ins": {"progress": "on_track"},
+        "/api/people/{person_id}/action-plans": _action_plan_body(d),
+        "/api/people/{person_id}/development": _plan_body(d),
     }[route]
     return api.post(url, body, content_type="application/json")
+
+
+def _plan_body(d: Development) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "title": "Alice: development plan",
+        "starts_on": str(today),
+        "ends_on": str(today + timedelta(days=365)),
+        "goals": [{"text": "Discovery from 2 to 3", "skill": d.skill.pk, "target_level": 3}],
+    }
+
+
+def _action_plan_body(d: Development) -> dict[str, Any]:
+    return {
+        "title": "Five first meetings a week",
+        "skill": d.skill.pk,
+        "starts_on": str(timezone.localdate()),
+        "weeks": 6,
+        "metric": "new_opportunities",
+        "baseline": 1.0,
+        "target": 2.5,
+        "actions": ["Prospect for an hour every morning", "Ask each customer for a referral"],
+    }
 
 
 @pytest.mark.parametrize("viewer", VIEWERS)
@@ -220,6 +255,83 @@ def test_a_check_in_revises_the_plan_as_the_page_does(development: Development) 
     assert CheckIn.objects.count() == 1
 
 
+def test_a_manager_starts_a_plan_and_adds_an_action_plan_as_the_pages_do(
+    development: Development,
+) -> None:
+    d = development
+    api = api_as("mona", d.cast)
+    people = f"/api/people/{d.cast.alice.pk}"
+    busy = api.post(f"{people}/development", _plan_body(d), content_type="application/json")
+    assert busy.status_code == 409, busy.content
+    assert "already has an active development plan" in busy.json()["detail"]
+
+    d.plan.status = DevelopmentPlan.Status.CLOSED
+    d.plan.save()
+    started = api.post(f"{people}/development", _plan_body(d), content_type="application/json")
+    assert started.status_code == 201, started.content
+    plan = started.json()["plan"]
+    assert plan["title"] == "Alice: development plan" and plan["status"] == "active"
+    assert [(g["text"], g["skill"], g["target_level"]) for g in plan["goals"]] == [
+        ("Discovery from 2 to 3", "Discovery questions", 3)
+    ]
+    [goal] = Goal.objects.filter(plan_id=plan["id"])
+
+    body = {**_action_plan_body(d), "goal": goal.pk}
+    added = api.post(f"{people}/action-plans", body, content_type="application/json")
+    assert added.status_code == 201, added.content
+    action_plan = added.json()
+    assert action_plan["plan"] == plan["id"] and action_plan["goal"] == goal.pk
+    assert action_plan["ends_on"] == str(timezone.localdate() + timedelta(weeks=6))
+    assert action_plan["baseline"] == {"value": 1.0, "n": None, "measured": False}
+    assert [a["text"] for a in action_plan["actions"]] == body["actions"]
+    # The development page's read shows it too.
+    read = api_as("alice", d.cast, scope="read").get(f"{people}/development").json()
+    assert [a["title"] for a in read["plan"]["action_plans"]] == ["Five first meetings a week"]
+
+
+@pytest.mark.parametrize(
+    ("route", "change", "loc"),
+    [
+        ("development", {"ends_on": "2000-01-01"}, ["body", "ends_on"]),
+        (
+            "development",
+            {"goals": [{"text": "x", "skill": 999_999}]},
+            ["body", "goals", 0, "skill"],
+        ),
+        ("action-plans", {"metric": "conversion"}, ["body", "metric_stage"]),
+        ("action-plans", {"metric": "win_rate", "target": 140}, ["body", "target"]),
+        ("action-plans", {"goal": 999_999}, ["body", "goal"]),
+    ],
+)
+def test_a_plan_the_form_would_refuse_is_a_422(
+    development: Development, route: str, change: dict[str, Any], loc: list[Any]
+) -> None:
+    d = development
+    if route == "development":
+        d.plan.status = DevelopmentPlan.Status.CLOSED
+        d.plan.save()
+    body = {**(_plan_body(d) if route == "development" else _action_plan_body(d)), **change}
+    response = api_as("mona", d.cast).post(
+        f"/api/people/{d.cast.alice.pk}/{route}", body, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == loc
+    assert DevelopmentPlan.objects.count() == 1 and ActionPlan.objects.count() == 1
+
+
+def test_an_action_plan_needs_an_active_plan(development: Development) -> None:
+    d = development
+    d.plan.status = DevelopmentPlan.Status.CLOSED
+    d.plan.save()
+    response = api_as("mona", d.cast).post(
+        f"/api/people/{d.cast.alice.pk}/action-plans",
+        _action_plan_body(d),
+        content_type="application/json",
+    )
+    assert response.status_code == 409
+    assert "Start a development plan first" in response.json()["detail"]
+
+
 def test_the_deal_shows_what_its_page_shows(development: Development) -> None:
     d = development
     body = api_as("mona", d.cast).get(f"/api/deals/{d.deal.pk}").json()
@@ -279,6 +391,7 @@ def test_the_documents_choices_are_the_models() -> None:
         (development_api.RatingSource, SkillRating.Source),
         (development_api.PlanStatus, DevelopmentPlan.Status),
         (development_api.CheckInProgress, CheckIn.Progress),
+        (development_api.TargetMetricCode, TargetMetric),
         (pipeline_api.ImportStatus, ImportRun.Status),
     ):
         assert sorted(get_args(literal)) == sorted(choices.values)
