@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -314,3 +315,39 @@ def test_the_team_page_links_to_the_notifications_for_who_may_set_them(  # type:
 ) -> None:
     page = login(getattr(cast, who)).get(reverse("team", args=[cast.alpha.pk])).content.decode()
     assert (reverse("team-webhook", args=[cast.alpha.pk]) in page) is shown
+
+
+def test_a_slow_receiver_never_holds_up_a_page(hooked, alpha_news, receiver, login) -> None:  # type: ignore[no-untyped-def]
+    """Posting is the worker's: the pages about the team, its webhook and its sessions
+    answer at once, and nothing is posted while they do, even with news waiting."""
+    release = threading.Event()
+    handler = receiver.server.RequestHandlerClass
+    answer = handler.do_POST
+
+    def hang(self: Any) -> None:
+        release.wait(10)
+        answer(self)
+
+    handler.do_POST = hang  # type: ignore[method-assign]
+    client = login(alpha_news["overdue"].owner.manager)
+    team = hooked.team_id
+    missed = alpha_news["missed"].pk
+    requests = [
+        ("get", reverse("team", args=[team]), {}),
+        ("get", reverse("team-webhook", args=[team]), {}),
+        ("post", reverse("team-webhook", args=[team]), {"url": receiver.url}),
+        ("get", reverse("coaching"), {}),
+        ("get", reverse("session", args=[missed]), {}),
+    ]
+    try:
+        for method, url, data in requests:
+            started = time.monotonic()
+            response = getattr(client, method)(url, data)
+            assert response.status_code in (200, 302), url
+            assert time.monotonic() - started < 2, f"{method} {url} waited for the webhook"
+        assert receiver.bodies == []
+        assert not WebhookDelivery.objects.filter(attempts__gt=0).exists()
+    finally:
+        release.set()
+    # The worker posts the news once it runs.
+    assert post_now().sent == 4
