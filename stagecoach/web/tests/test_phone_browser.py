@@ -95,9 +95,11 @@ def pages_for(cast, role: str, ids: dict[str, int]) -> list[str]:  # type: ignor
             f"/teams/{alpha}/review/",
             f"/coaching/people/{alice}/agenda/",
             f"/coaching/sessions/{session}/",
+            f"/coaching/sessions/{session}/prepare/",
             f"/coaching/sessions/{session}/log/",
             "/coaching/",
             f"/deals/{ids['deal']}/",
+            "/coaching/calendar/",
         ]
     if role == "rep":
         return [
@@ -106,6 +108,7 @@ def pages_for(cast, role: str, ids: dict[str, int]) -> list[str]:  # type: ignor
             f"/coaching/sessions/{session}/",
             "/coaching/",
             f"/deals/{ids['deal']}/",
+            "/coaching/calendar/",
         ]
     return ["/teams/", f"/teams/{alpha}/", f"/people/{alice}/"]
 
