@@ -101,13 +101,23 @@ class SkillRating(models.Model):
 
 
 class DevelopmentPlan(models.Model):
-    """A rep's long-term plan (about a year): goals from skill gaps, action plans to reach them."""
+    """A person's long-term plan (about a year): goals from skill gaps, action plans to
+    reach them. The person is a rep or a manager (coached by their leader); the plan,
+    its action plans and their impact work the same way for both."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         CLOSED = "closed", "Closed"
 
-    rep = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="development_plans")
+    # Named when plans were for reps only; it holds the person developed, whatever their
+    # role. Kept rather than renamed: the API publishes it as "rep", and the health
+    # figures, the demo and the session check-ins read it.
+    rep = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        related_name="development_plans",
+        help_text="The person developed: a rep or a manager.",
+    )
     title = models.CharField(max_length=200)
     starts_on = models.DateField()
     ends_on = models.DateField()
@@ -127,7 +137,7 @@ class DevelopmentPlan(models.Model):
                 fields=["rep"],
                 condition=Q(status="active"),
                 name="one_active_development_plan",
-                violation_error_message="This rep already has an active development plan.",
+                violation_error_message="This person already has an active development plan.",
             ),
             models.CheckConstraint(
                 condition=Q(ends_on__gt=models.F("starts_on")),
@@ -169,13 +179,46 @@ class Goal(models.Model):
 
 
 class TargetMetric(models.TextChoices):
-    """What an action plan should move, measured from the CRM data."""
+    """What an action plan should move: for a rep, a figure from the CRM data; for a
+    manager, a coaching-health figure (development.manager_metrics)."""
 
     CONVERSION = "conversion", "Stage conversion"
     WIN_RATE = "win_rate", "Win rate"
     STAGE_DAYS = "stage_days", "Days in stage"
     ACTIVITIES = "activities", "Activities per week"
     NEW_OPPORTUNITIES = "new_opportunities", "New opportunities per week"
+    ASK_TELL = "ask_tell", "Questions asked per directive given"
+    SKILL_MINUTES = "skill_minutes", "Skill-coaching minutes per rep a week"
+    SESSIONS_HELD = "sessions_held", "Share of planned 1:1s held"
+    COMMITMENTS_FOLLOWED_UP = "commitments_followed_up", "Share of commitments followed up"
+
+
+REP_METRICS = (
+    TargetMetric.CONVERSION,
+    TargetMetric.WIN_RATE,
+    TargetMetric.STAGE_DAYS,
+    TargetMetric.ACTIVITIES,
+    TargetMetric.NEW_OPPORTUNITIES,
+)
+COACHING_METRICS = (
+    TargetMetric.ASK_TELL,
+    TargetMetric.SKILL_MINUTES,
+    TargetMetric.SESSIONS_HELD,
+    TargetMetric.COMMITMENTS_FOLLOWED_UP,
+)
+# Shares: entered and shown in percent, stored as fractions.
+RATE_METRICS = (
+    TargetMetric.CONVERSION,
+    TargetMetric.WIN_RATE,
+    TargetMetric.SESSIONS_HELD,
+    TargetMetric.COMMITMENTS_FOLLOWED_UP,
+)
+
+
+def metrics_for(role: str) -> tuple[TargetMetric, ...]:
+    """The target metrics a person of this role can be measured on: a rep's from the CRM
+    data, anyone else's from their coaching."""
+    return REP_METRICS if role == Role.REP else COACHING_METRICS
 
 
 class ActionPlan(models.Model):
@@ -206,7 +249,7 @@ class ActionPlan(models.Model):
     )
     starts_on = models.DateField()
     ends_on = models.DateField()
-    metric = models.CharField(max_length=20, choices=TargetMetric.choices)
+    metric = models.CharField(max_length=30, choices=TargetMetric.choices)
     metric_stage = models.ForeignKey(
         Stage,
         null=True,
