@@ -18,13 +18,14 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 
-from stagecoach.accounts.models import Person, User
-from stagecoach.accounts.selectors import get_person_for_user, scope_for
+from stagecoach.accounts.models import Person, Role, User
+from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
 from stagecoach.coaching import selectors, services
 from stagecoach.coaching.agenda import build_agenda, ensure_agenda_items
 from stagecoach.coaching.forms import (
     CommitmentForm,
     LogForm,
+    SessionNewForm,
     TopicForm,
     commitment_forms,
     new_commitments,
@@ -41,6 +42,8 @@ SessionKind = Literal["one_on_one", "team_review", "deal_review", "skill_practic
 ItemKind = Literal["follow_up", "focus", "deal", "topic", "plan", "rep", "other"]
 ItemTag = Literal["deal", "skill"]
 TopicPeriod = Literal["week", "month", "quarter"]
+# What a manager schedules with one rep; team reviews come from the team's cadence.
+ScheduledKind = Literal["one_on_one", "deal_review", "skill_practice"]
 
 MAX_LIMIT = 200
 MAX_OFFSET = 1_000_000
@@ -200,6 +203,26 @@ class AgendaRead(Schema):
 
 
 # Bodies ----------------------------------------------------------------------------
+
+
+class SessionCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "one_on_one",
+                    "rep": 7,
+                    "scheduled_at": "2026-12-08T10:00:00+01:00",
+                    "duration_minutes": 30,
+                }
+            ]
+        }
+    }
+
+    kind: ScheduledKind = "one_on_one"
+    rep: int = Field(description="An active rep you may see.")
+    scheduled_at: datetime = Field(description="With its offset; local time without one.")
+    duration_minutes: int = Field(30, ge=5, le=240)
 
 
 class CommitmentCreate(Schema):
@@ -452,6 +475,42 @@ def list_topics(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 # Writes ----------------------------------------------------------------------------
+
+
+@router.post(
+    "/sessions",
+    response={201: SessionDetailRead, **WRITE_ERRORS},
+    summary="Schedule a 1:1, deal review or skill practice with a rep",
+)
+def schedule_session(request: HttpRequest, body: SessionCreate) -> Status[dict[str, Any]]:
+    """As the new-session page: a manager (or a leader or ops admin with a person)
+    schedules it with a rep they may see, and both attend; its agenda is proposed by
+    ``GET /people/{id}/agenda`` and prepared on the session's page."""
+    manager = scope_for(request.user).person
+    if manager is None or manager.role == Role.REP:
+        raise HttpError(403, "Only managers schedule coaching sessions.")
+    reps = visible_people(request.user).filter(role=Role.REP, is_active=True).exclude(pk=manager.pk)
+    form = SessionNewForm(
+        {
+            "kind": body.kind,
+            "rep": body.rep,
+            "scheduled_at": body.scheduled_at,
+            "duration_minutes": body.duration_minutes,
+        },
+        reps=reps,
+    )
+    if not form.is_valid():
+        raise _refuse(form)
+    rep = form.cleaned_data["rep"]
+    session = Session.objects.create(
+        kind=form.cleaned_data["kind"],
+        manager=manager,
+        rep=rep,
+        scheduled_at=form.cleaned_data["scheduled_at"],
+        duration_minutes=form.cleaned_data["duration_minutes"],
+    )
+    session.attendees.set([manager, rep])
+    return Status(201, _session_detail(request, session))
 
 
 @router.post(

@@ -107,6 +107,11 @@ ROUTES: dict[tuple[str, str], tuple[frozenset[str], dict[str, int]]] = {
     ("get", "/api/sessions"): (EVERYONE, {}),
     ("get", "/api/topics"): (EVERYONE, {}),
     ("get", "/api/sessions/{session_id}"): (SEES_ALICE, {}),
+    ("post", "/api/sessions"): (
+        ABOVE_ALICE,
+        # Nate manages another team: Alice is not one of his reps, as in the page's form.
+        {"nate": 422, **{v: 403 for v in ("alice", "bob", "charlie", "stranger")}},
+    ),
     ("post", "/api/sessions/{session_id}/log"): (ABOVE_ALICE, {"alice": 403}),
     ("post", "/api/sessions/{session_id}/commitments"): (ABOVE_ALICE, {"alice": 403}),
     ("post", "/api/commitments/{commitment_id}/status"): (SEES_ALICE, {}),
@@ -117,9 +122,19 @@ ROUTES: dict[tuple[str, str], tuple[frozenset[str], dict[str, int]]] = {
 }
 
 
+def _schedule_body(c: Coaching) -> dict[str, Any]:
+    return {
+        "kind": "one_on_one",
+        "rep": c.cast.alice.pk,
+        "scheduled_at": (timezone.now() + timedelta(days=2)).isoformat(),
+        "duration_minutes": 45,
+    }
+
+
 def _request(c: Coaching, method: str, route: str) -> tuple[str, dict[str, Any] | None]:
     url = route.format(session_id=c.alice_session.pk, commitment_id=c.alice_commitment.pk)
     bodies = {
+        "/api/sessions": _schedule_body(c),
         "/api/sessions/{session_id}/log": _log_body(c),
         "/api/sessions/{session_id}/commitments": {
             "owner": c.cast.alice.pk,
@@ -143,7 +158,8 @@ def test_access_matrix(viewer: str, coaching: Coaching) -> None:
             response = api.get(url)
         else:
             response = api.post(url, body, content_type="application/json")
-        ok = 201 if route in ("/api/topics", "/api/sessions/{session_id}/commitments") else 200
+        created = ("/api/sessions", "/api/topics", "/api/sessions/{session_id}/commitments")
+        ok = 201 if route in created else 200
         ok = 200 if method == "get" else ok
         expected = (
             401 if viewer == "anonymous" else ok if viewer in allowed else refused.get(viewer, 404)
@@ -326,6 +342,51 @@ def test_the_agenda_is_the_agenda_pages(coaching: Coaching) -> None:
     assert api_as("charlie", cast).get(f"/api/people/{cast.alice.pk}/agenda").status_code == 404
 
 
+def test_a_manager_schedules_a_session_that_its_reads_and_agenda_show(
+    coaching: Coaching,
+) -> None:
+    cast = coaching.cast
+    body = _schedule_body(coaching)
+    made = api_as("mona", cast).post("/api/sessions", body, content_type="application/json")
+    assert made.status_code == 201, made.content
+    session = made.json()
+    assert (session["kind"], session["status"], session["duration_minutes"]) == (
+        "one_on_one",
+        "scheduled",
+        45,
+    )
+    assert session["rep"]["id"] == cast.alice.pk and session["manager"]["id"] == cast.mona.pk
+    scheduled = Session.objects.get(pk=session["id"])
+    assert set(scheduled.attendees.all()) == {cast.mona, cast.alice}
+    # Alice reads it among her sessions.
+    listed = api_as("alice", cast, scope="read").get("/api/sessions?status=scheduled").json()
+    assert session["id"] in [s["id"] for s in listed["results"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"kind": "team_review"}, "kind"),
+        ({"duration_minutes": 2}, "duration_minutes"),
+        ({"rep": "charlie"}, "rep"),
+        ({"rep": "mona"}, "rep"),
+    ],
+)
+def test_a_session_the_form_would_refuse_is_a_422(
+    coaching: Coaching, change: dict[str, Any], field: str
+) -> None:
+    if isinstance(change.get("rep"), str):
+        change = {"rep": getattr(coaching.cast, change["rep"]).pk}
+    before = Session.objects.count()
+    refused = api_as("mona", coaching.cast).post(
+        "/api/sessions", {**_schedule_body(coaching), **change}, content_type="application/json"
+    )
+    assert refused.status_code == 422, refused.content
+    loc = refused.json()["detail"][0]["loc"]
+    assert loc[0] == "body" and loc[-1] == field
+    assert Session.objects.count() == before
+
+
 def test_the_documents_choices_are_the_models() -> None:
     from typing import get_args
 
@@ -340,6 +401,8 @@ def test_the_documents_choices_are_the_models() -> None:
         (api.TopicPeriod, Topic.Period),
     ):
         assert list(get_args(literal)) == choices.values
+    scheduled = [k for k in Session.Kind.values if k != Session.Kind.TEAM_REVIEW]
+    assert list(get_args(api.ScheduledKind)) == scheduled
 
 
 def test_a_topic_that_would_end_after_the_calendar_is_a_422(coaching: Coaching) -> None:
