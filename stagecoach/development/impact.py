@@ -4,12 +4,15 @@ The arithmetic is in :mod:`stagecoach.analytics.engine.impact`; this module pick
 plan's comparison group, loads what the engine needs and stores the results on the
 plan: ``progress`` while it runs (the plan so far against the team), ``impact`` once it
 has ended (the whole plan against the team), measured once and kept.
+
+A manager's plan goes the same way: its metric is a coaching-health figure, week by
+week from :mod:`.manager_metrics`, and its comparison group the other managers.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
@@ -28,7 +31,13 @@ from stagecoach.analytics.engine.impact import (
     joined_on,
 )
 from stagecoach.analytics.loading import load_activity_weeks, load_data
-from stagecoach.development.models import ActionPlan, TargetMetric
+from stagecoach.development import manager_metrics
+from stagecoach.development.models import (
+    COACHING_METRICS,
+    RATE_METRICS,
+    ActionPlan,
+    TargetMetric,
+)
 
 MIN_COMPARISON = 2
 VERDICTS = ("improved", "no_evidence", "worse", "not_enough_data")
@@ -81,6 +90,39 @@ def comparison_group(
     return [pk for pk, _ in reps if pk != rep.pk], "all other reps"
 
 
+def peers(person: Person) -> tuple[list[int], str]:
+    """The comparison group of someone who is not a rep: every other active person of
+    their role (a manager against the other managers)."""
+    others = list(
+        Person.objects.filter(role=person.role, is_active=True)
+        .exclude(pk=person.pk)
+        .values_list("id", flat=True)
+    )
+    return others, f"the other {person.get_role_display().lower()}s"
+
+
+def coaching_figures(
+    plans: Sequence[ActionPlan], people: Collection[int], since: date, until: date, now: datetime
+) -> dict[str, pl.DataFrame]:
+    """Each coaching metric's weekly figures (owner_id, week, value) for these people,
+    one frame per metric the plans name; weeks without a figure have no row."""
+    frames: dict[str, pl.DataFrame] = {}
+    for metric in sorted({p.metric for p in plans}):
+        weekly = manager_metrics.weekly(metric, sorted(people), since, until, now=now)
+        rows = [
+            (pk, week, value)
+            for pk, weeks in weekly.items()
+            for week, value in weeks.items()
+            if value is not None
+        ]
+        frames[metric] = pl.DataFrame(
+            rows,
+            schema={"owner_id": pl.Int64, "week": pl.Date, "value": pl.Float64},
+            orient="row",
+        )
+    return frames
+
+
 def reps_by_team(reps: Sequence[tuple[int, int | None]]) -> dict[int | None, list[int]]:
     """Active reps' ids by team, in the order given: ``comparison_group``'s index."""
     by_team: dict[int | None, list[int]] = defaultdict(list)
@@ -119,8 +161,10 @@ def measure_action_plans(
     if not chosen:
         return 0
     earliest = min(before_period(_moment(p.starts_on), _moment(p.ends_on))[0] for p in chosen)
+    coaching = [p for p in chosen if p.metric in COACHING_METRICS]
     if data is None:
-        data = load_data(activity_since=earliest)
+        # A manager's plan reads coaching sessions, not the CRM data.
+        data = load_data(activity_since=earliest) if len(coaching) < len(chosen) else Data()
     elif any(p.metric == TargetMetric.ACTIVITIES for p in chosen):
         loaded = data.activity_since
         if loaded is None:
@@ -151,30 +195,42 @@ def measure_action_plans(
     by_team = reps_by_team(active)
     groups: dict[int, tuple[list[int], str]] = {}
     for plan in chosen:
-        rep = plan.plan.rep
-        if rep.pk not in groups:
-            groups[rep.pk] = comparison_group(rep, active, by_team)
-    everyone = {pk for rep, (comparison, _) in groups.items() for pk in (rep, *comparison)}
+        person = plan.plan.rep
+        if person.pk not in groups:
+            groups[person.pk] = (
+                comparison_group(person, active, by_team)
+                if person.role == Role.REP
+                else peers(person)
+            )
+    everyone = {
+        pk
+        for plan in chosen
+        if plan.metric not in COACHING_METRICS
+        for pk in (plan.plan.rep_id, *groups[plan.plan.rep_id][0])
+    }
     joined = joined_on(data, everyone, started)
+    coached = {pk for plan in coaching for pk in (plan.plan.rep_id, *groups[plan.plan.rep_id][0])}
+    figures = coaching_figures(coaching, coached, earliest.date(), today, now) if coaching else {}
     # Plans over the same period share its deals whatever their team: each period's
     # states, visits and stage outcomes are worked out once, for everyone.
     deals: DealsMemo = {}
     running_plans: list[ActionPlan] = []
     ended_plans: list[ActionPlan] = []
     for plan in chosen:
-        rep = plan.plan.rep
-        comparison, label = groups[rep.pk]
+        person = plan.plan.rep
+        comparison, label = groups[person.pk]
         ended = plan.ends_on <= today
         end = _moment(plan.ends_on) if ended else now
         result = evaluate(
             data,
             spec_for(plan),
-            rep=rep.pk,
+            rep=person.pk,
             comparison=comparison,
             start=_moment(plan.starts_on),
             end=end,
             deals=deals,
             joined=joined,
+            figures=figures.get(plan.metric),
         ).to_dict()
         result["comparison"] = label
         if not ended:
@@ -214,10 +270,14 @@ def effect_unit(metric: str, result: Mapping[str, Any]) -> str:
     Days-in-stage effects measured before the comparison moved to the log scale are
     differences of mean days, and are kept as measured: "days".
     """
-    if metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE):
+    if metric in RATE_METRICS:
         return "points"
     if metric == TargetMetric.STAGE_DAYS:
         return "%" if result.get("effect_unit") == "relative" else "days"
+    if metric == TargetMetric.ASK_TELL:
+        return "questions per directive"
+    if metric == TargetMetric.SKILL_MINUTES:
+        return "min per rep a week"
     return "a week"
 
 
@@ -299,7 +359,7 @@ class Baseline:
 
 def baseline(action_plan: ActionPlan) -> Baseline:
     """The plan's one baseline, wherever it is shown: once the plan is measured, the
-    rep's figure over the period before it (the "before" its impact is judged from);
+    person's figure over the period before it (the "before" its impact is judged from);
     until then, the figure stored when it was planned."""
     result = action_plan.impact or action_plan.progress or {}
     before = result.get("rep_before") or {}
@@ -315,10 +375,12 @@ def baseline_figure(action_plan: ActionPlan) -> str:
 def format_metric(metric: str, value: float | None) -> str:
     if value is None:
         return "—"
-    if metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE):
+    if metric in RATE_METRICS:
         return f"{value:.0%}"
     if metric == TargetMetric.STAGE_DAYS:
         return f"{value:.1f} d"
+    if metric == TargetMetric.SKILL_MINUTES:
+        return f"{value:.0f} min"
     return f"{value:.1f}"
 
 

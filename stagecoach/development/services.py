@@ -8,15 +8,18 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from stagecoach.accounts.models import Person
 from stagecoach.analytics import selectors as analytics
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
 from stagecoach.coaching.models import Session
+from stagecoach.development import manager_metrics
 from stagecoach.development.models import (
     ACTION_PLAN_MAX_DAYS,
     ACTION_PLAN_MIN_DAYS,
+    COACHING_METRICS,
     ActionPlan,
     CheckIn,
     DevelopmentPlan,
@@ -125,7 +128,7 @@ def create_plan(
     goals: Sequence[GoalDraft] = (),
 ) -> DevelopmentPlan:
     if DevelopmentPlan.objects.filter(rep=rep, status=DevelopmentPlan.Status.ACTIVE).exists():
-        raise ValidationError("This rep already has an active development plan.")
+        raise ValidationError("This person already has an active development plan.")
     with transaction.atomic():
         plan = DevelopmentPlan.objects.create(
             rep=rep,
@@ -174,11 +177,27 @@ class MetricValue:
     n: int | None
 
 
+BASELINE_WEEKS = 13
+
+
+def coaching_now(person: Person, *, metric: str, before: date) -> MetricValue:
+    """A manager's coaching figure over the 13 whole weeks before ``before``: the mean of
+    the weeks that have one (``n``), as the plan's impact will measure its baseline."""
+    last = manager_metrics.monday(before) - timedelta(days=7)
+    first = last - timedelta(weeks=BASELINE_WEEKS - 1)
+    weeks = manager_metrics.weekly(metric, [person.pk], first, last)[person.pk]
+    values = [v for v in weeks.values() if v is not None]
+    return MetricValue(sum(values) / len(values) if values else None, len(values))
+
+
 def metric_now(
     rep: Person, *, metric: str, stage: Stage | None = None, activity: str = ""
 ) -> MetricValue:
     """The rep's latest stored figure for a target metric (the trailing 12 months; for
-    per-week counts, the last 13 weeks): the suggested baseline of a new action plan."""
+    per-week counts, the last 13 weeks): the suggested baseline of a new action plan.
+    A coaching metric is a manager's figure over the last 13 weeks (``coaching_now``)."""
+    if metric in COACHING_METRICS:
+        return coaching_now(rep, metric=metric, before=timezone.localdate())
     as_of = analytics.latest_as_of(DEFAULT_WINDOW_DAYS)
     data = (
         analytics.metrics(f"rep:{rep.pk}", as_of=as_of, window_days=DEFAULT_WINDOW_DAYS)
@@ -235,7 +254,10 @@ def add_action_plan(
     stage = (
         Stage.objects.filter(pk=draft.metric_stage_id).first() if draft.metric_stage_id else None
     )
-    now = metric_now(plan.rep, metric=draft.metric, stage=stage, activity=draft.metric_activity)
+    if draft.metric in COACHING_METRICS:
+        now = coaching_now(plan.rep, metric=draft.metric, before=draft.starts_on)
+    else:
+        now = metric_now(plan.rep, metric=draft.metric, stage=stage, activity=draft.metric_activity)
     with transaction.atomic():
         action_plan = ActionPlan.objects.create(
             plan=plan,

@@ -25,6 +25,13 @@ the weeks before the plan counts with the outcome it had when the plan began, so
 before period gets no more time to resolve than the during period. Deals still open
 at the end of a period are left out of its rates, as in every stage conversion.
 
+A manager's plan names a coaching-health figure instead (``COACHING_KINDS``: ask/tell,
+skill-coaching minutes per rep, 1:1s held, commitments followed up). The caller works
+out each manager's figure per week (development.manager_metrics) and passes them as
+``figures``; the period's value is the mean over the weeks that have a figure, through
+the same per-week path as the weekly counts, and the comparison is the other managers.
+A week without a figure (no 1:1 planned, no tally) is left out, never counted as zero.
+
 No Django, no I/O: the caller loads the frames and picks the people.
 """
 
@@ -48,7 +55,19 @@ from stagecoach.analytics.engine.deals import (
 )
 from stagecoach.analytics.engine.frames import Data, Window
 
-MetricKind = Literal["conversion", "win_rate", "stage_days", "activities", "new_opportunities"]
+MetricKind = Literal[
+    "conversion",
+    "win_rate",
+    "stage_days",
+    "activities",
+    "new_opportunities",
+    "ask_tell",
+    "skill_minutes",
+    "sessions_held",
+    "commitments_followed_up",
+]
+# A manager's coaching-health figures: one value per manager-week, given by the caller.
+COACHING_KINDS = ("ask_tell", "skill_minutes", "sessions_held", "commitments_followed_up")
 Verdict = Literal["improved", "no_evidence", "worse", "not_enough_data"]
 
 Z90 = 1.6448536269514722
@@ -61,6 +80,12 @@ MIN_SAMPLE: dict[str, int] = {
     "stage_days": 4,
     "activities": 3,
     "new_opportunities": 3,
+    # Weeks with a figure: a manager's weekly figure swings with one session, so a
+    # period needs a month of them before its mean says anything.
+    "ask_tell": 4,
+    "skill_minutes": 4,
+    "sessions_held": 4,
+    "commitments_followed_up": 4,
 }
 # Visits shorter than an hour count as an hour on the log scale, as in metrics.durations.
 FLOOR_DAYS = 1 / 24
@@ -70,6 +95,10 @@ UNITS: dict[str, str] = {
     "stage_days": "days",
     "activities": "per week",
     "new_opportunities": "per week",
+    "ask_tell": "questions per directive",
+    "skill_minutes": "minutes per rep a week",
+    "sessions_held": "weekly share",
+    "commitments_followed_up": "weekly share",
 }
 
 
@@ -109,7 +138,9 @@ class MetricSpec:
         30% lower) or a difference of counts per week."""
         if self.relative:
             return "relative"
-        return "share" if self.unit == "share" else "per week"
+        if self.unit in ("share", "weekly share"):
+            return "share"
+        return "ratio" if self.kind == "ask_tell" else "per week"
 
 
 @dataclass(frozen=True)
@@ -248,6 +279,19 @@ def _per_week(
     return mean, var, len(values)
 
 
+def _weekly_mean(
+    figures: pl.DataFrame, people: Collection[int], weeks: list[date]
+) -> tuple[float | None, float | None, int]:
+    """Mean of the people's weekly figures over the weeks that have one, and its variance:
+    the per-week path of the counts, without filling the weeks that have no figure."""
+    wanted = pl.Series("people", sorted(people), dtype=pl.Int64).implode()
+    mondays = pl.Series("weeks", weeks, dtype=pl.Date).implode()
+    mine = figures.filter(pl.col("owner_id").is_in(wanted) & pl.col("week").is_in(mondays))
+    values = [float(v) for v in mine["count"].to_list() if v is not None]
+    mean, var = _mean(values)
+    return mean, var, len(values)
+
+
 def joined_on(
     data: Data, people: Collection[int], started: Mapping[int, date] | None = None
 ) -> dict[int, date]:
@@ -322,20 +366,30 @@ def _items(
     start: datetime,
     end: datetime,
     deals: DealsMemo | None = None,
+    figures: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """What the metric counts over [start, end) for these people, as things stood at
     ``end``: one row per closed deal (``success``), resolved stage visit (``success``),
     finished visit (``days``) or owner-week (``count``), each with its ``owner_id``.
 
     ``deals`` keeps each period's figures worked out on this ``data`` for everyone in
-    it, for the next plan measured over the same period, whoever its people."""
+    it, for the next plan measured over the same period, whoever its people.
+    ``figures``: the coaching kinds' weekly figures (owner_id, week, value)."""
     memo = (deals if deals is not None else {}).setdefault((start, end), {})
     key = f"items:{spec.kind}:{spec.stage_id}:{spec.activity_type}"
+    if spec.kind in COACHING_KINDS:
+        frame = figures if figures is not None else _NO_FIGURES
+        return frame.select(
+            "owner_id", pl.col("week").cast(pl.Date), pl.col("value").alias("count")
+        ).filter(pl.col("owner_id").is_in(pl.Series("owners", owners, dtype=pl.Int64).implode()))
     if key not in memo:
         memo[key] = _everyones_items(data, spec, start, end, deals)
     return memo[key].filter(
         pl.col("owner_id").is_in(pl.Series("owners", owners, dtype=pl.Int64).implode())
     )
+
+
+_NO_FIGURES = pl.DataFrame(schema={"owner_id": pl.Int64, "week": pl.Date, "value": pl.Float64})
 
 
 def _everyones_items(
@@ -408,6 +462,8 @@ def _summarise(
         days = [float(d) for d in mine["days"].to_list()]
         value, variance = _typical_days(days)
         n = len(days)
+    elif spec.kind in COACHING_KINDS:
+        value, variance, n = _weekly_mean(mine, owners, _mondays(start, end))
     else:
         value, variance, n = _per_week(mine, owners, _mondays(start, end), joined)
     return Measure(
@@ -442,6 +498,10 @@ def _each(
         for person in people:
             days = [float(d) for d in lists.get(person) or []]
             values[person] = (*_typical_days(days), len(days))
+    elif spec.kind in COACHING_KINDS:
+        weeks = _mondays(start, end)
+        for person in people:
+            values[person] = _weekly_mean(items, [person], weeks)
     else:
         weeks = _mondays(start, end)
         counts: dict[tuple[int, date], list[float]] = {}
@@ -487,6 +547,12 @@ def _describe(value: float | None, spec: MetricSpec) -> str:
         return f"{value:.0%}"
     if spec.unit == "days":
         return f"{value:.1f} days"
+    if spec.unit == "weekly share":
+        return f"{value:.0%}"
+    if spec.unit == "questions per directive":
+        return f"{value:.1f} questions per directive"
+    if spec.unit == "minutes per rep a week":
+        return f"{value:.0f} min per rep a week"
     return f"{value:.1f} a week"
 
 
@@ -494,10 +560,14 @@ def _change(value: float, spec: MetricSpec) -> str:
     """A change as the reason states it: for days in stage, a relative change."""
     if spec.relative:
         return f"{value * 100:+.0f}%"
-    if spec.unit == "share":
+    if spec.unit in ("share", "weekly share"):
         return f"{value * 100:+.0f} points"
     if spec.unit == "days":
         return f"{value:+.1f} days"
+    if spec.unit == "questions per directive":
+        return f"{value:+.1f} questions per directive"
+    if spec.unit == "minutes per rep a week":
+        return f"{value:+.0f} min per rep a week"
     return f"{value:+.1f} a week"
 
 
@@ -636,9 +706,14 @@ def difference_in_differences(
         else f" The rep's baseline gap to the team counts at {r:.0%}: the rest of it is "
         "what a period's luck gives back anyway (regression to the mean)."
     )
+    subject, others_label = (
+        ("Manager", "other managers")
+        if spec.kind in COACHING_KINDS
+        else ("Rep", "rest of the team")
+    )
     reason = (
-        f"Rep {_describe(rep_before.value, spec)} → {_describe(rep_during.value, spec)} "
-        f"({_change(rep_change, spec)}); rest of the team "
+        f"{subject} {_describe(rep_before.value, spec)} → {_describe(rep_during.value, spec)} "
+        f"({_change(rep_change, spec)}); {others_label} "
         f"{_describe(team_before.value, spec)} → {_describe(team_during.value, spec)} "
         f"({_change(team_change, spec)}). Difference {_change(effect, spec)}, "
         f"90% interval {_change(low, spec)} to {_change(high, spec)}.{weight}"
@@ -776,6 +851,7 @@ def evaluate(
     started: Mapping[int, date] | None = None,
     deals: DealsMemo | None = None,
     joined: Mapping[int, date] | None = None,
+    figures: pl.DataFrame | None = None,
 ) -> Impact:
     """Before/during for the rep against ``comparison`` (the rest of the team).
 
@@ -785,6 +861,8 @@ def evaluate(
     periods share the deals' states and visits (a pure cache, the figures are the same).
     ``joined``: ``joined_on`` for (at least) these people, when the caller has it already;
     ``started`` is then not read.
+    ``figures``: for a coaching kind, each person's figure per week (owner_id, week as
+    its Monday, value), covering both periods; weeks without a figure have no row.
     """
     before_start, before_end = before_period(start, end)
     others = sorted(p for p in comparison if p != rep)
@@ -792,8 +870,8 @@ def evaluate(
     if joined is None:
         joined = joined_on(data, everyone, started)
     # Each period's deals are worked out once, for the rep and the team together.
-    before = _items(data, spec, everyone, before_start, before_end, deals)
-    during = _items(data, spec, everyone, start, end, deals)
+    before = _items(data, spec, everyone, before_start, before_end, deals, figures)
+    during = _items(data, spec, everyone, start, end, deals, figures)
     rep_before = _summarise(before, spec, [rep], before_start, before_end, joined)
     team_before = _summarise(before, spec, others, before_start, before_end, joined)
     reliability, team_part = _team_part(

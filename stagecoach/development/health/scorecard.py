@@ -3,9 +3,10 @@ can answer, beside the manager's own self-assessment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from django.utils import timezone
 
@@ -244,6 +245,31 @@ class Scorecard:
     self_assessed_on: date | None
 
 
+class Tallied(Protocol):
+    @property
+    def questions_asked(self) -> int | None: ...
+    @property
+    def directives_given(self) -> int | None: ...
+
+
+def tally_of(held: Sequence[Tallied]) -> Tally:
+    """Q5, ask vs tell: questions and directives pooled over the held sessions that have a
+    tally (a session with neither counted has none)."""
+    tallied = [
+        s
+        for s in held
+        if s.questions_asked is not None
+        and s.directives_given is not None
+        and s.questions_asked + s.directives_given > 0
+    ]
+    return Tally(
+        asked=sum(s.questions_asked or 0 for s in tallied),
+        told=sum(s.directives_given or 0 for s in tallied),
+        sessions=len(tallied),
+        held=len(held),
+    )
+
+
 def latest_self_assessments(manager: Person) -> dict[int, SelfAssessment]:
     """The most recent answer to each question."""
     latest: dict[int, SelfAssessment] = {}
@@ -274,20 +300,7 @@ def scorecard(manager: Person, *, window: Window) -> Scorecard:
     held_ids = [s.pk for s in held]
     rep_session_ids = [s.pk for s in held if s.kind in REP_KINDS]
 
-    # Q5: ask vs tell, pooled over the held sessions that have a tally.
-    tallied = [
-        s
-        for s in held
-        if s.questions_asked is not None
-        and s.directives_given is not None
-        and s.questions_asked + s.directives_given > 0
-    ]
-    tally = Tally(
-        asked=sum(s.questions_asked or 0 for s in tallied),
-        told=sum(s.directives_given or 0 for s in tallied),
-        sessions=len(tallied),
-        held=len(held),
-    )
+    tally = tally_of(held)
 
     # Q6, Q7: what the rep sessions covered. Team reviews are left out: they are
     # pipeline reviews by design, and would tip every manager towards deals.
