@@ -13,12 +13,12 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError as RuleBroken
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 
-from stagecoach.accounts.models import Person, Role
+from stagecoach.accounts.models import Person
 from stagecoach.accounts.selectors import get_person_for_user, scope_for
 from stagecoach.coaching.api import READ_ERRORS, WRITE_ERRORS, PersonRefRead, _refuse
 from stagecoach.development import impact, selectors, services
@@ -34,6 +34,7 @@ from stagecoach.development.models import (
     CheckIn,
     DevelopmentPlan,
     SkillRating,
+    metrics_for,
 )
 from stagecoach.development.views import _sessions_with
 
@@ -45,7 +46,15 @@ RatingSource = Literal["manager", "self"]
 PlanStatus = Literal["active", "closed"]
 CheckInProgress = Literal["on_track", "at_risk", "off_track", ""]
 TargetMetricCode = Literal[
-    "conversion", "win_rate", "stage_days", "activities", "new_opportunities"
+    "conversion",
+    "win_rate",
+    "stage_days",
+    "activities",
+    "new_opportunities",
+    "ask_tell",
+    "skill_minutes",
+    "sessions_held",
+    "commitments_followed_up",
 ]
 
 
@@ -294,11 +303,8 @@ def _ref(person: Person | None) -> dict[str, Any] | None:
 
 
 def _rep(request: HttpRequest, person_id: int) -> Person:
-    """As the pages: whoever may see the rep reads; plans and skills are for reps."""
-    rep = get_person_for_user(request.user, person_id)
-    if rep.role != Role.REP:
-        raise Http404("Development plans are for reps.")
-    return rep
+    """As the pages: whoever may see the person reads; a rep's plan or a manager's."""
+    return get_person_for_user(request.user, person_id)
 
 
 def _rating(r: SkillRating) -> dict[str, Any]:
@@ -573,6 +579,7 @@ def add_action_plan(
             "actions": "\n".join(body.actions),
         },
         goals=plan.goals.all(),
+        metrics=metrics_for(rep.role),
     )
     if not form.is_valid():
         raise _refuse(form)

@@ -11,6 +11,7 @@ from stagecoach.development.models import (
     ACTION_PLAN_MAX_DAYS,
     ACTION_PLAN_MIN_DAYS,
     LEVEL_NAMES,
+    RATE_METRICS,
     ActionPlan,
     CheckIn,
     Goal,
@@ -133,7 +134,7 @@ class ActionPlanForm(forms.Form):
     )
     baseline = forms.FloatField(
         required=False,
-        help_text="Leave empty to take the rep's current figure. Rates in percent.",
+        help_text="Leave empty to take the person's current figure. Rates in percent.",
     )
     target = forms.FloatField(help_text="Rates in percent (35 for 35%).")
     actions = forms.CharField(
@@ -141,9 +142,17 @@ class ActionPlanForm(forms.Form):
         help_text="Concrete actions, one a line.",
     )
 
-    def __init__(self, *args: Any, goals: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        goals: Any,
+        metrics: tuple[TargetMetric, ...] = tuple(TargetMetric),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["goal"].queryset = goals  # type: ignore[attr-defined]
+        # A rep's plan targets a CRM figure, a manager's a coaching-health figure.
+        self.fields["metric"].choices = [(m.value, m.label) for m in metrics]  # type: ignore[attr-defined]
         self.fields["metric_stage"].queryset = _metric_stages()  # type: ignore[attr-defined]
         self.fields["starts_on"].initial = timezone.localdate()
 
@@ -160,7 +169,7 @@ class ActionPlanForm(forms.Form):
                 continue
             if value < 0:
                 self.add_error(name, "A metric cannot be negative.")
-            elif metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE):
+            elif metric in RATE_METRICS:
                 if value > 100:
                     self.add_error(name, "A rate is a percentage between 0 and 100.")
                 else:
@@ -203,10 +212,7 @@ class CheckInForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         target = data.get("new_target")
-        if target is not None and self.action_plan.metric in (
-            TargetMetric.CONVERSION,
-            TargetMetric.WIN_RATE,
-        ):
+        if target is not None and self.action_plan.metric in RATE_METRICS:
             if not 0 <= target <= 100:
                 self.add_error("new_target", "A rate is a percentage between 0 and 100.")
             else:

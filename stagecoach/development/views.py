@@ -35,10 +35,11 @@ from stagecoach.development.forms import (
     WinForm,
 )
 from stagecoach.development.models import (
+    RATE_METRICS,
     ActionPlan,
     DevelopmentPlan,
     PlanAction,
-    TargetMetric,
+    metrics_for,
 )
 from stagecoach.lib import charts
 from stagecoach.lib.csvexport import csv_response
@@ -49,10 +50,9 @@ def _person(request: HttpRequest) -> Person | None:
 
 
 def _rep(request: HttpRequest, person_id: int) -> Person:
-    rep = get_person_for_user(request.user, person_id)
-    if rep.role != Role.REP:
-        raise Http404("Development plans are for reps.")
-    return rep
+    """The person whose development this is: a rep, or a manager coached by their leader.
+    The same pages, plans and measurements serve both; only the target metrics differ."""
+    return get_person_for_user(request.user, person_id)
 
 
 def _wants_csv(request: HttpRequest) -> bool:
@@ -275,9 +275,10 @@ def action_plan_new(request: HttpRequest, person_id: int) -> HttpResponse:
     chosen = next((g for g in goals if str(g.pk) == goal_id), None)
     if chosen is not None:
         initial = {"goal": chosen.pk, "skill": chosen.skill_id, "title": chosen.text}
-    form = ActionPlanForm(initial=initial, goals=goals)
+    metrics = metrics_for(rep.role)
+    form = ActionPlanForm(initial=initial, goals=goals, metrics=metrics)
     if request.method == "POST":
-        form = ActionPlanForm(request.POST, goals=goals)
+        form = ActionPlanForm(request.POST, goals=goals, metrics=metrics)
         if form.is_valid():
             data = form.cleaned_data
             draft = services.ActionPlanDraft(
@@ -310,10 +311,11 @@ def action_plan_new(request: HttpRequest, person_id: int) -> HttpResponse:
 def _impact_chart(action_plan: ActionPlan, result: dict[str, Any] | None) -> str:
     if not result:
         return ""
-    points = action_plan.metric in (TargetMetric.CONVERSION, TargetMetric.WIN_RATE)
+    points = action_plan.metric in RATE_METRICS
+    who = "Rep" if action_plan.plan.rep.role == Role.REP else "Manager"
     labels = {
-        "rep_before": "Rep before",
-        "rep_during": "Rep during",
+        "rep_before": f"{who} before",
+        "rep_during": f"{who} during",
         "team_before": f"{result.get('comparison', 'Team').capitalize()} before",
         "team_during": f"{result.get('comparison', 'Team').capitalize()} during",
     }
