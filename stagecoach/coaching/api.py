@@ -226,6 +226,19 @@ class SessionCreate(Schema):
 
 
 class CommitmentCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "owner": 7,
+                    "action": "Book a pricing call with Acme",
+                    "due_on": "2026-12-07",
+                    "opportunity": 311,
+                }
+            ]
+        }
+    }
+
     owner: int = Field(description="The session's rep or its manager.")
     action: str = Field(min_length=1, max_length=500, examples=["Book a pricing call with Acme"])
     due_on: date
@@ -235,6 +248,8 @@ class CommitmentCreate(Schema):
 
 
 class CommitmentStatusUpdate(Schema):
+    model_config = {"json_schema_extra": {"examples": [{"status": "done"}]}}
+
     status: CommitmentStatus = Field(examples=["done"])
 
 
@@ -281,6 +296,19 @@ class SessionLogCreate(Schema):
 
 
 class TopicCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "title": "Next steps on every deal",
+                    "period": "week",
+                    "starts_on": "2026-12-07",
+                    "guidance": "Ask for the customer's next step, with a date, on every deal.",
+                }
+            ]
+        }
+    }
+
     title: str = Field(min_length=1, max_length=200, examples=["Next steps on every deal"])
     period: TopicPeriod
     starts_on: date

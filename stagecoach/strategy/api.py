@@ -54,6 +54,18 @@ class CriterionCheckRead(Schema):
 
 
 class CriterionCheckCreate(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "met": True,
+                    "note": "Budget confirmed by the CFO on the call",
+                    "link": "https://crm.example.com/notes/8812",
+                }
+            ]
+        }
+    }
+
     met: bool
     note: str = Field("", max_length=500)
     link: str = Field("", max_length=500, description="An http or https address.")
@@ -76,6 +88,10 @@ class InfluenceRead(Schema):
 class InfluenceWrite(Schema):
     """A change: only the fields sent are changed."""
 
+    model_config = {
+        "json_schema_extra": {"examples": [{"stance": "supportive", "last_met": "2026-12-01"}]}
+    }
+
     name: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
     title: str | None = Field(None, max_length=200)
     email: str | None = Field(None, max_length=254)
@@ -86,6 +102,20 @@ class InfluenceWrite(Schema):
 
 
 class InfluenceCreate(InfluenceWrite):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "name": "Dana Whitfield",
+                    "title": "CFO",
+                    "role": "economic_buyer",
+                    "stance": "neutral",
+                    "last_met": "2026-11-28",
+                }
+            ]
+        }
+    }
+
     name: str = Field(..., min_length=1, max_length=200, pattern=r"\S")
 
 
@@ -103,6 +133,23 @@ class PlanResourceSchema(Schema):
 
 
 class PursuitPlanWrite(Schema):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "objective": "Signed order form by 20 December",
+                    "position": "ahead",
+                    "competitors": "Globex",
+                    "risks": "Procurement may ask for a second quote.",
+                    "steps": [
+                        {"text": "Pricing call with the CFO", "owner": "Alice", "due": "2026-12-09"}
+                    ],
+                    "resources": [{"kind": "executive", "detail": "VP call with the CFO"}],
+                }
+            ]
+        }
+    }
+
     objective: str = ""
     position: PositionValue = "unknown"
     competitors: str = Field("", max_length=300)
