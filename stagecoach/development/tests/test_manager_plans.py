@@ -256,3 +256,43 @@ def test_a_leader_starts_a_managers_action_plan_from_the_scorecard(cast, login) 
     assert DevelopmentPlan.objects.get(rep=cast.mona).created_by == cast.lena
     page = client.get(reverse("action-plan", args=[action_plan.pk])).content.decode()
     assert "Share of planned 1:1s held" in page
+
+
+def test_the_api_takes_a_managers_action_plan_with_a_coaching_metric(cast) -> None:  # type: ignore[no-untyped-def]
+    from stagecoach.coaching.tests.test_api_write import api_as
+
+    services.create_plan(rep=cast.mona, by=cast.lena, title="Coach", starts_on=START)
+    services.create_plan(rep=cast.alice, by=cast.mona, title="Sell", starts_on=START)
+    body = {
+        "title": "Ask before telling",
+        "starts_on": str(START),
+        "weeks": 6,
+        "metric": "ask_tell",
+        "target": 2.5,
+        "actions": ["Count questions in every 1:1"],
+    }
+
+    def post(who: str, person: Person, metric: str) -> int:
+        return (
+            api_as(who, cast)
+            .post(
+                f"/api/people/{person.pk}/action-plans",
+                {**body, "metric": metric},
+                content_type="application/json",
+            )
+            .status_code
+        )
+
+    assert post("lena", cast.mona, "ask_tell") == 201
+    assert post("lena", cast.mona, "win_rate") == 422  # a CRM metric is a rep's
+    assert post("mona", cast.alice, "ask_tell") == 422  # a coaching metric is a manager's
+    assert post("nate", cast.mona, "ask_tell") == 404  # a peer never sees Mona's plan
+    assert ActionPlan.objects.get(plan__rep=cast.mona).metric == TargetMetric.ASK_TELL
+
+
+def test_a_leaders_1_1_with_the_manager_checks_in_on_her_action_plan(cast) -> None:  # type: ignore[no-untyped-def]
+    action_plan = ask_tell_plan(cast.mona, cast.lena)
+    one_on_one = held(cast.lena, START + timedelta(days=8), rep=cast.mona, tally=(9, 3))
+    check = services.check_in_from_session(session=one_on_one, note="Counted her questions")
+    assert check is not None and check.action_plan == action_plan
+    assert check.created_by == cast.lena
