@@ -9,13 +9,16 @@ never from a CDN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from importlib.metadata import version
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Swagger
-from ninja.errors import ValidationError
+from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import django_auth
 
 from stagecoach.accounts.tokens import BearerAuth
@@ -28,6 +31,26 @@ from stagecoach.pipeline.api import router as pipeline_router
 from stagecoach.strategy.api import router as strategy_router
 from stagecoach.web.middleware import busy_response, is_busy
 
+
+def for_logins(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The schema and its docs: for a logged-in browser, or a tool with its token (a
+    client generator reads the document as it calls the API); a bad token is a 401."""
+    browser = login_required(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        kind, _, secret = request.headers.get("Authorization", "").partition(" ")
+        if kind.lower() != "bearer":
+            return browser(request, *args, **kwargs)
+        try:
+            BearerAuth().authenticate(request, secret.strip())
+        except AuthenticationError:
+            return JsonResponse({"detail": "Unauthorized"}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 api = NinjaAPI(
     title="stagecoach API",
     version=version("stagecoach"),
@@ -38,8 +61,8 @@ api = NinjaAPI(
     urls_namespace="api",
     # validatorUrl: Swagger UI would otherwise send the schema to validator.swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
-    # The schema and its docs are for people who may use the API: logged in.
-    docs_decorator=login_required,
+    # The schema and its docs are for people and tools who may use the API.
+    docs_decorator=for_logins,
 )
 api.add_router("/", analytics_router)
 api.add_router("/", coaching_router)

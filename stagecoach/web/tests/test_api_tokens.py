@@ -163,3 +163,17 @@ def test_creation_and_revocation_are_audited(cast: Any) -> None:
     ]
     assert "Slack bot" in events[0].summary and "revoked" in events[1].summary
     assert made.secret not in str([(e.summary, e.detail) for e in events])
+
+
+def test_a_tool_reads_the_openapi_document_with_its_token(cast: Any) -> None:
+    """A client generator or an integration reads the document as it calls the API."""
+    made = create_api_token(user=cast.alice.user, name="codegen", scope="read")
+    document = Client().get("/api/openapi.json", **bearer(made.secret))
+    assert document.status_code == 200
+    assert "/api/sessions" in document.json()["paths"]
+    revoke_api_token(token=made.token, by=cast.alice.user)
+    assert Client().get("/api/openapi.json", **bearer(made.secret)).status_code == 401
+    wrong = Client().get("/api/openapi.json", HTTP_AUTHORIZATION="Bearer sc_not-a-token-at-all-x")
+    assert wrong.status_code == 401
+    # Without a token it stays behind the login page, as the interactive docs do.
+    assert Client().get("/api/openapi.json").status_code == 302
