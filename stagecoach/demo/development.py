@@ -101,7 +101,7 @@ def seed_development(
     )
     if not managers:
         return result
-    skills = {s.name: s for s in Skill.objects.all()}
+    skills = {s.name: s for s in Skill.objects.exclude(category=Skill.Category.COACHING)}
     for name, level in EXPECTED.items():
         if name in skills:
             SkillExpectation.objects.get_or_create(

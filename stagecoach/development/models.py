@@ -59,15 +59,18 @@ class SkillExpectation(models.Model):
 
 
 class SkillRating(models.Model):
-    """One dated rating of a rep in a skill, by the manager or by the rep (self)."""
+    """One dated rating of a person in a skill: a rep's by their manager or themselves; a
+    manager's coaching skill by their leader, themselves, or scored in an observed session."""
 
     class Source(models.TextChoices):
         MANAGER = "manager", "Manager"
         SELF = "self", "Self-assessment"
+        LEADER = "leader", "Leader"
+        OBSERVATION = "observation", "Observed session"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="skill_ratings")
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="ratings")
-    source = models.CharField(max_length=10, choices=Source.choices)
+    source = models.CharField(max_length=12, choices=Source.choices)
     level = models.PositiveSmallIntegerField()
     rated_on = models.DateField()
     rated_by = models.ForeignKey(
@@ -86,6 +89,14 @@ class SkillRating(models.Model):
         default=list,
         blank=True,
         help_text="The red flags behind the rating, as they stood: code, stage, title, as_of.",
+    )
+    observation = models.ForeignKey(
+        "Observation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        help_text="The observed session this score was given in (source observation).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -429,3 +440,22 @@ class StoredResult(models.Model):
 
     def __str__(self) -> str:
         return f"Stored {self.key} ({self.computed_at or 'not computed'})"
+
+
+class Observation(models.Model):
+    """A leader sat in on a manager's 1:1 or team review and scored it against the
+    coaching rubric. Each score is a SkillRating (source observation) of the manager."""
+
+    observer = models.ForeignKey(
+        Person, null=True, on_delete=models.SET_NULL, related_name="observations_made"
+    )
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="observations")
+    observed_on = models.DateField()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-observed_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.observer} observed {self.session}"

@@ -86,8 +86,12 @@ def competency_model(role: str = Role.REP) -> list[Competency]:
             for skill in stage.skills.all():
                 stage_skills[skill.pk].append(stage.name)
                 order.setdefault(skill.pk, stage.order)
+    # A rep is not rated on the coaching skills, which are the managers' (coaching_skills).
+    pool = Skill.objects.all()
+    if role == Role.REP:
+        pool = pool.exclude(category=Skill.Category.COACHING)
     skills = sorted(
-        Skill.objects.all(),
+        pool,
         key=lambda s: (s.pk not in order, order.get(s.pk, 0), s.category, s.name),
     )
     return [

@@ -32,4 +32,5 @@ urlpatterns = [
     path("development/actions/<int:action_id>/done/", views.plan_action_done, name="action-done"),
     path("development/impact/", impact_views.impact_page, name="impact"),
     path("", include("stagecoach.development.health_urls")),
+    path("", include("stagecoach.development.coaching_skills_urls")),
 ]

@@ -28,6 +28,9 @@ class Skill(models.Model):
     class Category(models.TextChoices):
         STAGE = "stage", "Stage skill"
         GENERAL = "general", "General skill"
+        # A manager's skills in coaching reps (development.coaching_skills), kept apart
+        # from the selling skills a rep is rated on.
+        COACHING = "coaching", "Coaching skill"
 
     name = models.CharField(max_length=120, unique=True)
     category = models.CharField(max_length=10, choices=Category.choices, default=Category.STAGE)

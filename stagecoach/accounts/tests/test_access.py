@@ -165,6 +165,9 @@ PAGES = {
     "scorecard": lambda c: reverse("scorecard", args=[c.mona.pk]),
     "scorecard-csv": lambda c: reverse("scorecard-csv", args=[c.mona.pk]),
     "self-assessment": lambda c: reverse("self-assessment"),
+    # A manager's coaching skills: theirs and those above them; observing is the leader's.
+    "coaching-skills": lambda c: reverse("coaching-skills", args=[c.mona.pk]),
+    "observation-new": lambda c: reverse("observation-new", args=[c.session.pk]),
     "audit-log": lambda c: reverse("audit-log"),
     "audit-log-csv": lambda c: reverse("audit-log-csv"),
     # Pages for those who coach: never for a rep or a login linked to nobody.
@@ -284,6 +287,12 @@ ACTIONS = {
         {"objective": "A new objective", "position": "ahead"},
         {"alice", "mona"},
     ),
+    # The leader rates a manager's coaching skills, the manager rates themselves.
+    "coaching-skills-rate": (
+        lambda c: reverse("coaching-skills-rate", args=[c.mona.pk]),
+        {},
+        {"mona", "lena"},
+    ),
     # A token is its login's alone: not even a leader revokes Alice's.
     "api-token-revoke": (
         lambda c: reverse("api-token-revoke", args=[c.token.pk]),
@@ -299,6 +308,8 @@ DEVELOP = {"skills", "team-skills", "development", "action-plan", "action-plan-n
 HEALTH = {"coaching-health", "coaching-health-csv"}
 AUDIT = {"audit-log", "audit-log-csv"}
 SCORECARD = {"scorecard", "scorecard-csv"}
+COACHING_SKILLS = {"coaching-skills"}
+OBSERVE = {"observation-new"}
 PROCESS = {"process-map", "process-versions", "process-version", "process-discovered"}
 WINNERS = {"process-winners"}
 EDIT = {"process-stage-edit", "process-stage-add", "process-pipeline-add"}
@@ -329,6 +340,7 @@ ALLOWED = {
         *DEVELOP,
         *HEALTH,
         *SCORECARD,
+        *COACHING_SKILLS,
     }
     | {"self-assessment", "team-webhook"}
     | PROCESS
@@ -348,6 +360,8 @@ ALLOWED = {
         *DEVELOP,
         *HEALTH,
         *SCORECARD,
+        *COACHING_SKILLS,
+        *OBSERVE,
         *AUDIT,
         *PROCESS,
         *WINNERS,
@@ -366,6 +380,7 @@ ALLOWED = {
         *DEVELOP,
         *HEALTH,
         *SCORECARD,
+        *COACHING_SKILLS,
         *AUDIT,
         "team-webhook",
         *PROCESS,
