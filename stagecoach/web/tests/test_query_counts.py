@@ -97,6 +97,7 @@ PAGES: dict[str, tuple[str, Callable[[Org], str]]] = {
     "coaching health": ("leader", lambda o: "/coaching/health/"),
     "coaching health CSV": ("leader", lambda o: "/coaching/health.csv"),
     "scorecard": ("leader", lambda o: f"/coaching/health/{o.manager.pk}/"),
+    "coaching skills": ("leader", lambda o: f"/coaching/health/{o.manager.pk}/skills/"),
     "impact": ("leader", lambda o: "/development/impact/"),
     "impact, a manager's team": ("manager", lambda o: "/development/impact/"),
     "development": ("manager", lambda o: f"/people/{o.rep.pk}/development/"),
