@@ -43,11 +43,17 @@ class CadenceForm(forms.ModelForm[Cadence]):
             "one_on_one_minutes": "lasting (minutes)",
         }
 
-    def __init__(self, *args: Any, teams: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, teams: Any = None, one_on_ones_only: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if teams is not None:
             self.fields["team"].queryset = teams  # type: ignore[attr-defined]
         self.fields["minutes_per_rep"].widget.attrs.update(min=1, max=30)
+        if one_on_ones_only:
+            # A leader's cadence: 1:1s with their managers, no team pipeline review.
+            for name in ("team", "review_weekday", "review_time", "minutes_per_rep"):
+                del self.fields[name]
         self.fields["one_on_one_minutes"].widget.attrs.update(min=10, max=120)
 
 

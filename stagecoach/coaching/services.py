@@ -16,6 +16,7 @@ from stagecoach.accounts.models import Person, Role, Team, User
 from stagecoach.audit.models import AuditEvent
 from stagecoach.audit.services import actor_for, record
 from stagecoach.coaching import asktell
+from stagecoach.coaching.coachees import coachees_of
 from stagecoach.coaching.models import (
     Cadence,
     Commitment,
@@ -116,14 +117,21 @@ def schedule_sessions(
 
     A week that already has a session of the kind (scheduled, held or cancelled; by the
     cadence or by hand) keeps it, so moving a session never makes a second one appear.
+    A leader's cadence schedules their 1:1s with each of their managers
+    (:func:`~stagecoach.coaching.coachees.coachees_of`) and no team review.
     """
     cadence = Cadence.objects.filter(manager=manager).first()
     result = Scheduled()
     if cadence is None:
         return result
     today = today or timezone.localdate()
-    team = managed_team(manager)
-    reps = coached_reps(manager)
+    if manager.role == Role.LEADER:
+        # A leader's cadence is their 1:1s with their managers; no team review.
+        team = None
+        reps = list(coachees_of(manager))
+    else:
+        team = managed_team(manager)
+        reps = coached_reps(manager)
     rep_cadences = {rc.rep_id: rc for rc in RepCadence.objects.filter(rep__in=reps)}
     first_week = _week_start(today)
     horizon_end = _at(first_week + timedelta(weeks=weeks), cadence.review_time)
