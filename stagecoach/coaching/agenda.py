@@ -3,7 +3,9 @@
 In order: (1) follow-up of open commitments; (2) one behaviour focus from the rep's
 top behavioural flag, with its open questions; (3) one or two early-stage deals with
 the most value at stake, for strategy rather than status; (4) a check-in on the rep's
-current development action plan; (5) the leadership topic of the period. The time box (30 minutes by default) is split so deal and skill coaching
+current development action plan; (5) the leadership topic of the period. When the
+coachee is a manager (a leader's 1:1), the agenda is about their coaching instead:
+see :mod:`stagecoach.coaching.manager_agenda`. The time box (30 minutes by default) is split so deal and skill coaching
 get about half each; the split is shown so the manager can see it.
 """
 
@@ -18,7 +20,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from stagecoach.accounts.models import Person
+from stagecoach.accounts.models import Person, Role
 from stagecoach.analytics import presenters
 from stagecoach.analytics import selectors as analytics
 from stagecoach.analytics.models import Flag
@@ -356,7 +358,15 @@ def build_agenda(
     as_of: date | None = None,
     minutes: int = DEFAULT_MINUTES,
     window_days: int = DEFAULT_WINDOW_DAYS,
+    coach: Person | None = None,
 ) -> Agenda:
+    if rep.role == Role.MANAGER and rep.is_active:
+        # A leader's 1:1 with a manager is about their coaching (coaching.manager_agenda).
+        from stagecoach.coaching.manager_agenda import build_manager_agenda
+
+        return build_manager_agenda(
+            rep, coach=coach, now=now, as_of=as_of, minutes=minutes, window_days=window_days
+        )
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     as_of = as_of or analytics.latest_as_of(window_days)
@@ -464,7 +474,7 @@ def ensure_agenda_items(session: Session) -> list[SessionItem]:
     it would have had, so what was covered can be recorded."""
     items = list(session.items.all())
     if not items and session.rep is not None:
-        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes, coach=session.manager)
         save_agenda(session, [i.planned() for i in agenda.items])
         items = list(session.items.all())
     return items

@@ -25,6 +25,7 @@ from stagecoach.accounts.models import Person, Role, User
 from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
 from stagecoach.coaching import asktell, selectors, services
 from stagecoach.coaching.agenda import build_agenda, ensure_agenda_items
+from stagecoach.coaching.coachees import coachees_of
 from stagecoach.coaching.deal_review import deal_review_context
 from stagecoach.coaching.forms import (
     FOLLOW_UP_CHOICES,
@@ -127,7 +128,11 @@ def cadence_edit(request: HttpRequest) -> HttpResponse:
         manager=manager, team=services.managed_team(manager)
     )
     teams = manager.managed_teams.order_by("name")
-    reps = services.coached_reps(manager)
+    # A leader's cadence is their 1:1 rhythm with the managers who report to them.
+    leads_managers = manager.role == Role.LEADER
+    reps = list(coachees_of(manager)) if leads_managers else services.coached_reps(manager)
+    if leads_managers:
+        cadence.team = None
     overrides = {rc.rep_id: rc for rc in RepCadence.objects.filter(rep__in=reps)}
     rep_forms = [
         (
@@ -140,7 +145,9 @@ def cadence_edit(request: HttpRequest) -> HttpResponse:
         )
         for rep in reps
     ]
-    form = CadenceForm(request.POST or None, instance=cadence, teams=teams)
+    form = CadenceForm(
+        request.POST or None, instance=cadence, teams=teams, one_on_ones_only=leads_managers
+    )
     if request.method == "POST" and form.is_valid() and all(f.is_valid() for _, f in rep_forms):
         for rep, rep_form in rep_forms:
             frequency = rep_form.cleaned_data["frequency"]
@@ -158,7 +165,13 @@ def cadence_edit(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "coaching/cadence.html",
-        {"form": form, "rep_forms": rep_forms, "cadence": cadence, "manager": manager},
+        {
+            "form": form,
+            "rep_forms": rep_forms,
+            "cadence": cadence,
+            "manager": manager,
+            "leads_managers": leads_managers,
+        },
     )
 
 
@@ -241,7 +254,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     items = list(session.items.select_related("opportunity", "skill", "stage", "person"))
     agenda = None
     if not items and session.rep is not None and session.status == Session.Status.SCHEDULED:
-        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes, coach=session.manager)
     return render(
         request,
         "coaching/session.html",
@@ -286,7 +299,7 @@ def _agenda_initial(session: Session) -> list[dict[str, Any]]:
             for i in stored
         ]
     elif session.rep is not None:
-        agenda = build_agenda(session.rep, minutes=session.duration_minutes)
+        agenda = build_agenda(session.rep, minutes=session.duration_minutes, coach=session.manager)
         planned = [i.planned() for i in agenda.items]
     else:
         return []
@@ -343,7 +356,11 @@ def session_prepare(request: HttpRequest, session_id: int) -> HttpResponse:
         return redirect("session", session.pk)
     if request.method == "POST" and any(f.has_bad_hidden_field() for f in formset.forms):
         return HttpResponseBadRequest("This agenda refers to something that does not exist.")
-    agenda = build_agenda(session.rep, minutes=session.duration_minutes) if session.rep else None
+    agenda = (
+        build_agenda(session.rep, minutes=session.duration_minutes, coach=session.manager)
+        if session.rep
+        else None
+    )
     return render(
         request,
         "coaching/prepare.html",
