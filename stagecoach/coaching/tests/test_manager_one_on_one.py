@@ -77,6 +77,9 @@ def test_a_1_1_the_leader_did_not_hold_is_missed(cast, login) -> None:  # type: 
 
 def test_the_cadence_page_sets_the_leaders_rhythm_with_her_managers(cast, login) -> None:  # type: ignore[no-untyped-def]
     client = login(cast.lena)
+    assert (
+        "set your 1:1 rhythm with your managers" in client.get(reverse("coaching")).content.decode()
+    )
     page = client.get(reverse("cadence")).content.decode()
     assert "1:1s per manager" in page and "Nate Manager" in page
     assert 'name="review_weekday"' not in page
