@@ -148,11 +148,18 @@ def figures_of(card: Scorecard) -> list[Rated]:
     ]
 
 
+# The figures that are a competency's own evidence in the coaching-skills inventory: the
+# focus joins that figure's item rather than adding one.
+EVIDENCE_OF = {"asking": "ask_tell", "early_deals": "early_late", "follow_up": "followed_up"}
+
+
 @dataclass(frozen=True)
 class Focus:
     code: str
     name: str
     questions: list[str]
+    figure: str | None  # the agenda's figure it comes from, if any
+    evidence: str = ""
 
 
 def weakest_focus(manager: Person, worst: Rated | None, *, now: datetime) -> Focus | None:
@@ -165,11 +172,17 @@ def weakest_focus(manager: Person, worst: Rated | None, *, now: datetime) -> Foc
     if weakest is not None:
         row = weakest(manager, now=now)
         if row is not None:
-            return Focus(row.code, COMPETENCY_NAMES[row.code], list(QUESTIONS[row.code]))
+            return Focus(
+                row.code,
+                COMPETENCY_NAMES[row.code],
+                list(QUESTIONS[row.code]),
+                EVIDENCE_OF.get(row.code),
+                row.evidence.reason,
+            )
     if worst is None:
         return None
     code = COMPETENCY[worst.code]
-    return Focus(code, COMPETENCY_NAMES[code], FALLBACK_QUESTIONS[code])
+    return Focus(code, COMPETENCY_NAMES[code], FALLBACK_QUESTIONS[code], worst.code)
 
 
 def last_one_on_one(manager: Person, coach: Person | None, *, now: datetime) -> Session | None:
@@ -261,7 +274,7 @@ def build_manager_agenda(
     items: list[AgendaItem] = []
     focused = False
     for r in weak:
-        is_focus = focus is not None and not focused and COMPETENCY.get(r.code) == focus.code
+        is_focus = focus is not None and not focused and focus.figure == r.code
         focused = focused or is_focus
         items.append(
             AgendaItem(
@@ -289,7 +302,11 @@ def build_manager_agenda(
                 phase="",
                 title=f"Coaching skill: {focus.name}",
                 minutes=FOCUS_MINUTES,
-                detail=["The weakest of the manager's coaching skills in the latest ratings."],
+                detail=[
+                    "The weakest of the manager's coaching skills, from the data and the "
+                    "latest ratings.",
+                    *([focus.evidence] if focus.evidence else []),
+                ],
                 questions=list(focus.questions),
                 flag_code=f"skill:{focus.code}",
             )
