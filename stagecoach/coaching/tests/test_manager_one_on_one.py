@@ -3,6 +3,7 @@ calendars, missed when not held, and an agenda built from the manager's coaching
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import pytest
@@ -12,9 +13,11 @@ from django.utils import timezone
 from stagecoach.accounts.models import Person
 from stagecoach.coaching.agenda import build_agenda
 from stagecoach.coaching.coachees import coach_of, coachees_of
+from stagecoach.coaching.manager_agenda import FALLBACK_QUESTIONS
 from stagecoach.coaching.models import Cadence, Commitment, Frequency, Session
 from stagecoach.coaching.selectors import missed_sessions
 from stagecoach.coaching.services import schedule_everyone, schedule_sessions
+from stagecoach.coaching.tests.test_digest import flag
 from stagecoach.coaching.tests.test_feeds import events, feed_path, fetch
 
 
@@ -224,3 +227,31 @@ def test_a_peer_manager_or_a_rep_sees_nothing_of_it(cast, login, leaders_one_on_
     for name in ("session", "session-prepare", "session-log"):
         assert client.get(reverse(name, args=[session.pk])).status_code == 404, name
     assert client.get(reverse("agenda", args=[cast.mona.pk])).status_code == 404
+
+
+def test_the_teams_longest_open_flags_come_first_and_not_another_teams(cast) -> None:  # type: ignore[no-untyped-def]
+    today = timezone.localdate()
+    # Bob's flag has been raised at the last three refreshes, Alice's only at the latest;
+    # Alice had one three refreshes ago that went away in between.
+    for days in (14, 7, 0):
+        flag(cast.bob, "Bob skips the demo", as_of=today - timedelta(days=days))
+    flag(cast.alice, "Alice skips the demo", as_of=today - timedelta(days=14))
+    flag(cast.alice, "Alice skips discovery", as_of=today)
+    flag(cast.charlie, "Charlie skips the demo", as_of=today)  # Nate's rep
+    agenda = build_agenda(cast.mona, coach=cast.lena)
+    item = next(i for i in agenda.items if "longest-open" in i.title)
+    assert item.detail[0].startswith("Bob Rep: Bob skips the demo — open since")
+    assert item.detail[1].startswith("Alice Rep: Alice skips discovery")
+    assert not any("Charlie" in line for line in item.detail)
+
+
+def test_without_the_coaching_skills_inventory_the_worst_figure_names_the_skill(
+    cast, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setitem(sys.modules, "stagecoach.development.coaching_skills", None)
+    for days in (3, 10, 17, 24):
+        held(cast.mona, cast.alice, days=days, asked=1, told=12, minutes=120)
+    first = build_agenda(cast.mona, coach=cast.lena).items[0]
+    assert first.flag_code == "health:ask_tell"
+    assert first.kind == "focus" and "Asking rather than telling" in first.title
+    assert first.questions == FALLBACK_QUESTIONS["asking"]
