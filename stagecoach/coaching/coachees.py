@@ -52,10 +52,13 @@ def coach_of(person: Person) -> Person | None:
             ).first()
             if boss is not None:
                 return boss
-        team = Team.objects.filter(manager=person, parent__manager__isnull=False).first()
-        if team is not None:
-            parent = Team.objects.select_related("manager").get(pk=team.parent_id)
-            leader = parent.manager
+        team = (
+            Team.objects.filter(manager=person, parent__manager__isnull=False)
+            .select_related("parent__manager")
+            .first()
+        )
+        if team is not None and team.parent is not None:
+            leader = team.parent.manager
             if leader is not None and leader.role == Role.LEADER and leader.is_active:
                 return leader
         return None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -39,6 +40,9 @@ from stagecoach.development.health import (
     scorecard,
     window_for,
 )
+
+if TYPE_CHECKING:
+    from stagecoach.coaching.agenda import Agenda
 from stagecoach.development.health.thresholds import (
     ASK_SHARE,
     DEAL_SKILL_GOOD,
@@ -164,21 +168,20 @@ class Focus:
 
 def weakest_focus(manager: Person, worst: Rated | None, *, now: datetime) -> Focus | None:
     """The one coaching skill to work on, with the questions to ask about it."""
-    try:
-        from stagecoach.development.coaching_skills import QUESTIONS
-        from stagecoach.development.coaching_skills import weakest_focus as weakest
-    except ImportError:  # the coaching-skills inventory is not installed
-        weakest = None
-    if weakest is not None:
-        row = weakest(manager, now=now)
-        if row is not None:
-            return Focus(
-                row.code,
-                COMPETENCY_NAMES[row.code],
-                list(QUESTIONS[row.code]),
-                EVIDENCE_OF.get(row.code),
-                row.evidence.reason,
-            )
+    # Imported here: the inventory reads coaching's models, which import this module.
+    from stagecoach.development.coaching_skills import QUESTIONS
+    from stagecoach.development.coaching_skills import weakest_focus as weakest
+
+    row = weakest(manager, now=now)
+    if row is not None:
+        return Focus(
+            row.code,
+            COMPETENCY_NAMES[row.code],
+            list(QUESTIONS[row.code]),
+            EVIDENCE_OF.get(row.code),
+            row.evidence.reason,
+        )
+    # The data can't say which skill is weakest: the weakest figure names it.
     if worst is None:
         return None
     code = COMPETENCY[worst.code]
@@ -249,7 +252,7 @@ def build_manager_agenda(
     as_of: date | None = None,
     minutes: int = 30,
     window_days: int = DEFAULT_WINDOW_DAYS,
-):  # -> stagecoach.coaching.agenda.Agenda
+) -> Agenda:
     from stagecoach.coaching.agenda import Agenda, AgendaItem, _follow_up
 
     now = now or timezone.now()

@@ -127,6 +127,8 @@ def _followed_up(
         due_on__gte=monday(start),
         due_on__lt=min(monday(end) + timedelta(days=7), today),
     ).values_list("session__manager_id", "due_on", "followed_up_in_id"):
+        if manager_id is None:  # filtered on a session above: never
+            continue
         key = (manager_id, monday(due_on))
         hits, n = counts.get(key, (0, 0))
         counts[key] = (hits + (followed is not None), n + 1)
