@@ -244,9 +244,7 @@ def test_the_teams_longest_open_flags_come_first_and_not_another_teams(cast) -> 
     assert not any("Charlie" in line for line in item.detail)
 
 
-def test_when_the_inventory_cannot_say_the_worst_figure_names_the_skill(
-    cast, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_when_the_inventory_cannot_say_the_worst_figure_names_the_skill(cast, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from stagecoach.development import coaching_skills
 
     monkeypatch.setattr(coaching_skills, "weakest_focus", lambda manager, **kwargs: None)
