@@ -113,6 +113,25 @@ def test_field_history_is_shown_and_its_absence_said_plainly(cast, login) -> Non
     assert "No close-date changes" not in html
 
 
+def test_amount_changes_are_shown_in_the_deals_currency_oldest_first(cast, login) -> None:  # type: ignore[no-untyped-def]
+    deal = alices_deal(cast)
+    now = timezone.now()
+    for days, old, new in ((40, "12000", "14400"), (10, "14400", "17100")):
+        FieldChange.objects.create(
+            opportunity=deal,
+            field=FieldChange.Field.AMOUNT,
+            old_value=old,
+            new_value=new,
+            changed_at=now - timedelta(days=days),
+        )
+    html = login(cast.alice).get(reverse("deal", args=[deal.pk])).content.decode()
+    assert "No amount changes" not in html
+    lists = [part.split("</ul>")[0] for part in html.split('<ul class="changes">')[1:]]
+    (changes,) = [c for c in lists if "12,000" in c]
+    assert changes.index("12,000") < changes.index("17,100")
+    assert changes.count("→") == 2 and "14,400" in changes
+
+
 def test_activities_latest_first_counted_by_type(cast, login) -> None:  # type: ignore[no-untyped-def]
     deal = alices_deal(cast)
     now = timezone.now()
