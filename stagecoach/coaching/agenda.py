@@ -351,6 +351,37 @@ def early_deals(rep: Person, phases: dict[int, str], *, now: datetime) -> list[O
     return chosen[:DEALS]
 
 
+def share_minutes(items: list[AgendaItem], total: int) -> None:
+    """Share ``total`` minutes among ``items`` in proportion to the minutes each asked
+    for (equally when none did), in whole minutes that add up to ``total``."""
+    if not items:
+        return
+    total = max(total, 0)
+    weights = [max(i.minutes, 0) for i in items]
+    if not sum(weights):
+        weights = [1] * len(items)
+    exact = [total * w / sum(weights) for w in weights]
+    shares = [int(x) for x in exact]
+    # Largest remainder first, earlier items on ties, so the minutes add up exactly.
+    order = sorted(range(len(items)), key=lambda k: (shares[k] - exact[k], k))
+    for k in order[: total - sum(shares)]:
+        shares[k] += 1
+    for item, share in zip(items, shares, strict=True):
+        item.minutes = share
+
+
+def fit_time_box(
+    minutes: int, *, first: list[AgendaItem], rest: list[AgendaItem], spare: AgendaItem | None
+) -> None:
+    """Fit an agenda to the session length: the ``first`` items keep their minutes, the
+    ``rest`` share what is left, and with nothing to share ``spare`` takes it."""
+    left = minutes - sum(i.minutes for i in first)
+    if rest:
+        share_minutes(rest, left)
+    elif spare is not None:
+        spare.minutes += max(left, 0)
+
+
 def build_agenda(
     rep: Person,
     *,
@@ -447,8 +478,7 @@ def build_agenda(
             focus.minutes = max(left, 0)
         elif topic_item:
             topic_item.minutes += max(left, 0)
-    for i, deal in enumerate(deals):
-        deal.minutes = deal_time // len(deals) + (1 if i < deal_time % len(deals) else 0)
+    share_minutes(deals, deal_time)
 
     items = [i for i in (follow_up, focus, *deals, plan_item, topic_item) if i is not None]
     version = (

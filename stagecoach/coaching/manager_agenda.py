@@ -253,7 +253,7 @@ def build_manager_agenda(
     minutes: int = 30,
     window_days: int = DEFAULT_WINDOW_DAYS,
 ) -> Agenda:
-    from stagecoach.coaching.agenda import Agenda, AgendaItem, _follow_up
+    from stagecoach.coaching.agenda import Agenda, AgendaItem, _follow_up, fit_time_box
 
     now = now or timezone.now()
     today = timezone.localtime(now).date()
@@ -343,23 +343,28 @@ def build_manager_agenda(
     commitments = [
         c for c in open_commitments(manager).filter(created_at__lte=now) if c.owner_id == manager.pk
     ]
-    if commitments:
-        items.append(_follow_up(commitments, today))
+    follow_up = _follow_up(commitments, today) if commitments else None
 
     topic = topic_for(today)
-    if topic is not None:
-        items.append(
-            AgendaItem(
-                kind=SessionItem.Kind.TOPIC,
-                tag=SessionItem.Tag.SKILL,
-                phase="",
-                title=f"This {topic.get_period_display().lower()}'s topic: {topic.title}",
-                minutes=5,
-                detail=[line for line in topic.guidance.splitlines() if line.strip()],
-                skill_id=topic.skill_id,
-                stage_id=topic.stage_id,
-            )
+    topic_item = (
+        AgendaItem(
+            kind=SessionItem.Kind.TOPIC,
+            tag=SessionItem.Tag.SKILL,
+            phase="",
+            title=f"This {topic.get_period_display().lower()}'s topic: {topic.title}",
+            minutes=5,
+            detail=[line for line in topic.guidance.splitlines() if line.strip()],
+            skill_id=topic.skill_id,
+            stage_id=topic.stage_id,
         )
+        if topic is not None
+        else None
+    )
+    # The same time box as a rep's 1:1: follow-up and topic first, the figures, the
+    # skill focus and the flags share the rest in proportion (a focus twice a figure).
+    fixed = [i for i in (follow_up, topic_item) if i is not None]
+    fit_time_box(minutes, first=fixed, rest=items, spare=topic_item)
+    items.extend(fixed)
     if not weak:
         notes.insert(0, "No coaching-health figure needs attention in these weeks.")
     return Agenda(

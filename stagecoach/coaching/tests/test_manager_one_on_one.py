@@ -254,3 +254,15 @@ def test_when_the_inventory_cannot_say_the_worst_figure_names_the_skill(cast, mo
     assert first.flag_code == "health:ask_tell"
     assert first.kind == "focus" and "Asking rather than telling" in first.title
     assert first.questions == FALLBACK_QUESTIONS["asking"]
+
+
+@pytest.mark.parametrize("minutes", [15, 30, 45])
+def test_the_managers_agenda_fits_the_session_length(cast, minutes) -> None:  # type: ignore[no-untyped-def]
+    for days in (3, 10, 17, 24):
+        held(cast.mona, cast.alice, days=days, asked=1, told=12, minutes=20)
+    flag(cast.bob, "Bob skips the demo", as_of=timezone.localdate())
+    agenda = build_agenda(cast.mona, coach=cast.lena, minutes=minutes)
+    assert len(agenda.items) >= 3
+    assert sum(i.minutes for i in agenda.items) == minutes
+    focus = next(i for i in agenda.items if i.kind == "focus")
+    assert focus.minutes == max(i.minutes for i in agenda.items)
