@@ -51,6 +51,8 @@ from stagecoach.coaching.models import (
     WebhookDelivery,
 )
 from stagecoach.coaching.webhooks import webhook_health
+from stagecoach.development.coaching_skills import may_coach
+from stagecoach.development.coaching_skills_services import OBSERVED_KINDS
 from stagecoach.pipeline.models import Opportunity
 
 NEW_COMMITMENT_ROWS = 3
@@ -246,6 +248,11 @@ def _can_lead_or_404(request: HttpRequest, session: Session) -> None:
         raise Http404("Only the coach changes a session.")
 
 
+def _may_observe(user: object, session: Session) -> bool:
+    # The same rule as the observation form, so the link never leads to a 404.
+    return session.kind in OBSERVED_KINDS and may_coach(user, session.manager)
+
+
 @login_required
 def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
     session = selectors.get_session_for_user(request.user, session_id)
@@ -263,6 +270,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
             "items": items,
             "agenda": agenda,
             "can_lead": selectors.can_lead(request.user, session),
+            "may_observe": _may_observe(request.user, session),
             "made": session.commitments.select_related("owner", "opportunity", "skill"),
             "followed": session.follow_ups.select_related("owner"),
             "open_commitments": selectors.open_commitments(session.rep)

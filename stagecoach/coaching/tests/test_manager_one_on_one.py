@@ -266,3 +266,19 @@ def test_the_managers_agenda_fits_the_session_length(cast, minutes) -> None:  # 
     assert sum(i.minutes for i in agenda.items) == minutes
     focus = next(i for i in agenda.items if i.kind == "focus")
     assert focus.minutes == max(i.minutes for i in agenda.items)
+
+
+def test_only_a_leader_above_the_manager_is_offered_to_record_an_observation(cast, login) -> None:  # type: ignore[no-untyped-def]
+    managers_1_1 = held(cast.mona, cast.alice, days=2)
+    leaders_1_1 = held(cast.lena, cast.mona, days=3)
+    observe = reverse("observation-new", args=[managers_1_1.pk])
+    page = login(cast.lena).get(reverse("session", args=[managers_1_1.pk]))
+    assert page.status_code == 200
+    assert f'href="{observe}"' in page.content.decode()
+    assert login(cast.lena).get(observe).status_code == 200
+    # The manager herself, and the leader's own 1:1 with her: no link.
+    page = login(cast.mona).get(reverse("session", args=[managers_1_1.pk]))
+    assert "Record an observation" not in page.content.decode()
+    page = login(cast.lena).get(reverse("session", args=[leaders_1_1.pk]))
+    assert page.status_code == 200
+    assert "Record an observation" not in page.content.decode()
