@@ -9,22 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from stagecoach.accounts.models import Person
-from stagecoach.development import health
+from stagecoach.accounts.models import Person, Role
+from stagecoach.coaching.models import Session
+from stagecoach.development import health, manager_metrics
+from stagecoach.development.coaching_skills import COMPETENCIES, competency_skills
 from stagecoach.development.health import stored as health_stored
 from stagecoach.development.health_forms import SelfAssessmentForm
 from stagecoach.development.health_services import record_self_assessment
+from stagecoach.development.models import (
+    DEFAULT_EXPECTED_LEVEL,
+    ActionPlan,
+    SkillExpectation,
+    SkillRating,
+)
 from stagecoach.development.stored import read as read_stored
 from stagecoach.lib import charts, fragments
 from stagecoach.lib.csvexport import csv_response
@@ -90,6 +99,109 @@ def _band_chart(bands: health.BandShares | None) -> list[charts.StackRow]:
     return rows
 
 
+# --- the leader's view: each manager's trend, plan and impact; the weakest skills -----
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    """One manager as their leader follows them: the weekly trend of two coaching-health
+    figures, the action plan running now, the latest measured one, the last 1:1."""
+
+    manager: Person
+    skill_minutes: list[float | None]  # per rep a week, oldest week first
+    ask_tell: list[float | None]
+    active_plan: ActionPlan | None
+    measured_plan: ActionPlan | None  # the latest ended plan with a verdict
+    last_one_on_one: datetime | None
+
+
+def leader_rows(managers: Sequence[Person], window: health.Window) -> list[LeaderRow]:
+    """The rows in a fixed number of queries, whatever the number of managers."""
+    ids = [m.pk for m in managers] or [0]  # an empty list still runs the same queries
+
+    def weekly(metric: str) -> manager_metrics.Weekly:
+        return manager_metrics.weekly(metric, ids, window.first_day, window.today, now=window.now)
+
+    minutes, ask_tell = weekly("skill_minutes"), weekly("ask_tell")
+    active: dict[int, ActionPlan] = {}
+    measured: dict[int, ActionPlan] = {}
+    for plan in (
+        ActionPlan.objects.filter(plan__rep_id__in=ids)
+        .select_related("plan", "skill", "metric_stage")
+        .order_by("-starts_on", "-id")
+    ):
+        person_id = plan.plan.rep_id
+        if plan.status == ActionPlan.Status.ACTIVE:
+            active.setdefault(person_id, plan)
+        elif plan.impact:
+            measured.setdefault(person_id, plan)
+    # The manager is the coachee of their leader's 1:1s.
+    last = dict(
+        Session.objects.filter(
+            rep_id__in=ids, kind=Session.Kind.ONE_ON_ONE, status=Session.Status.HELD
+        )
+        .values("rep_id")
+        .annotate(last=Max("held_at"))
+        .values_list("rep_id", "last")
+    )
+    return [
+        LeaderRow(
+            manager=m,
+            skill_minutes=[v for _, v in sorted(minutes.get(m.pk, {}).items())],
+            ask_tell=[v for _, v in sorted(ask_tell.get(m.pk, {}).items())],
+            active_plan=active.get(m.pk),
+            measured_plan=measured.get(m.pk),
+            last_one_on_one=last.get(m.pk),
+        )
+        for m in managers
+    ]
+
+
+@dataclass(frozen=True)
+class WeakSkill:
+    """One coaching competency across the managers: how many of those rated have a latest
+    rating (leader, self or observed, the lowest) below the level expected of a manager."""
+
+    name: str
+    expected: int
+    below: int
+    n: int  # managers with a rating in this skill
+
+    @property
+    def share(self) -> float | None:
+        return self.below / self.n if self.n else None
+
+
+def weakest_skills(managers: Sequence[Person]) -> list[WeakSkill]:
+    """The coaching competencies, the largest share below the expected level first."""
+    ids = [m.pk for m in managers] or [0]
+    skills = competency_skills()
+    skill_ids = [s.pk for s in skills.values()]
+    expected = dict(
+        SkillExpectation.objects.filter(role=Role.MANAGER, skill_id__in=skill_ids).values_list(
+            "skill_id", "level"
+        )
+    )
+    latest: dict[tuple[int, int, str], int] = {}
+    for person_id, skill_id, source, level in (
+        SkillRating.objects.filter(person_id__in=ids, skill_id__in=skill_ids)
+        .order_by("-rated_on", "-id")
+        .values_list("person_id", "skill_id", "source", "level")
+    ):
+        latest.setdefault((person_id, skill_id, source), level)
+    lowest: dict[tuple[int, int], int] = {}
+    for (person_id, skill_id, _), level in latest.items():
+        key = (person_id, skill_id)
+        lowest[key] = min(level, lowest.get(key, level))
+    found = []
+    for spec in COMPETENCIES:
+        skill = skills[spec.code]
+        level = expected.get(skill.pk, DEFAULT_EXPECTED_LEVEL)
+        levels = [v for (_, skill_id), v in lowest.items() if skill_id == skill.pk]
+        found.append(WeakSkill(skill.name, level, sum(1 for v in levels if v < level), len(levels)))
+    return sorted(found, key=lambda w: (-(w.share or 0), -w.n, w.name))
+
+
 @login_required
 @require_GET
 def coaching_health(request: HttpRequest) -> HttpResponse:
@@ -126,6 +238,9 @@ def coaching_health(request: HttpRequest) -> HttpResponse:
             "body": body,
             "refreshed_at": refreshed_at,
             "may_self_assess": health.may_self_assess(request.user),
+            # Plans and 1:1s change apart from the stored figures: read on each visit.
+            "leader_rows": leader_rows(managers, window),
+            "weak_skills": weakest_skills(managers),
         },
     )
 
