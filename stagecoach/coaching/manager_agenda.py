@@ -13,6 +13,10 @@ who is a manager to :func:`build_manager_agenda`. In order:
 3. follow-up of the manager's own open commitments;
 4. the leadership topic of the period.
 
+The session length is the time box, fitted as in a rep's 1:1
+(:func:`stagecoach.coaching.agenda.fit_time_box`): follow-up and topic keep their
+minutes, the figures, the skill focus and the flags share the rest.
+
 Figures come from :mod:`stagecoach.development.health` (the scorecard of the default
 window), so the agenda and the coaching-health pages never disagree.
 """
