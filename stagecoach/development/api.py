@@ -15,13 +15,14 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError as RuleBroken
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
+from pydantic import field_validator
 
 from stagecoach.accounts.models import Person
 from stagecoach.accounts.selectors import get_person_for_user, scope_for
 from stagecoach.coaching.api import READ_ERRORS, WRITE_ERRORS, PersonRefRead, _refuse
-from stagecoach.development import impact, selectors, services
+from stagecoach.development import health, health_views, impact, selectors, services
 from stagecoach.development.forms import (
     ActionPlanForm,
     CheckInForm,
@@ -29,6 +30,7 @@ from stagecoach.development.forms import (
     PlanForm,
     RatingForm,
 )
+from stagecoach.development.health import stored as health_stored
 from stagecoach.development.models import (
     ActionPlan,
     CheckIn,
@@ -36,6 +38,7 @@ from stagecoach.development.models import (
     SkillRating,
     metrics_for,
 )
+from stagecoach.development.stored import read as read_stored
 from stagecoach.development.views import _sessions_with
 
 router = Router(tags=["development"])
@@ -653,3 +656,209 @@ def add_check_in(
     )
     action_plan.refresh_from_db()
     return Status(201, _action_plan_detail(request, action_plan))
+
+
+# Coaching health -------------------------------------------------------------------
+
+
+class HealthWindow(Schema):
+    weeks: int = Field(
+        health.DEFAULT_WEEKS,
+        description="The window, whole weeks ending today: "
+        + ", ".join(str(w) for w in health.WEEK_CHOICES)
+        + ", as the pages offer.",
+        json_schema_extra={"enum": list(health.WEEK_CHOICES)},
+    )
+
+    @field_validator("weeks")
+    @classmethod
+    def _offered(cls, weeks: int) -> int:
+        if weeks not in health.WEEK_CHOICES:
+            raise ValueError(f"not a window the pages offer: {health.WEEK_CHOICES}")
+        return weeks
+
+
+class ManagerHealthRead(Schema):
+    """One manager's accountability figures: the page's row, as its CSV spells them."""
+
+    manager_id: int
+    manager: str
+    team: str
+    weeks: int
+    first_day: date
+    last_day: date
+    reps: int
+    sessions_held: int
+    sessions_missed: int
+    sessions_cancelled: int
+    sessions_awaiting_log: int
+    held_share: float | None
+    coaching_minutes: int
+    coaching_minutes_per_week: float
+    benchmark_band: str
+    median_rep_minutes_per_week: float | None
+    commitments_due: int
+    commitments_on_time: int
+    commitments_late: int
+    commitments_open_past_due: int
+    commitments_dropped: int
+    on_time_share: float | None
+    overdue_open_commitments: int
+    reps_with_active_plan: int
+    active_plan_share: float | None
+    analytics_as_of: date | None
+    deals: int
+    deals_skipped_required_stage: int
+    skipped_share: float | None
+    process_skip_flags: int
+    stage_exits_checked: int
+    exits_with_criteria_unmet: int
+    criteria_skipped_share: float | None
+    criteria_unmet_flags: int
+    open_deals: int
+    stale_open_deals: int
+    stale_share: float | None
+    open_past_close_date: int
+    stale_data_flags: int
+    analytics_refreshed_at: datetime | None
+
+
+class HealthBandRead(Schema):
+    band: str
+    benchmark_share: float
+    org_managers: int | None = Field(description="Null when too few managers to show.")
+    org_share: float | None
+
+
+class CoachingHealthRead(Schema):
+    """The coaching health page: one row per manager you may see."""
+
+    weeks: int
+    computed: bool = Field(
+        description="False while the figures are not computed yet: `managers` is then empty."
+    )
+    managers: list[ManagerHealthRead]
+    bands: list[HealthBandRead] = Field(description="The CSO Insights benchmark bands.")
+
+
+class ScorecardFigureRead(Schema):
+    question: int
+    title: str
+    text: str
+    answered_by: Literal["data", "self-assessment only"]
+    figure: str
+    value: float | None
+    unit: str
+    n: int | None
+    sample: str
+    rating: str
+    reason: str
+    self_score: int | None
+    self_answered_on: date | None
+    self_note: str
+
+
+class ScorecardRepRead(Schema):
+    rep: PersonRefRead
+    sessions_held: int
+    own_minutes: int
+    team_review_minutes: float
+    minutes: float
+    minutes_per_week: float
+
+
+class ScorecardRead(Schema):
+    """A manager's scorecard: the nine questions, data beside self-assessment."""
+
+    manager: PersonRefRead
+    weeks: int
+    figures: ManagerHealthRead
+    questions: list[ScorecardFigureRead] = Field(
+        description="One row per figure answering a question; a question only the "
+        "self-assessment answers has one row without a figure."
+    )
+    reps: list[ScorecardRepRead] = Field(description="Coaching minutes per rep.")
+    self_assessed_on: date | None
+
+
+def _manager_health(row: health.Accountability) -> dict[str, Any]:
+    return {
+        "manager_id": row.manager.pk,
+        **dict(
+            zip(
+                health_views.ACCOUNTABILITY_HEADER,
+                health_views.accountability_row(row),
+                strict=True,
+            )
+        ),
+    }
+
+
+def _bands(request: HttpRequest, window: health.Window, bands: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "band": b.band.label,
+            "benchmark_share": b.band.benchmark,
+            "org_managers": b.org_count,
+            "org_share": b.org_share,
+        }
+        for b in health_views._band_rows(health_views._org_bands(request, window, bands))
+    ]
+
+
+@router.get(
+    "/coaching-health",
+    response={200: CoachingHealthRead, **READ_ERRORS},
+    summary="The coaching health page: each manager's accountability figures",
+)
+def get_coaching_health(request: HttpRequest, window: Query[HealthWindow]) -> dict[str, Any]:
+    """The stored figures the page shows, for the managers you may see (reps: 404)."""
+    managers = health.visible_managers(request.user)
+    stored = read_stored(health_stored.key(window.weeks))
+    if stored.data is None:
+        return {
+            "weeks": window.weeks,
+            "computed": False,
+            "managers": [],
+            "bands": _bands(request, health.window_for(window.weeks), None),
+        }
+    figures = health_stored.rebuild(stored.data, managers)
+    return {
+        "weeks": window.weeks,
+        "computed": True,
+        "managers": [_manager_health(r) for r in figures.rows],
+        "bands": _bands(request, figures.window, figures.bands),
+    }
+
+
+@router.get(
+    "/managers/{manager_id}/scorecard",
+    response={200: ScorecardRead, **READ_ERRORS},
+    summary="A manager's coaching scorecard: the nine questions and minutes per rep",
+)
+def get_scorecard(
+    request: HttpRequest, manager_id: int, window: Query[HealthWindow]
+) -> dict[str, Any]:
+    manager = health.get_manager_for_user(request.user, manager_id)
+    card = health.scorecard(manager, window=health.window_for(window.weeks))
+    return {
+        "manager": _ref(manager),
+        "weeks": window.weeks,
+        "figures": _manager_health(card.figures),
+        "questions": [
+            dict(zip(health_views.SCORECARD_HEADER, row, strict=True))
+            for row in health_views.scorecard_rows(card)
+        ],
+        "reps": [
+            {
+                "rep": _ref(r.rep),
+                "sessions_held": r.sessions,
+                "own_minutes": r.own_minutes,
+                "team_review_minutes": r.team_minutes,
+                "minutes": r.minutes,
+                "minutes_per_week": r.per_week,
+            }
+            for r in card.figures.rep_minutes
+        ],
+        "self_assessed_on": card.self_assessed_on,
+    }

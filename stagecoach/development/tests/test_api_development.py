@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 
 ABOVE_ALICE = frozenset({"mona", "lena", "otto"})
 OPS = frozenset({"otto"})
+MANAGERS_AND_ABOVE = frozenset({"mona", "nate", "lena", "otto"})
 
 
 @dataclass
@@ -88,6 +89,8 @@ ROUTES: dict[tuple[str, str], tuple[frozenset[str], dict[str, int]]] = {
     ("get", "/api/deals/{opportunity_id}"): (SEES_ALICE, {}),
     ("get", "/api/imports/{run_id}"): (OPS, {}),
     ("post", "/api/imports"): (OPS, {}),
+    ("get", "/api/coaching-health"): (MANAGERS_AND_ABOVE, {}),
+    ("get", "/api/managers/{manager_id}/scorecard"): (ABOVE_ALICE, {}),
 }
 CREATED = {
     "/api/people/{person_id}/skills",
@@ -104,6 +107,7 @@ def _call(api: Client, d: Development, method: str, route: str) -> Any:
         action_plan_id=d.action_plan.pk,
         opportunity_id=d.deal.pk,
         run_id=d.run.pk,
+        manager_id=d.cast.mona.pk,
     )
     if method == "get":
         return api.get(url)
