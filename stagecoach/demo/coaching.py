@@ -42,7 +42,8 @@ from stagecoach.pipeline.models import Opportunity, StageChange
 from stagecoach.process.models import Skill, Stage
 from stagecoach.process.selectors import stage_phases
 
-HISTORY_WEEKS = 10
+# Long enough for a manager's six-week action plan that ended lately to have a baseline.
+HISTORY_WEEKS = 16
 MISSED_AGE = timedelta(days=4)  # safely past MISSED_AFTER, so the session reads as missed
 ONE_ON_ONE_SLOTS = (time(10, 0), time(11, 0), time(14, 0), time(15, 0))
 SKILL_QUESTIONS = (
@@ -144,7 +145,7 @@ class Context:
 
 
 def seed_coaching(*, seed: int, now: datetime) -> CoachingSeed:
-    """Give every demo manager a cadence, ten weeks of coaching history and a schedule."""
+    """Give every demo manager a cadence, sixteen weeks of coaching history and a schedule."""
     started = clock.monotonic()
     today = timezone.localtime(now).date()
     keys = dict(
