@@ -18,6 +18,7 @@ from stagecoach.demo.coaching import CoachingSeed, seed_coaching
 from stagecoach.demo.development import DevelopmentSeed, seed_development
 from stagecoach.demo.generator import ACTIVITY_TYPES, DemoConfig, DemoOrg
 from stagecoach.demo.history import RepBatch
+from stagecoach.demo.leaders import LeaderSeed, seed_leaders
 from stagecoach.demo.models import PlantedNeed
 from stagecoach.demo.strategy import StrategySeed, seed_strategy
 from stagecoach.lib.bulk import (
@@ -58,6 +59,7 @@ class DemoResult:
     coaching: CoachingSeed | None = None
     strategy: StrategySeed | None = None
     development: DevelopmentSeed | None = None
+    leaders: LeaderSeed | None = None
     logins: dict[str, str] = field(default_factory=dict)
 
 
@@ -245,6 +247,7 @@ def load_demo(
         planted=[(people[n.person], n) for n in org.planted],
         coached=[(people[c.person], c) for c in org.coached],
     )
+    result.leaders = seed_leaders(seed=config.seed, now=datetime.fromtimestamp(config.now, UTC))
     result.logins = demo_logins()
     result.seconds = time.monotonic() - started
     return result

@@ -189,13 +189,16 @@ def test_loading_twice_duplicates_nothing() -> None:
 def test_seeding_is_deterministic_and_delete_removes_it() -> None:
     first = services.load_demo(config=SMALL)
     counts = coaching_counts()
-    assert first.coaching is not None and first.coaching.sessions == counts["sessions"]
+    assert first.coaching is not None and first.leaders is not None
+    assert first.coaching.sessions + first.leaders.sessions == counts["sessions"]
     services.delete_demo()
     assert all(n == 0 for n in coaching_counts().values()), coaching_counts()
     second = services.load_demo(config=SMALL)
     assert coaching_counts() == counts
     assert second.coaching is not None
     assert replace(second.coaching, seconds=0) == replace(first.coaching, seconds=0)
+    assert second.leaders is not None
+    assert replace(second.leaders, seconds=0) == replace(first.leaders, seconds=0)
 
 
 def test_demo_command_prints_the_coaching_summary(capsys) -> None:  # type: ignore[no-untyped-def]

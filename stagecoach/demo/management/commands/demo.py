@@ -82,6 +82,8 @@ class Command(BaseCommand):
                 console.print(
                     f"{result.development.summary()} ({result.development.seconds:.1f} s)."
                 )
+            if result.leaders is not None:
+                console.print(f"{result.leaders.summary()} ({result.leaders.seconds:.1f} s).")
         else:
             console.print("The demo organisation is already loaded (use --reset to rebuild it).")
         if options["no_refresh"]:
