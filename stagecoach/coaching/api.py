@@ -19,8 +19,13 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError, ValidationError
 
 from stagecoach.accounts.models import Person, Role, User
-from stagecoach.accounts.selectors import get_person_for_user, scope_for, visible_people
-from stagecoach.coaching import selectors, services
+from stagecoach.accounts.selectors import (
+    get_person_for_user,
+    get_team_for_user,
+    scope_for,
+    visible_people,
+)
+from stagecoach.coaching import review, selectors, services
 from stagecoach.coaching.agenda import build_agenda, ensure_agenda_items
 from stagecoach.coaching.forms import (
     CommitmentForm,
@@ -676,3 +681,149 @@ def add_topic(request: HttpRequest, body: TopicCreate) -> Status[dict[str, Any]]
         raise _refuse(form)
     topic = services.add_topic(form=form, by=scope_for(request.user).person)
     return Status(201, _topic(topic))
+
+
+# The team review sheet -----------------------------------------------------------
+
+
+class ReviewDealRead(Schema):
+    id: int
+    name: str
+    days_in_stage: int | None
+    limit_days: int | None = Field(description="The stage's target days, when it has one.")
+    stalled: bool
+    real: bool = Field(description="False: the deal has no amount or close date to count.")
+
+
+class ReviewStageRead(Schema):
+    stage: str
+    amount: float = Field(description="The real open deals' amount, in the org's currency.")
+    deals: list[ReviewDealRead]
+
+
+class ReviewChangeRead(Schema):
+    kind: Literal["won", "lost", "advanced", "regressed", "pushed", "new"]
+    opportunity: int
+    name: str
+    at: datetime
+    before: str
+    after: str
+
+
+class ReviewFlagRead(Schema):
+    code: str
+    severity: str
+    title: str
+
+
+class ReviewGapRead(Schema):
+    gap: str
+    deals: list[int]
+
+
+class ReviewRepRead(Schema):
+    rep: PersonRefRead
+    score: int = Field(description="Need for review: the sheet's order, highest first.")
+    why: str = Field(description="Why the rep is reviewed first.")
+    top_flag_line: str
+    open_count: int
+    open_amount: float
+    without_amount: int
+    not_real: int
+    flags: list[ReviewFlagRead]
+    change_counts: dict[str, int] = Field(description="Changes since the last review, by kind.")
+    changes: list[ReviewChangeRead]
+    stalled: list[int] = Field(description="The stalled deals' ids.")
+    stages: list[ReviewStageRead]
+    plan_gap_deals: int = Field(description="Real open deals checked for pursuit-plan gaps.")
+    plan_gaps: list[ReviewGapRead]
+
+
+class ReviewTeamRead(Schema):
+    id: int
+    name: str
+
+
+class ReviewSheetRead(Schema):
+    """The team's weekly pipeline review sheet, in the page's order."""
+
+    team: ReviewTeamRead
+    manager: PersonRefRead | None
+    since: datetime = Field(description="Changes are counted from here: the last review.")
+    last_review: int | None = Field(description="The last held team review's session id.")
+    scheduled: int | None = Field(description="The next scheduled team review's session id.")
+    minutes_per_rep: int
+    planned_minutes: int
+    flags_as_of: date | None
+    reps: list[ReviewRepRead]
+
+
+def _review_block(block: review.RepBlock) -> dict[str, Any]:
+    return {
+        "rep": _person_ref(block.rep),
+        "score": block.score,
+        "why": block.why,
+        "top_flag_line": block.top_flag_line,
+        "open_count": block.open_count,
+        "open_amount": float(block.open_amount),
+        "without_amount": block.without_amount,
+        "not_real": block.not_real,
+        "flags": [{"code": f.code, "severity": f.severity, "title": f.title} for f in block.flags],
+        "change_counts": dict(block.change_counts),
+        "changes": [
+            {
+                "kind": c.kind,
+                "opportunity": c.opportunity.pk,
+                "name": c.opportunity.name,
+                "at": c.at,
+                "before": c.before,
+                "after": c.after,
+            }
+            for c in block.changes
+        ],
+        "stalled": [d.opportunity.pk for d in block.stalled],
+        "stages": [
+            {
+                "stage": g.stage.name,
+                "amount": float(g.amount),
+                "deals": [
+                    {
+                        "id": d.opportunity.pk,
+                        "name": d.opportunity.name,
+                        "days_in_stage": d.days_in_stage,
+                        "limit_days": d.limit_days,
+                        "stalled": d.stalled,
+                        "real": d.real,
+                    }
+                    for d in g.deals
+                ],
+            }
+            for g in block.stages
+        ],
+        "plan_gap_deals": block.plan_gaps.deals,
+        "plan_gaps": [
+            {"gap": label, "deals": [o.pk for o in deals]} for label, deals in block.plan_gaps.rows
+        ],
+    }
+
+
+@router.get(
+    "/teams/{team_id}/review",
+    response={200: ReviewSheetRead, **READ_ERRORS},
+    summary="The team's pipeline review sheet, as the review page shows it",
+)
+def get_team_review(request: HttpRequest, team_id: int) -> dict[str, Any]:
+    """Built by the page's own function; a rep, or a team you may not see, is a 404."""
+    team = get_team_for_user(request.user, team_id)
+    sheet = review.build_review(team, now=timezone.now(), viewer=scope_for(request.user).person)
+    return {
+        "team": {"id": team.pk, "name": team.name},
+        "manager": _person_ref(sheet.manager) if sheet.manager else None,
+        "since": sheet.since,
+        "last_review": sheet.last_review.pk if sheet.last_review else None,
+        "scheduled": sheet.scheduled.pk if sheet.scheduled else None,
+        "minutes_per_rep": sheet.minutes_per_rep,
+        "planned_minutes": sheet.planned_minutes,
+        "flags_as_of": sheet.flags_as_of,
+        "reps": [_review_block(b) for b in sheet.blocks],
+    }

@@ -119,6 +119,7 @@ ROUTES: dict[tuple[str, str], tuple[frozenset[str], dict[str, int]]] = {
         frozenset({"lena", "otto"}),
         {v: 403 for v in EVERYONE - {"lena", "otto"}},
     ),
+    ("get", "/api/teams/{team_id}/review"): (ABOVE_ALICE, {}),
 }
 
 
@@ -132,7 +133,11 @@ def _schedule_body(c: Coaching) -> dict[str, Any]:
 
 
 def _request(c: Coaching, method: str, route: str) -> tuple[str, dict[str, Any] | None]:
-    url = route.format(session_id=c.alice_session.pk, commitment_id=c.alice_commitment.pk)
+    url = route.format(
+        session_id=c.alice_session.pk,
+        commitment_id=c.alice_commitment.pk,
+        team_id=c.cast.alpha.pk,
+    )
     bodies = {
         "/api/sessions": _schedule_body(c),
         "/api/sessions/{session_id}/log": _log_body(c),
