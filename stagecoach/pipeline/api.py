@@ -213,12 +213,19 @@ class ImportRead(Schema):
 
 
 class ImportCreate(Schema):
+    # A multipart body's schema is its fields': each carries its example, so "Try it
+    # out" offers a dry run of a HubSpot export beside the file to pick.
     format: ImportFormat = Field(
         "auto",
         description="The export's format; `auto` recognises it (an unknown CRM needs a profile).",
+        examples=["hubspot"],
     )
-    profile: str = Field("", description="A column mapping saved earlier, by name.")
-    dry_run: bool = Field(False, description="Check everything and report, write nothing.")
+    profile: str = Field(
+        "", description="A column mapping saved earlier, by name.", examples=["Zoho deals"]
+    )
+    dry_run: bool = Field(
+        False, description="Check everything and report, write nothing.", examples=[True]
+    )
 
 
 def _import(run: ImportRun) -> dict[str, Any]:
