@@ -29,7 +29,7 @@ from stagecoach.analytics.engine.compute import empty_group
 from stagecoach.analytics.models import Flag
 from stagecoach.analytics.reports import flag_report, rep_report, source_ids
 from stagecoach.analytics.services import DEFAULT_WINDOW_DAYS
-from stagecoach.analytics.views import team_rows
+from stagecoach.analytics.views import organisation_figures, organisation_teams, team_rows
 
 MIN_WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 3650
@@ -643,3 +643,82 @@ def team_page(request: HttpRequest, team_id: int, period: Query[Period]) -> dict
             }
         )
     return {"team": _team(team), "as_of": as_of, "window_days": period.window, "reps": out}
+
+
+class OrgTeamRowRead(Schema):
+    id: int
+    name: str
+    depth: int = Field(description="0: a top team; 1: one of its sub-teams; …")
+    parent: int | None
+    manager: PersonRefRead | None
+    members: int
+    win_rate: float | None
+    win_rate_n: int
+    qualified_amount: float | None
+    qualified_open: int
+    p_attain: float | None = Field(description="The chance of making quota.")
+    flags_high: int
+    flags_medium: int
+
+
+class OrgFlagCodeRead(Schema):
+    code: str
+    kind: str
+    count: int
+
+
+class OrganisationPageRead(Schema):
+    """The organisation page: its teams, and for leaders the organisation's figures."""
+
+    as_of: date
+    window_days: int
+    teams: list[OrgTeamRowRead] = Field(
+        description="The team tree, each parent before its sub-teams."
+    )
+    org: GroupMetricsRead | None = Field(
+        description="The organisation's metrics: for logins that see everyone, else null."
+    )
+    flag_codes: list[OrgFlagCodeRead] = Field(
+        description="The organisation's red flags by code, most frequent first (leaders)."
+    )
+
+
+@router.get(
+    "/org",
+    response={200: OrganisationPageRead, **ERRORS},
+    summary="The organisation page's figures: each team's key numbers",
+)
+def organisation_page(request: HttpRequest, period: Query[Period]) -> dict[str, Any]:
+    """The teams you may see, built by the page's own function."""
+    as_of = _metrics_date(request, period)
+    everyone = scope_for(request.user).everyone
+    teams = organisation_teams(request.user)
+    figures = organisation_figures(teams, as_of=as_of, window_days=period.window, everyone=everyone)
+    rows = []
+    for row in figures["rows"]:
+        team, m, flags = row["team"], row["m"], row["flags"]
+        rows.append(
+            {
+                **_team(team),
+                "depth": row["depth"],
+                "parent": team.parent_id,
+                "members": team.member_count,
+                "win_rate": m.get("win_rate"),
+                "win_rate_n": m.get("win_rate_n") or 0,
+                "qualified_amount": _float(m.get("qualified_amount")),
+                "qualified_open": m.get("qualified_open") or 0,
+                "p_attain": (m.get("forecast") or {}).get("p_attain"),
+                "flags_high": flags.get("high", 0),
+                "flags_medium": flags.get("medium", 0),
+            }
+        )
+    org = figures["org"]
+    if org and org.get("forecast"):
+        org = {**org, "forecast": {k: v for k, v in org["forecast"].items() if k != "samples"}}
+    return {
+        "as_of": as_of,
+        "window_days": period.window,
+        "teams": rows,
+        "org": org,
+        "flag_codes": [{"code": c, "kind": k, "count": n} for c, k, n in figures["codes"]],
+    }

@@ -131,12 +131,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
     refresh, period and set of teams (names, managers and member counts included in the
     key), and kept.
     """
-    teams = list(
-        visible_teams(request.user)
-        .select_related("manager")
-        .annotate(member_count=Count("members"))
-        .order_by("name")
-    )
+    teams = organisation_teams(request.user)
     period = _period(request)
     everyone = scope_for(request.user).everyone
     last_refresh = selectors.last_refresh()
@@ -169,20 +164,52 @@ def team_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def organisation_teams(user: Any) -> list[Team]:
+    """The teams of the organisation page (and of ``GET /api/org``), with their managers
+    and member counts."""
+    return list(
+        visible_teams(user)
+        .select_related("manager")
+        .annotate(member_count=Count("members"))
+        .order_by("name")
+    )
+
+
 def _organisation_figures(
     request: HttpRequest, teams: Sequence[Team], period: presenters.Period, *, everyone: bool
 ) -> str:
-    subjects = [f"team:{t.pk}" for t in teams] + (["org", "benchmark"] if everyone else [])
-    metrics = selectors.metrics_for_subjects(
-        subjects, as_of=period.as_of, window_days=period.window_days
+    figures = organisation_figures(
+        teams, as_of=period.as_of, window_days=period.window_days, everyone=everyone
     )
+    org = figures["org"]
+    return render_to_string(
+        "analytics/_team_list_body.html",
+        {
+            "rows": figures["rows"],
+            "org": org,
+            "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
+            "org_forecast": presenters.forecast_view(org) if org else None,
+            "codes": figures["codes"],
+        },
+        request,
+    )
+
+
+def organisation_figures(
+    teams: Sequence[Team], *, as_of: date, window_days: int, everyone: bool
+) -> dict[str, Any]:
+    """The organisation page's figures (and ``GET /api/org``'s): the team tree's rows
+    with their stored metrics and flag counts; for logins that see everyone, the
+    organisation's metrics and its flags by code."""
+    subjects = [f"team:{t.pk}" for t in teams] + (["org", "benchmark"] if everyone else [])
+    metrics = selectors.metrics_for_subjects(subjects, as_of=as_of, window_days=window_days)
     severity: dict[int, Counter[str]] = defaultdict(Counter)
     people_team = dict(Person.objects.values_list("id", "team_id"))
     flags = (
         selectors.flags_for(
             [p for p, t in people_team.items() if t is not None],
-            as_of=period.as_of,
-            window_days=period.window_days,
+            as_of=as_of,
+            window_days=window_days,
         )
         if everyone
         else Flag.objects.none()
@@ -211,18 +238,11 @@ def _organisation_figures(
             rows.extend(tree(team.pk, depth + 1))
         return rows
 
-    org = metrics.get("org")
-    return render_to_string(
-        "analytics/_team_list_body.html",
-        {
-            "rows": tree(None, 0),
-            "org": org,
-            "org_funnel": presenters.funnel_steps(org, rep=False) if org else [],
-            "org_forecast": presenters.forecast_view(org) if org else None,
-            "codes": [(code, presenters.flag_kind(code), n) for code, n in codes.most_common()],
-        },
-        request,
-    )
+    return {
+        "rows": tree(None, 0),
+        "org": metrics.get("org"),
+        "codes": [(code, presenters.flag_kind(code), n) for code, n in codes.most_common()],
+    }
 
 
 def team_rows(

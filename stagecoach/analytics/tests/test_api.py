@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str | None], frozenset[str]] = {
     ("/api/teams/{team_id}/metrics", "beta"): frozenset({"nate", "lena", "otto"}),
     ("/api/teams/{team_id}/metrics", "sales"): frozenset({"lena", "otto"}),
     ("/api/org/metrics", None): frozenset({"lena", "otto"}),
+    ("/api/org", None): LOGINS,
     ("/api/teams/{team_id}", "alpha"): frozenset({"mona", "lena", "otto"}),
     ("/api/teams/{team_id}", "sales"): frozenset({"lena", "otto"}),
     ("/api/people/{person_id}/agenda", "alice"): frozenset({"alice", "mona", "lena", "otto"}),
