@@ -49,7 +49,9 @@ def end_of_day(day: date) -> datetime:
 
 def process_map() -> ProcessMap:
     stage_skills: dict[int, list[str]] = {}
-    for stage_id, skill in Stage.skills.through.objects.values_list("stage_id", "skill__name"):
+    # In the order the skills were linked, the stage's first skill first: a flag names it.
+    links = Stage.skills.through.objects.order_by("pk").values_list("stage_id", "skill__name")
+    for stage_id, skill in links:
         stage_skills.setdefault(stage_id, []).append(skill)
     criteria: dict[int, list[str]] = {}
     for stage in Stage.objects.prefetch_related("exit_criteria"):

@@ -45,7 +45,7 @@ router = Router(tags=["development"])
 
 # The models' choices, spelt out (see coaching/api.py); test_api_development.py keeps
 # them equal.
-RatingSource = Literal["manager", "self"]
+RatingSource = Literal["manager", "self", "leader", "observation"]
 PlanStatus = Literal["active", "closed"]
 CheckInProgress = Literal["on_track", "at_risk", "off_track", ""]
 TargetMetricCode = Literal[

@@ -73,7 +73,15 @@ def impact_page(request: HttpRequest) -> HttpResponse:
     ended = _page(ended_plans, request.GET.get("page"))
     running = _page(running_plans, request.GET.get("running"))
     groups: dict[str, list[charts.Effect]] = {}
-    suffixes = {"points": " pts", "%": "%", "days": " d", "a week": " a week"}
+    # Every unit effect_unit gives: a manager's coaching figures have their own.
+    suffixes = {
+        "points": " pts",
+        "%": "%",
+        "days": " d",
+        "a week": " a week",
+        "questions per directive": " per directive",
+        "min per rep a week": " min per rep a week",
+    }
     for e in summary.effects if summary else []:
         unit = suffixes[e.unit]
         groups.setdefault(unit, []).append(
@@ -92,6 +100,8 @@ def impact_page(request: HttpRequest) -> HttpResponse:
         "%": "Days in stage (change in the typical visit)",
         " d": "Days in stage (difference in mean days, earlier plans)",
         " a week": "Counts per week",
+        " per directive": "Managers' questions asked per directive given",
+        " min per rep a week": "Managers' skill coaching (minutes per rep a week)",
     }
     effect_charts = [
         (
