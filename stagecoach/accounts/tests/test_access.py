@@ -668,6 +668,7 @@ def _every_url(cast) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
             "team_id": cast.alpha.pk,
             "session_id": cast.session.pk,
             "commitment_id": cast.commitment.pk,
+            "manager_id": cast.mona.pk,
             # Refused before the view runs: any id will do.
             "action_plan_id": 1,
             "opportunity_id": 1,
