@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
+from django_stubs_ext import WithAnnotations
 
 from stagecoach.accounts.models import Person, Role, Team, User
 from stagecoach.accounts.selectors import (
@@ -164,7 +165,11 @@ def team_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def organisation_teams(user: Any) -> list[Team]:
+class _Members(TypedDict):
+    member_count: int
+
+
+def organisation_teams(user: Any) -> list[WithAnnotations[Team, _Members]]:
     """The teams of the organisation page (and of ``GET /api/org``), with their managers
     and member counts."""
     return list(
