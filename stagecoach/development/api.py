@@ -586,20 +586,7 @@ def add_action_plan(
     )
     if not form.is_valid():
         raise _refuse(form)
-    data = form.cleaned_data
-    draft = services.ActionPlanDraft(
-        title=data["title"],
-        starts_on=data["starts_on"],
-        ends_on=form.ends_on,
-        metric=data["metric"],
-        target=data["target"],
-        skill_id=data["skill"].pk if data.get("skill") else None,
-        goal_id=data["goal"].pk if data.get("goal") else None,
-        metric_stage_id=data["metric_stage"].pk if data.get("metric_stage") else None,
-        metric_activity=data.get("metric_activity") or "",
-        baseline=data.get("baseline"),
-        actions=data["action_lines"],
-    )
+    draft = form.draft()
     try:
         action_plan = services.add_action_plan(
             plan=plan, draft=draft, by=scope_for(request.user).person

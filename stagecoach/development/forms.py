@@ -21,7 +21,7 @@ from stagecoach.development.selectors import Competency
 from stagecoach.process.models import ActivityType, Skill, Stage, StageKind
 
 if TYPE_CHECKING:
-    from stagecoach.development.services import CheckInDraft
+    from stagecoach.development.services import ActionPlanDraft, CheckInDraft
 
 LEVEL_CHOICES = [("", "—"), *((str(k), v) for k, v in LEVEL_NAMES.items())]
 WEEKS_CHOICES = [(6, "6 weeks"), (7, "7 weeks"), (8, "8 weeks")]
@@ -183,6 +183,25 @@ class ActionPlanForm(forms.Form):
     @property
     def ends_on(self) -> Any:
         return self.cleaned_data["starts_on"] + timedelta(weeks=self.cleaned_data["weeks"])
+
+    def draft(self) -> ActionPlanDraft:
+        """The action plan the valid form describes, for ``services.add_action_plan``."""
+        from stagecoach.development.services import ActionPlanDraft
+
+        data = self.cleaned_data
+        return ActionPlanDraft(
+            title=data["title"],
+            starts_on=data["starts_on"],
+            ends_on=self.ends_on,
+            metric=data["metric"],
+            target=data["target"],
+            skill_id=data["skill"].pk if data.get("skill") else None,
+            goal_id=data["goal"].pk if data.get("goal") else None,
+            metric_stage_id=data["metric_stage"].pk if data.get("metric_stage") else None,
+            metric_activity=data.get("metric_activity") or "",
+            baseline=data.get("baseline"),
+            actions=data["action_lines"],
+        )
 
 
 class CheckInForm(forms.Form):

@@ -280,20 +280,7 @@ def action_plan_new(request: HttpRequest, person_id: int) -> HttpResponse:
     if request.method == "POST":
         form = ActionPlanForm(request.POST, goals=goals, metrics=metrics)
         if form.is_valid():
-            data = form.cleaned_data
-            draft = services.ActionPlanDraft(
-                title=data["title"],
-                starts_on=data["starts_on"],
-                ends_on=form.ends_on,
-                metric=data["metric"],
-                target=data["target"],
-                skill_id=data["skill"].pk if data.get("skill") else None,
-                goal_id=data["goal"].pk if data.get("goal") else None,
-                metric_stage_id=data["metric_stage"].pk if data.get("metric_stage") else None,
-                metric_activity=data.get("metric_activity") or "",
-                baseline=data.get("baseline"),
-                actions=data["action_lines"],
-            )
+            draft = form.draft()
             try:
                 action_plan = services.add_action_plan(plan=plan, draft=draft, by=_person(request))
             except ValidationError as exc:
