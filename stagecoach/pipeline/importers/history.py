@@ -45,14 +45,8 @@ def load_stage_changes(loader: Loader) -> None:
         for record in loader.reader.stage_changes():
             opp_id = loader.opportunity_id(record.opportunity_source_id)
             if opp_id is None:
-                loader.report.reject(
-                    table="stage_changes",
-                    file=record.file,
-                    line=record.line,
-                    column="opportunity_id",
-                    reason=loader.missing_opportunity(record.opportunity_source_id),
-                    row=record.raw,
-                )
+                problem = "opportunity_id", loader.missing_opportunity(record.opportunity_source_id)
+                loader.report.reject_record("stage_changes", record, *problem)
                 continue
             stage = loader.stage_for(
                 record.pipeline,
@@ -65,14 +59,8 @@ def load_stage_changes(loader: Loader) -> None:
             if stage is None:
                 continue
             if record.changed_at > latest:
-                loader.report.reject(
-                    table="stage_changes",
-                    file=record.file,
-                    line=record.line,
-                    column="changed_at",
-                    reason=loader.future_change_reason(record.changed_at),
-                    row=record.raw,
-                )
+                problem = "changed_at", loader.future_change_reason(record.changed_at)
+                loader.report.reject_record("stage_changes", record, *problem)
                 continue
             staging.add((opp_id, stage.pk, loader.db_time(record.changed_at)))
             moved.add(opp_id)

@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from stagecoach.lib.csvexport import defused
 from stagecoach.lib.filenames import fitting
@@ -14,6 +15,17 @@ from stagecoach.lib.filenames import fitting
 MAX_KEPT_WARNINGS = 500
 # Values inside a reason ('GTXPro', line 12) vary row by row; the reason's shape does not.
 _QUOTED = re.compile(r"'[^']*\d[^']*'|\(line \d+\)|\b\d[\d,.]*\b")
+
+
+class Located(Protocol):
+    """A record that knows where it was read: file, line and the cells as written."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def raw(self) -> list[str] | None: ...
 
 
 @dataclass
@@ -98,6 +110,17 @@ class ImportReport:
     def header(self, file: str, header: list[str]) -> None:
         """Remember a file's header so its rejected rows are saved under it."""
         self.headers[file] = header
+
+    def reject_record(self, table: str, record: Located, column: str, reason: str) -> None:
+        """Reject a record read from a file, where it was read."""
+        self.reject(
+            table=table,
+            file=record.file,
+            line=record.line,
+            column=column,
+            reason=reason,
+            row=record.raw,
+        )
 
     def reject(
         self,
