@@ -700,16 +700,17 @@ def difference_in_differences(
         verdict = "worse"
     else:
         verdict = "no_evidence"
-    weight = (
-        ""
-        if r >= 0.995
-        else f" The rep's baseline gap to the team counts at {r:.0%}: the rest of it is "
-        "what a period's luck gives back anyway (regression to the mean)."
-    )
     subject, others_label = (
         ("Manager", "other managers")
         if spec.kind in COACHING_KINDS
         else ("Rep", "rest of the team")
+    )
+    others = "the other managers" if spec.kind in COACHING_KINDS else "the team"
+    weight = (
+        ""
+        if r >= 0.995
+        else f" The {subject.lower()}'s baseline gap to {others} counts at {r:.0%}: the rest "
+        "of it is what a period's luck gives back anyway (regression to the mean)."
     )
     reason = (
         f"{subject} {_describe(rep_before.value, spec)} → {_describe(rep_during.value, spec)} "
