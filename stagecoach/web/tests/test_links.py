@@ -8,6 +8,8 @@ shown to someone who may not follow it; both are bugs.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -52,11 +54,20 @@ def _followable(url: str) -> bool:
     return "/files/" not in parts.path and "format=" not in parts.query
 
 
+def page_kind(url: str) -> str:
+    """What kind of page a URL opens: its path with every number as N."""
+    return re.sub(r"\d+", "N", url.split("?")[0])
+
+
 def crawl(
-    client: Client, *, keep_html: bool = False
+    client: Client, *, keep_html: bool = False, per_kind: int | None = None
 ) -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
     """Status of every page reached, the page that linked each, and (with ``keep_html``)
-    the HTML of each page that answered. Fails if more than MAX_PAGES are linked."""
+    the HTML of each page that answered. Fails if more than MAX_PAGES are linked.
+
+    ``per_kind``: follow at most that many links to each kind of page (``page_kind``),
+    enough to find every kind without opening every deal."""
+    kinds: Counter[str] = Counter()
     seen: dict[str, int] = {}
     pages: dict[str, str] = {}
     linked_from: dict[str, str] = {"/": "(start)"}
@@ -80,6 +91,10 @@ def crawl(
             parts = urlsplit(target)
             target = parts.path + (f"?{parts.query}" if parts.query else "")
             if _followable(target) and target not in seen and target not in linked_from:
+                if per_kind is not None:
+                    kinds[page_kind(target)] += 1
+                    if kinds[page_kind(target)] > per_kind:
+                        continue
                 linked_from[target] = final
                 queue.append(target)
     assert not queue, (
