@@ -21,6 +21,7 @@ from pydantic import field_validator
 
 from stagecoach.accounts.models import Person
 from stagecoach.accounts.selectors import get_person_for_user, scope_for
+from stagecoach.analytics.engine.impact import MetricKind
 from stagecoach.coaching.api import READ_ERRORS, WRITE_ERRORS, PersonRefRead, _refuse
 from stagecoach.development import health, health_views, impact, selectors, services
 from stagecoach.development.forms import (
@@ -48,17 +49,8 @@ router = Router(tags=["development"])
 RatingSource = Literal["manager", "self", "leader", "observation"]
 PlanStatus = Literal["active", "closed"]
 CheckInProgress = Literal["on_track", "at_risk", "off_track", ""]
-TargetMetricCode = Literal[
-    "conversion",
-    "win_rate",
-    "stage_days",
-    "activities",
-    "new_opportunities",
-    "ask_tell",
-    "skill_minutes",
-    "sessions_held",
-    "commitments_followed_up",
-]
+# What an action plan can target is what the impact engine can measure.
+TargetMetricCode = MetricKind
 
 
 # Responses -------------------------------------------------------------------------
